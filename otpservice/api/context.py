@@ -1,0 +1,34 @@
+"""The services the lifespan builds, reachable from a request."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+
+from otpservice.clock import Clock
+from otpservice.db.messages import MessageStore
+from otpservice.limits.storage import LimitStorage
+from otpservice.limits.window import WindowLimit
+from otpservice.providers.base import SmsProvider
+from otpservice.settings import Settings
+from otpservice.sms.service import SmsService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    http: httpx.AsyncClient
+    limit_storage: LimitStorage
+    global_limit: WindowLimit
+    provider: SmsProvider
+    messages: MessageStore
+    sms: SmsService
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services

@@ -1,0 +1,36 @@
+"""POST /send: the reference SMS service's contract."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from otpservice.api.body import read_json
+from otpservice.api.context import services_of
+from otpservice.clock import iso
+
+
+class SendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender: StrictStr | None = None
+    receiver: StrictStr
+    body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
+
+
+async def send(request: Request) -> JSONResponse:
+    services = services_of(request)
+    rate_headers = await services.global_limit.hit(headers=True)
+    payload = await read_json(request, SendRequest)
+    result = await services.sms.send(payload.receiver, payload.body, payload.sender)
+    return JSONResponse({
+        "dateEvent": iso(result.sent_at),
+        "numSegments": str(result.segments),
+        "sid": result.sid,
+        "status": result.status,
+    }, headers=rate_headers)
+
+
+routes = [Route("/send", send, methods=["POST"])]

@@ -1,0 +1,72 @@
+"""create_app(settings): routes, lifespan, and the one place errors become responses."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from otpservice.api import ops, send
+from otpservice.clock import Clock, SystemClock
+from otpservice.errors import OTPServiceError, error_body
+from otpservice.settings import Settings
+from otpservice.wiring import build_services, close_services
+
+log = logging.getLogger("otpservice")
+
+_HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large"}
+
+
+async def handle_service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OTPServiceError)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.response_headers())
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = {404: "Route not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+    return JSONResponse(error_body(exc.status_code, message, code), status_code=exc.status_code,
+                        headers=exc.headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"route": request.url.path})
+    return JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    OTPServiceError: handle_service_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [*ops.routes, *send.routes]
+    if settings.service_provider == "console":
+        routes += ops.console_routes
+    return routes
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+    """`transport` replaces the providers' HTTP transport (tests); `clock` the time source."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await build_services(settings, clock or SystemClock(), transport)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await close_services(services)
+
+    return Starlette(routes=build_routes(settings), lifespan=lifespan,
+                     exception_handlers=EXCEPTION_HANDLERS)

@@ -1,0 +1,42 @@
+"""Alembic from code: upgrade to head, and tell whether a database is at head.
+
+The scripts ship inside the package (otpservice._alembic is the top-level alembic/
+folder), so this works from any working directory.
+"""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import otpservice._alembic
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(list(otpservice._alembic.__path__)[0])))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def upgrade_to_head(database_url: str) -> None:
+    """Blocking: run from a thread or before the event loop starts."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def head_revisions(database_url: str) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+
+
+async def current_revisions(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set(await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_heads()))
+
+
+async def is_at_head(engine: AsyncEngine, database_url: str) -> bool:
+    return await current_revisions(engine) == head_revisions(database_url)

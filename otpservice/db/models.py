@@ -1,0 +1,101 @@
+"""SQLAlchemy models. The schema itself is made only by the Alembic migrations."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Message(Base):
+    """Every SMS we were asked to send, whatever became of it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="sms")
+    receiver: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str | None] = mapped_column(String(16))
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    provider_status: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    # Outbox only: the body, encrypted, erased once sent or failed (SPEC section 8).
+    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verification_id: Mapped[str | None] = mapped_column(String(34), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_messages_outbox", "status", "next_attempt_at"),
+    )
+
+
+class Verification(Base):
+    """One verification of one number. No code is stored: only what, with
+    OTP_SECRET_KEY, derives it again (salt + key id)."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    to: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    status: Mapped[str] = mapped_column(String(24))
+    code_salt: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    code_length: Mapped[int] = mapped_column(Integer)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    app_hash: Mapped[str | None] = mapped_column(String(16))
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    check_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_check_attempts: Mapped[int] = mapped_column(Integer)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    last_message_id: Mapped[str | None] = mapped_column(String(34))
+    client_ip_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # At most one pending verification per number, on SQLite and PostgreSQL alike.
+        Index("uq_verifications_pending_to", "to", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_verifications_to_created", "to", "created_at"),
+    )

@@ -1,0 +1,179 @@
+"""Every environment variable of SPEC section 7, validated once at start-up."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from otpservice.limits.durations import parse_duration_ms
+
+ProviderName = Literal["twilio", "kaleyra", "vonage", "console"]
+CommaList = Annotated[list[str], NoDecode]
+SecretList = Annotated[list[SecretStr], NoDecode]
+
+
+class SettingsError(Exception):
+    """A bad configuration value; str() is one line naming the variable."""
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///./otpservice.db"
+
+    service_provider: ProviderName = "console"
+    sms_default_sender: str | None = None
+    sms_allowed_senders: CommaList = []
+
+    rate_limit_max_requests: int = Field(100, gt=0)
+    rate_limit_time_window: str = "1 minute"
+    rate_limit_storage_url: str = "memory://"
+    exponential_delay_reset_after: float = Field(120, gt=0)
+    exponential_delay_base: float = Field(1, gt=0)
+    exponential_delay_max: float = Field(300, gt=0, le=600)
+    provider_timeout: float = Field(10, gt=0, le=120)
+    provider_http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    balance_cache_seconds: float = Field(5, ge=0)
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_key_sid: str | None = None
+    twilio_api_key_secret: SecretStr | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_empty_balance_check: bool = False
+
+    kaleyra_base_url: str = "https://api.kaleyra.io"
+    kaleyra_api_key: SecretStr | None = None
+    kaleyra_sid: str | None = None
+    kaleyra_balance_path: str = "/v1/{sid}/billing/balance"
+    kaleyra_empty_balance_check: bool = False
+
+    vonage_api_key: str | None = None
+    vonage_api_secret: SecretStr | None = None
+    vonage_base_url: str = "https://rest.nexmo.com"
+    vonage_empty_balance_check: bool = False
+
+    otp_secret_key: SecretStr | None = None
+    otp_previous_secret_keys: SecretList = []
+    otp_code_length: int = Field(6, ge=4, le=10)
+    otp_ttl: int = Field(600, ge=1, le=86400)
+    otp_max_check_attempts: int = Field(5, ge=1, le=100)
+    otp_max_sends: int = Field(5, ge=1, le=100)
+    otp_max_sends_per_number_hour: int = Field(10, gt=0)
+    otp_max_sends_per_number_day: int = Field(50, gt=0)
+    otp_max_requests_per_ip_minute: int = Field(60, gt=0)
+    otp_allowed_countries: CommaList = []
+    otp_mobile_only: bool = True
+    otp_app_name: str = Field("otpservice", min_length=1, max_length=40)
+    otp_test_numbers: CommaList = []
+    otp_test_numbers_allowed: bool = False
+    otp_retention_days: int = Field(30, ge=1)
+
+    api_keys: SecretList = []
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    sms_rate_limit: float = Field(10, gt=0)
+    sms_queue_enabled: bool = True
+    sms_fallback_provider: ProviderName | None = None
+    public_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    _split = field_validator(
+        "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
+        "otp_test_numbers", "api_keys", mode="before",
+    )(_split_commas)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_time_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if parse_duration_ms(value) <= 0:
+            raise ValueError("must be a positive duration")
+        return value
+
+    @field_validator("otp_allowed_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code")
+        return [code.upper() for code in value]
+
+    @field_validator("otp_test_numbers")
+    @classmethod
+    def _test_numbers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            number, _, code = entry.partition(":")
+            if not number.startswith("+") or not code.isdigit():
+                raise ValueError("expected +NUMBER:CODE[,...]")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "Settings":
+        for provider in {self.service_provider, self.sms_fallback_provider} - {None, "console"}:
+            for name in _missing_credentials(self, provider):
+                raise ValueError(f"{name.upper()}: required when {provider} is used")
+        if self.sms_fallback_provider == self.service_provider:
+            raise ValueError("SMS_FALLBACK_PROVIDER: must differ from SERVICE_PROVIDER")
+        if self.public_base_url and "twilio" in (self.service_provider, self.sms_fallback_provider):
+            if not self.twilio_auth_token:
+                raise ValueError("TWILIO_AUTH_TOKEN: required to check webhook signatures when PUBLIC_BASE_URL is set")
+        if self.otp_test_numbers and not self.otp_test_numbers_allowed:
+            raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
+        return self
+
+    @property
+    def rate_limit_window_ms(self) -> float:
+        return parse_duration_ms(self.rate_limit_time_window)
+
+    @property
+    def test_numbers(self) -> dict[str, str]:
+        return dict(entry.split(":", 1) for entry in self.otp_test_numbers)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _missing_credentials(settings: Settings, provider: str) -> list[str]:
+    if provider == "twilio":
+        missing = [] if settings.twilio_account_sid else ["twilio_account_sid"]
+        has_key = settings.twilio_api_key_sid and settings.twilio_api_key_secret
+        if not settings.twilio_auth_token and not has_key:
+            missing.append("twilio_auth_token")
+        return missing
+    required = {
+        "kaleyra": ("kaleyra_api_key", "kaleyra_sid"),
+        "vonage": ("vonage_api_key", "vonage_api_secret"),
+    }[provider]
+    return [name for name in required if not getattr(settings, name)]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus overrides); raise SettingsError with one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["loc"]:
+        return f"{str(error['loc'][0]).upper()}: {message}"
+    return message

@@ -1,0 +1,68 @@
+"""Build (and close) everything the service runs on, once per process."""
+
+import asyncio
+import logging
+
+import httpx
+
+from otpservice.api.context import Services
+from otpservice.clock import Clock
+from otpservice.db.engine import make_engine, make_sessionmaker
+from otpservice.db.messages import MessageStore
+from otpservice.db.migrate import is_at_head, upgrade_to_head
+from otpservice.errors import RateLimited
+from otpservice.limits.delay import DelayPolicy, ExponentialDelay
+from otpservice.limits.storage import open_limit_storage
+from otpservice.limits.window import WindowLimit
+from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
+from otpservice.settings import Settings, SettingsError
+from otpservice.sms.balance import BalanceGuard
+from otpservice.sms.service import SmsService
+
+log = logging.getLogger("otpservice")
+
+
+async def prepare_database(settings: Settings) -> None:
+    """SQLite: bring the schema to head. PostgreSQL: refuse to start when it is not."""
+    if settings.is_sqlite:
+        await asyncio.to_thread(upgrade_to_head, settings.database_url)
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        at_head = await is_at_head(engine, settings.database_url)
+    finally:
+        await engine.dispose()
+    if not at_head:
+        raise SettingsError("DATABASE_URL: schema is not at the latest migration; run `otpservice migrate`")
+
+
+async def build_services(settings: Settings, clock: Clock,
+                         transport: httpx.AsyncBaseTransport | None = None) -> Services:
+    await prepare_database(settings)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    http = make_http_client(settings, transport)
+    storage = open_limit_storage(settings.rate_limit_storage_url)
+    provider = build_provider(settings.service_provider, settings, http, clock)
+    messages = MessageStore(sessions)
+    delay = ExponentialDelay(storage.delays, DelayPolicy(
+        base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
+        reset_after=settings.exponential_delay_reset_after), clock)
+    balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
+                           settings.balance_cache_seconds, clock)
+    sms = SmsService(provider, messages, delay, balance, clock,
+                     default_sender=settings.sms_default_sender,
+                     allowed_senders=settings.sms_allowed_senders,
+                     sender_optional=bool(settings.service_provider == "twilio"
+                                          and settings.twilio_messaging_service_sid)
+                     or settings.service_provider == "console")
+    global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
+                               settings.rate_limit_window_ms / 1000, RateLimited)
+    return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
+                    global_limit=global_limit, provider=provider, messages=messages, sms=sms)
+
+
+async def close_services(services: Services) -> None:
+    await services.http.aclose()
+    await services.limit_storage.close()
+    await services.engine.dispose()

@@ -1,0 +1,103 @@
+"""Shared fixtures: settings, an app with its lifespan running, database backends."""
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from otpservice.app import create_app
+from otpservice.clock import Clock, FakeClock
+from otpservice.settings import Settings
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip with a visible reason locally; fail in CI, where the service must be there."""
+    if reachable(host, port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {host}:{port} is required in CI but unreachable")
+    pytest.skip(f"{name} not reachable at {host}:{port}")
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "otp_secret_key": "test-secret-key-0123456789abcdef",
+        "provider_http_transport": "httpx",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
+    """Each storage test runs on SQLite and on PostgreSQL (fresh schema each time)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
+        return
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    await reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+async def reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from otpservice.db.engine import make_engine
+
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Any) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/test.db"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, clock: Clock | None = None,
+                      transport: httpx.AsyncBaseTransport | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, behind an in-process AsyncClient."""
+    app = create_app(settings, clock=clock, transport=transport)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)),
+                                     base_url="http://otpservice.test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+AppFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def app_client(sqlite_url: str, clock: FakeClock) -> AppFactory:
+    """`async with app_client(**settings_overrides) as client:` on SQLite with the fake clock."""
+
+    def factory(**overrides: Any) -> Any:
+        return running_app(make_settings(sqlite_url, **overrides), clock=clock)
+
+    return factory
