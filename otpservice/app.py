@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from otpservice.api import ops, send
+from otpservice.api import ops, send, verify
 from otpservice.clock import Clock, SystemClock
 from otpservice.errors import OTPServiceError, error_body
 from otpservice.settings import Settings
@@ -49,7 +49,7 @@ EXCEPTION_HANDLERS = {
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*ops.routes, *send.routes]
+    routes: list[BaseRoute] = [*ops.routes, *send.routes, *verify.routes]
     if settings.service_provider == "console":
         routes += ops.console_routes
     return routes

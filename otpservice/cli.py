@@ -11,9 +11,9 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from otpservice.app import create_app
-    from otpservice.wiring import prepare_database
+    from otpservice.wiring import startup_checks
 
-    asyncio.run(prepare_database(settings))
+    asyncio.run(startup_checks(settings))
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_config=None, access_log=False, timeout_graceful_shutdown=20)
     return 0

@@ -36,9 +36,14 @@ async def prepare_database(settings: Settings) -> None:
         raise SettingsError("DATABASE_URL: schema is not at the latest migration; run `otpservice migrate`")
 
 
+async def startup_checks(settings: Settings) -> None:
+    """Everything that must hold before serving; raises SettingsError with one line."""
+    await prepare_database(settings)
+
+
 async def build_services(settings: Settings, clock: Clock,
                          transport: httpx.AsyncBaseTransport | None = None) -> Services:
-    await prepare_database(settings)
+    await startup_checks(settings)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)

@@ -9,6 +9,7 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.models import Message
 from otpservice.errors import InvalidPhoneNumber, InvalidRequest, ProviderError, SenderNotAllowed
 from otpservice.limits.delay import ExponentialDelay
+from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms, SmsProvider
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.phone import is_valid_e164, is_valid_sender, mask_phone
@@ -75,6 +76,7 @@ class SmsService:
         except ProviderError as exc:
             record.status, record.error_code, record.error_message = "failed", exc.code, exc.message
             await self._messages.add(record)
+            metrics.message_outcome(self.provider.name, "failed")
             log.warning("send failed", extra={"provider": self.provider.name, "to": mask_phone(sms.receiver),
                                               "code": exc.code, "message_id": message_id})
             raise
@@ -83,6 +85,7 @@ class SmsService:
         if receipt.segments:
             record.segments = receipt.segments
         await self._messages.add(record)
+        metrics.message_outcome(self.provider.name, "sent")
         log.info("sms sent", extra={"provider": self.provider.name, "to": mask_phone(sms.receiver),
                                     "message_id": message_id, "sid": receipt.sid})
         return SendResult(message_id=message_id, sid=receipt.sid, status="sent",

@@ -1,0 +1,5 @@
+"""Verification routes (to be built)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
