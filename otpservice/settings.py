@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     rate_limit_max_requests: int = Field(100, gt=0)
     rate_limit_time_window: str = "1 minute"
     rate_limit_storage_url: str = "memory://"
+    rate_limit_key_prefix: str = Field("otpservice", pattern=r"^[A-Za-z0-9:_-]{1,64}$")
     exponential_delay_reset_after: float = Field(120, gt=0)
     exponential_delay_base: float = Field(1, gt=0)
     exponential_delay_max: float = Field(300, gt=0, le=600)

@@ -47,7 +47,7 @@ async def build_services(settings: Settings, clock: Clock,
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)
-    storage = open_limit_storage(settings.rate_limit_storage_url)
+    storage = open_limit_storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
     provider = build_provider(settings.service_provider, settings, http, clock)
     messages = MessageStore(sessions)
     delay = ExponentialDelay(storage.delays, DelayPolicy(

@@ -1,8 +1,10 @@
 """Shared fixtures: settings, an app with its lifespan running, database backends."""
 
+import asyncio
 import os
+import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,15 +47,57 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this test run's own (several runs may share the server)."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"otp_test_{os.getpid()}_{secrets.token_hex(3)}"
+    _run_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run_admin(statement: str) -> None:
+    """Runs in its own thread: the fixture may be asked for from inside a running loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin(statement)).result()
+
+
+async def _admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
     """Each storage test runs on SQLite and on PostgreSQL (fresh schema each time)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    await reset_postgres(POSTGRES_URL)
-    yield POSTGRES_URL
+    url = request.getfixturevalue("postgres_database")
+    await reset_postgres(url)
+    yield url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """Keys of this test alone, so that runs and tests sharing the server never meet."""
+    return f"otptest:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 async def reset_postgres(url: str) -> None:
