@@ -1,0 +1,42 @@
+"""Message states and how providers' words map onto them. A state never moves backwards."""
+
+QUEUED, SENDING, SENT = "queued", "sending", "sent"
+DELIVERED, UNDELIVERED, FAILED = "delivered", "undelivered", "failed"
+
+RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3}
+FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED})
+
+
+def states_before(state: str) -> tuple[str, ...]:
+    """The states a message may move from to reach `state` (strictly lower rank)."""
+    return tuple(name for name, rank in RANK.items() if rank < RANK[state])
+
+
+_TWILIO = {
+    "accepted": SENT, "queued": SENT, "scheduled": SENT, "sending": SENT, "sent": SENT,
+    "delivered": DELIVERED, "read": DELIVERED, "undelivered": UNDELIVERED,
+    "failed": FAILED, "canceled": FAILED,
+}
+_VONAGE = {
+    "accepted": SENT, "buffered": SENT, "delivered": DELIVERED, "expired": UNDELIVERED,
+    "failed": FAILED, "rejected": FAILED,
+}
+
+
+def from_provider(provider: str, word: str) -> str | None:
+    """Our state for a provider's status word, or None when it tells nothing ('unknown')."""
+    word = word.strip().lower()
+    if provider == "twilio":
+        return _TWILIO.get(word)
+    if provider == "vonage":
+        return _VONAGE.get(word)
+    # Kaleyra's receipts use operator words (DELIVRD, UNDELIV, FAILED, EXPIRED, SENT...).
+    if word.startswith("undeliv") or word.startswith("expire"):
+        return UNDELIVERED
+    if word.startswith("deliv"):
+        return DELIVERED
+    if word.startswith(("fail", "reject", "invalid", "dnd", "blacklist")):
+        return FAILED
+    if word.startswith(("sent", "submit", "accept", "awaited", "queued")):
+        return SENT
+    return None

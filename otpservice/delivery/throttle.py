@@ -1,0 +1,35 @@
+"""SMS_RATE_LIMIT: messages per second handed to the provider.
+
+Counted in the limit storage (Redis for replicas), so that the rate holds across processes.
+"""
+
+import asyncio
+import math
+import time
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+
+
+class ProviderThrottle:
+    def __init__(self, storage: Storage, per_second: float, name: str = "provider-rate") -> None:
+        # A fractional rate (0.5/s) becomes 1 message per 2 s.
+        window = 1 if per_second >= 1 else math.ceil(1 / per_second)
+        self._item = RateLimitItemPerSecond(max(1, math.floor(per_second * window)), window)
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._name = name
+
+    async def try_acquire(self) -> bool:
+        return await self._limiter.hit(self._item, self._name)
+
+    async def acquire(self, deadline_seconds: float = 30.0) -> bool:
+        """Wait for a slot (the worker's path); False if none came before the deadline."""
+        give_up = time.monotonic() + deadline_seconds
+        while not await self.try_acquire():
+            stats = await self._limiter.get_window_stats(self._item, self._name)
+            wait = max(0.01, min(stats.reset_time - time.time(), 1.0))
+            if time.monotonic() + wait > give_up:
+                return False
+            await asyncio.sleep(wait)
+        return True
