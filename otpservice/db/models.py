@@ -66,6 +66,20 @@ class Message(Base):
     )
 
 
+class MessageEvent(Base):
+    """A message's status history: one row per state it entered."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(34), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_status: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Verification(Base):
     """One verification of one number. No code is stored: only what, with
     OTP_SECRET_KEY, derives it again (salt + key id)."""
