@@ -1,0 +1,116 @@
+"""Delivery receipts: Twilio (signed), Vonage and Kaleyra (our token in the callback URL)."""
+
+import json
+import logging
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from otpservice.api.context import services_of
+from otpservice.clock import to_datetime
+from otpservice.delivery import states
+from otpservice.delivery.signatures import token_valid, twilio_signature_valid
+from otpservice.errors import InvalidRequest, NotFound, WebhookForbidden
+
+log = logging.getLogger("otpservice.webhooks")
+
+TWILIO_PATH = "/webhooks/twilio/status"
+VONAGE_PATH = "/webhooks/vonage/dlr"
+KALEYRA_PATH = "/webhooks/kaleyra/dlr"
+
+
+def callback_urls(public_base_url: str | None, webhook_secret: str | None) -> dict[str, str]:
+    """The status callback URL each provider is given with a send."""
+    if not public_base_url:
+        return {}
+    base = public_base_url.rstrip("/")
+    urls = {"twilio": base + TWILIO_PATH}
+    if webhook_secret:
+        urls["vonage"] = f"{base}{VONAGE_PATH}?token={webhook_secret}"
+        urls["kaleyra"] = f"{base}{KALEYRA_PATH}?token={webhook_secret}"
+    return urls
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """GET query, POST form, or POST JSON: the receipt's fields as strings."""
+    params = {k: v for k, v in request.query_params.items() if k != "token"}
+    if request.method == "POST":
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                data = json.loads(await request.body())
+            except ValueError:
+                raise InvalidRequest("body must be valid JSON") from None
+            if not isinstance(data, dict):
+                raise InvalidRequest("body must be a JSON object")
+            params.update({str(k): str(v) for k, v in data.items() if v is not None})
+        else:
+            form = await request.form()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def _apply(request: Request, provider: str, sid: str | None, word: str | None,
+                 error_code: str | None) -> Response:
+    if not sid or not word:
+        raise InvalidRequest("receipt must carry a message id and a status")
+    status = states.from_provider(provider, word)
+    services = services_of(request)
+    if status is not None:
+        changed = await services.messages.advance_status(
+            provider, sid, status, states.states_before(status), to_datetime(services.clock.now()),
+            provider_status=word[:32], error_code=error_code if error_code not in (None, "", "0") else None)
+        log.info("delivery receipt", extra={"provider": provider, "sid": sid, "status": status,
+                                            "applied": changed})
+    return Response(status_code=204)
+
+
+async def twilio_status(request: Request) -> Response:
+    settings = services_of(request).settings
+    if not settings.public_base_url or not settings.twilio_auth_token:
+        raise NotFound()
+    form = await request.form()
+    params = {k: v for k, v in form.items() if isinstance(v, str)}
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not twilio_signature_valid(settings.twilio_auth_token.get_secret_value(), url, params, signature):
+        raise WebhookForbidden()
+    return await _apply(request, "twilio", params.get("MessageSid"), params.get("MessageStatus"),
+                        params.get("ErrorCode"))
+
+
+def _check_token(request: Request) -> None:
+    secret = services_of(request).settings.webhook_secret
+    if secret is None:
+        raise NotFound()
+    given = request.query_params.get("token") or request.headers.get("X-Webhook-Token")
+    if not token_valid(secret.get_secret_value(), given):
+        raise WebhookForbidden()
+
+
+async def vonage_dlr(request: Request) -> Response:
+    _check_token(request)
+    params = await _params(request)
+    return await _apply(request, "vonage", _first(params, "messageId", "message-id"), params.get("status"),
+                        _first(params, "err-code"))
+
+
+async def kaleyra_dlr(request: Request) -> Response:
+    _check_token(request)
+    params = await _params(request)
+    return await _apply(request, "kaleyra", _first(params, "id", "message_id", "sid"),
+                        _first(params, "status", "delivery_status"), _first(params, "error_code", "error"))
+
+
+def _first(params: Mapping[str, str], *names: str) -> str | None:
+    return next((params[name] for name in names if params.get(name)), None)
+
+
+routes = [
+    Route(TWILIO_PATH, twilio_status, methods=["POST"]),
+    Route(VONAGE_PATH, vonage_dlr, methods=["GET", "POST"]),
+    Route(KALEYRA_PATH, kaleyra_dlr, methods=["GET", "POST"]),
+]

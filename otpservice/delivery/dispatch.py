@@ -1,0 +1,81 @@
+"""Hand a message to the provider now, or park it in the outbox (202) to be sent later.
+
+With SMS_QUEUE_ENABLED, a message goes to the outbox when the provider rate
+(SMS_RATE_LIMIT) is used up, or when every provider failed with a retryable error.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from otpservice.clock import Clock, to_datetime
+from otpservice.db.messages import MessageStore
+from otpservice.db.models import Message
+from otpservice.delivery.chain import ProviderChain
+from otpservice.delivery.crypto import BodyCipher
+from otpservice.delivery.throttle import ProviderThrottle
+from otpservice.errors import ProviderError
+from otpservice.observability import metrics
+from otpservice.providers.base import OutgoingSms
+from otpservice.sms.phone import mask_phone
+from otpservice.sms.segments import count_segments
+
+log = logging.getLogger("otpservice.delivery")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    sid: str
+    status: str  # "sent" or "queued"
+    segments: int
+    sent_at: float
+
+
+class Dispatcher:
+    def __init__(self, chain: ProviderChain, messages: MessageStore, clock: Clock, *,
+                 queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher,
+                 retry_delay: float = 2.0) -> None:
+        self._chain, self._messages, self._clock = chain, messages, clock
+        self._queue_enabled, self._throttle, self._cipher = queue_enabled, throttle, cipher
+        self._retry_delay = retry_delay
+
+    async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None) -> SendResult:
+        now = self._clock.now()
+        record = Message(id="MS" + uuid.uuid4().hex, provider=self._chain.primary.name, kind=kind,
+                         receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
+                         attempts=1, verification_id=verification_id, created_at=to_datetime(now),
+                         updated_at=to_datetime(now))
+        if self._queue_enabled and self._throttle and not await self._throttle.try_acquire():
+            return await self._enqueue(record, sms, now, delay=0.0, attempts=0)
+        try:
+            sent = await self._chain.send(sms)
+        except ProviderError as exc:
+            record.error_code, record.error_message = exc.code, exc.message
+            if self._queue_enabled and exc.retryable:
+                return await self._enqueue(record, sms, now, delay=self._retry_delay, attempts=1)
+            record.status = "failed"
+            await self._messages.add(record)
+            metrics.message_outcome(record.provider, "failed")
+            log.warning("send failed", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
+                                              "code": exc.code, "message_id": record.id})
+            raise
+        record.status, record.provider = "sent", sent.provider
+        record.provider_sid, record.provider_status = sent.receipt.sid, sent.receipt.provider_status
+        record.segments = sent.receipt.segments or record.segments
+        await self._messages.add(record)
+        metrics.message_outcome(sent.provider, "sent")
+        log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
+                                    "message_id": record.id, "sid": sent.receipt.sid})
+        return SendResult(record.id, sent.receipt.sid, "sent", record.segments, now)
+
+    async def _enqueue(self, record: Message, sms: OutgoingSms, now: float, *, delay: float,
+                       attempts: int) -> SendResult:
+        record.status, record.attempts = "queued", attempts
+        record.body_ciphertext = self._cipher.encrypt(sms.body, record.id)
+        record.next_attempt_at = to_datetime(now + delay)
+        await self._messages.add(record)
+        metrics.message_outcome(record.provider, "queued")
+        log.info("sms queued", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
+                                      "message_id": record.id, "code": record.error_code})
+        return SendResult(record.id, record.id, "queued", record.segments, now)

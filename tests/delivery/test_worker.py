@@ -1,0 +1,130 @@
+"""The outbox on a real database (SQLite and PostgreSQL): queueing, retries, failover, claims."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+
+from otpservice.clock import FakeClock, to_datetime
+from otpservice.db.engine import make_engine, make_sessionmaker
+from otpservice.db.messages import MessageStore
+from otpservice.db.migrate import upgrade_to_head
+from otpservice.delivery.chain import ProviderChain
+from otpservice.delivery.crypto import BodyCipher
+from otpservice.delivery.dispatch import Dispatcher
+from otpservice.delivery.worker import OutboxWorker, RetryPolicy
+from otpservice.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from otpservice.providers.base import OutgoingSms, SendReceipt
+
+NUMBER = "+393331234567"
+
+
+@dataclass
+class ScriptedProvider:
+    """Unit-test double: fails with the scripted errors first, then accepts."""
+
+    name: str
+    failures: list[ProviderError] = field(default_factory=list)
+    sent: list[OutgoingSms] = field(default_factory=list)
+
+    async def send(self, sms: OutgoingSms) -> SendReceipt:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(sms)
+        return SendReceipt(sid=f"{self.name}-{len(self.sent)}", provider_status="queued", segments=None)
+
+    async def balance(self) -> Decimal | None:
+        return None
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[MessageStore]:
+    await asyncio.to_thread(upgrade_to_head, database_url)
+    engine = make_engine(database_url)
+    yield MessageStore(make_sessionmaker(engine))
+    await engine.dispose()
+
+
+def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
+           max_attempts: int = 3) -> tuple[Dispatcher, OutboxWorker]:
+    chain = ProviderChain(list(providers))
+    cipher = BodyCipher(["k"])
+    dispatcher = Dispatcher(chain, store, clock, queue_enabled=True, throttle=None, cipher=cipher, retry_delay=2)
+    worker = OutboxWorker(store, chain, cipher, None, clock,
+                          RetryPolicy(max_attempts=max_attempts, base_seconds=2, cap_seconds=10))
+    return dispatcher, worker
+
+
+async def test_retryable_failure_is_queued_then_sent_once(store: MessageStore, clock: FakeClock) -> None:
+    provider = ScriptedProvider("twilio", failures=[ProviderUnavailable()])
+    dispatcher, worker = outbox(store, clock, provider)
+    result = await dispatcher.dispatch(OutgoingSms(NUMBER, "code 123456", "ACME"), kind="otp", verification_id=None)
+    assert result.status == "queued" and result.sid == result.message_id
+    queued = await store.get(result.message_id)
+    assert queued is not None and queued.body_ciphertext and b"123456" not in queued.body_ciphertext
+    assert await worker.drain_once() == 0  # not due yet
+    clock.advance(2)
+    assert await worker.drain_once() == 1
+    assert await worker.drain_once() == 0
+    assert [sms.body for sms in provider.sent] == ["code 123456"]
+    sent = await store.get(result.message_id)
+    assert sent is not None and sent.status == "sent" and sent.body_ciphertext is None
+    assert [event.status for event in await store.history(sent.id)] == ["queued", "sent"]
+
+
+async def test_gives_up_after_bounded_attempts(store: MessageStore, clock: FakeClock) -> None:
+    provider = ScriptedProvider("twilio", failures=[ProviderUnavailable() for _ in range(10)])
+    dispatcher, worker = outbox(store, clock, provider, max_attempts=3)
+    result = await dispatcher.dispatch(OutgoingSms(NUMBER, "hi", "ACME"), kind="sms", verification_id=None)
+    for _ in range(5):
+        clock.advance(60)
+        await worker.drain_once()
+    failed = await store.get(result.message_id)
+    assert failed is not None
+    assert (failed.status, failed.attempts, failed.error_code) == ("failed", 3, "provider_error")
+    assert failed.body_ciphertext is None
+    assert len(provider.failures) == 10 - 3
+
+
+async def test_fallback_takes_the_message(store: MessageStore, clock: FakeClock) -> None:
+    primary = ScriptedProvider("twilio", failures=[ProviderUnavailable()])
+    fallback = ScriptedProvider("vonage")
+    dispatcher, _ = outbox(store, clock, primary, fallback)
+    result = await dispatcher.dispatch(OutgoingSms(NUMBER, "hi", "ACME"), kind="sms", verification_id=None)
+    assert result.status == "sent" and result.sid == "vonage-1"
+    record = await store.get(result.sid)
+    assert record is not None and record.provider == "vonage"
+
+
+async def test_non_retryable_error_is_not_queued(store: MessageStore, clock: FakeClock) -> None:
+    provider = ScriptedProvider("twilio", failures=[ProviderRejected("nope")])
+    dispatcher, worker = outbox(store, clock, provider)
+    with pytest.raises(ProviderRejected):
+        await dispatcher.dispatch(OutgoingSms(NUMBER, "hi", "ACME"), kind="sms", verification_id=None)
+    clock.advance(60)
+    assert await worker.drain_once() == 0
+
+
+async def test_a_claim_is_exclusive(store: MessageStore, clock: FakeClock) -> None:
+    provider = ScriptedProvider("twilio", failures=[ProviderUnavailable()])
+    dispatcher, _ = outbox(store, clock, provider)
+    result = await dispatcher.dispatch(OutgoingSms(NUMBER, "hi", "ACME"), kind="sms", verification_id=None)
+    clock.advance(5)
+    now, lease = to_datetime(clock.now()), to_datetime(clock.now() + 60)
+    claims = await asyncio.gather(*(store.claim(result.message_id, now, lease) for _ in range(10)))
+    assert sum(claim is not None for claim in claims) == 1
+
+
+async def test_expired_lease_is_sent_again_after_a_crash(store: MessageStore, clock: FakeClock) -> None:
+    provider = ScriptedProvider("twilio", failures=[ProviderUnavailable()])
+    dispatcher, worker = outbox(store, clock, provider)
+    result = await dispatcher.dispatch(OutgoingSms(NUMBER, "hi", "ACME"), kind="sms", verification_id=None)
+    clock.advance(5)
+    # A process claimed it and died during the provider call.
+    assert await store.claim(result.message_id, to_datetime(clock.now()), to_datetime(clock.now() + 60))
+    assert await worker.drain_once() == 0
+    clock.advance(61)
+    assert await worker.drain_once() == 1
+    assert len(provider.sent) == 1
