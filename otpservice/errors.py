@@ -158,16 +158,19 @@ class ProviderRejected(ProviderError):
     retryable = False
 
 
-class ProviderInvalidNumber(InvalidPhoneNumber):
+# The provider's verdicts on the number or the account keep their own status and code,
+# and are still ProviderErrors (recorded as failed, never retried).
+class ProviderInvalidNumber(InvalidPhoneNumber, ProviderError):
     default_message = "The provider says the number is invalid"
+    retryable = False
 
 
-class ProviderNumberBlocked(NumberBlocked):
-    pass
+class ProviderNumberBlocked(NumberBlocked, ProviderError):
+    retryable = False
 
 
-class ProviderInsufficientBalance(InsufficientBalance):
-    pass
+class ProviderInsufficientBalance(InsufficientBalance, ProviderError):
+    retryable = False
 
 
 class ServiceUnavailable(OTPServiceError):

@@ -12,7 +12,7 @@ from otpservice.db.models import Message
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
 from otpservice.delivery.throttle import ProviderThrottle
-from otpservice.errors import ProviderError
+from otpservice.errors import ProviderError, ProviderUnavailable
 from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms
 
@@ -64,13 +64,22 @@ class OutboxWorker:
             now = to_datetime(self._clock.now())
             lease = to_datetime(self._clock.now() + self._policy.lease_seconds)
             message = await self._messages.claim(message_id, now, lease)
-            if message is not None:
-                attempted += 1
+            if message is None:
+                continue
+            attempted += 1
+            try:
                 await self._attempt(message)
+            except Exception as exc:  # never leave a claimed message to loop on its lease
+                log.exception("outbox attempt crashed", extra={"message_id": message.id})
+                await self._failed(message, ProviderUnavailable(f"attempt crashed: {type(exc).__name__}"))
         return attempted
 
     async def _attempt(self, message: Message) -> None:
         now = to_datetime(self._clock.now())
+        if message.attempts > self._policy.max_attempts:  # e.g. a process died in each call
+            await self._messages.finish_attempt(message.id, now, status="failed", error_code="max_attempts",
+                                                error_message="gave up after repeated interrupted attempts")
+            return
         body = self._cipher.decrypt(message.body_ciphertext or b"", message.id)
         if body is None:
             await self._messages.finish_attempt(message.id, now, status="failed", error_code="body_unreadable",

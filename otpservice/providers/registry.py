@@ -29,7 +29,8 @@ def build_provider(name: str, settings: Settings, client: httpx.AsyncClient, clo
         return ConsoleProvider(clock)
     module = importlib.import_module(f"otpservice.providers.{name}")
     provider_class = getattr(module, _MODULES[name])
-    return provider_class.from_settings(settings, client)
+    provider: SmsProvider = provider_class.from_settings(settings, client)
+    return provider
 
 
 def balance_check_enabled(name: str, settings: Settings) -> bool:

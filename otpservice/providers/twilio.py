@@ -1,0 +1,122 @@
+"""Twilio Programmable Messaging: send one SMS, read the account balance."""
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from otpservice.errors import (
+    OTPServiceError,
+    ProviderCredentialsRefused,
+    ProviderInvalidNumber,
+    ProviderNumberBlocked,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from otpservice.providers.base import (
+    OutgoingSms,
+    SendReceipt,
+    call_provider,
+    common_error,
+    json_or_empty,
+    retry_after_seconds,
+    scrub,
+    to_decimal,
+    unreadable_answer,
+)
+from otpservice.settings import Settings, SettingsError
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors) that say the To number is
+# wrong: invalid, not a phone number, not a mobile, a type that cannot take SMS.
+INVALID_NUMBER_CODES = frozenset({21211, 21217, 21401, 21407, 21421, 21614})
+# Unsubscribed (the recipient replied STOP) or blocked by the carrier.
+BLOCKED_CODES = frozenset({21610, 30004})
+AUTH_FAILED = 20003
+TOO_MANY_REQUESTS = 20429
+
+
+class TwilioProvider:
+    name = "twilio"
+
+    def __init__(self, client: httpx.AsyncClient, *, base_url: str, account_sid: str,
+                 username: str, password: str, messaging_service_sid: str | None = None) -> None:
+        self._client = client
+        self._account_url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
+        self._auth = httpx.BasicAuth(username, password)
+        self._messaging_service_sid = messaging_service_sid
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "TwilioProvider":
+        account_sid = settings.twilio_account_sid
+        if not account_sid:
+            raise SettingsError("TWILIO_ACCOUNT_SID: required when twilio is used")
+        # An API key, when given, is preferred: it can be revoked without touching the
+        # account's auth token (which still signs webhooks).
+        if settings.twilio_api_key_sid and settings.twilio_api_key_secret:
+            username, password = settings.twilio_api_key_sid, settings.twilio_api_key_secret
+        elif settings.twilio_auth_token:
+            username, password = account_sid, settings.twilio_auth_token
+        else:
+            raise SettingsError("TWILIO_AUTH_TOKEN: required when twilio is used")
+        return cls(client, base_url=settings.twilio_base_url, account_sid=account_sid,
+                   username=username, password=password.get_secret_value(),
+                   messaging_service_sid=settings.twilio_messaging_service_sid)
+
+    async def send(self, sms: OutgoingSms) -> SendReceipt:
+        form = {"To": sms.receiver, "Body": sms.body}
+        if sms.sender is not None:
+            form["From"] = sms.sender
+        elif self._messaging_service_sid:
+            form["MessagingServiceSid"] = self._messaging_service_sid
+        if sms.status_callback:
+            form["StatusCallback"] = sms.status_callback
+        response = await call_provider(self._client, self.name, "POST", f"{self._account_url}/Messages.json",
+                                       data=form, auth=self._auth)
+        if not response.is_success:
+            raise self._error(response)
+        body = json_or_empty(response)
+        sid = body.get("sid")
+        if not isinstance(sid, str) or not sid:
+            raise unreadable_answer(self.name, response)
+        return SendReceipt(sid=sid, provider_status=str(body.get("status") or "queued"),
+                           segments=_segments(body.get("num_segments")))
+
+    async def balance(self) -> Decimal | None:
+        response = await call_provider(self._client, self.name, "GET", f"{self._account_url}/Balance.json",
+                                       auth=self._auth)
+        if not response.is_success:
+            raise self._error(response)
+        return to_decimal(json_or_empty(response).get("balance"))
+
+    def _error(self, response: httpx.Response) -> OTPServiceError:
+        body = json_or_empty(response)
+        code = _int_or_none(body.get("code"))
+        status = response.status_code
+        if code in INVALID_NUMBER_CODES:
+            return ProviderInvalidNumber(f"twilio says the number is invalid (error {code})")
+        if code in BLOCKED_CODES:
+            return ProviderNumberBlocked(f"twilio refused the number: unsubscribed or barred (error {code})")
+        if code == AUTH_FAILED or status == 401:
+            return ProviderCredentialsRefused(f"twilio refused our credentials (error {code or status})")
+        if code == TOO_MANY_REQUESTS or status == 429:
+            return ProviderRateLimited(f"twilio is throttling requests (error {code or status})",
+                                       retry_after=retry_after_seconds(response))
+        if status >= 500:
+            return ProviderUnavailable(f"twilio answered HTTP {status}" + (f" (error {code})" if code else ""))
+        if code is not None and status != 403:
+            return ProviderRejected(f"twilio rejected the message (error {code}: {scrub(body.get('message', ''))})")
+        return common_error(self.name, response)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _segments(value: Any) -> int | None:
+    """Twilio's num_segments, a string; "0" (Messaging Service) means not reported."""
+    count = _int_or_none(value)
+    return count if count and count > 0 else None
