@@ -18,6 +18,7 @@ from otpservice.providers.registry import balance_check_enabled, build_provider,
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
+from otpservice.verify.factory import build_verification_service, check_verification_settings
 
 log = logging.getLogger("otpservice")
 
@@ -38,6 +39,7 @@ async def prepare_database(settings: Settings) -> None:
 
 async def startup_checks(settings: Settings) -> None:
     """Everything that must hold before serving; raises SettingsError with one line."""
+    check_verification_settings(settings)
     await prepare_database(settings)
 
 
@@ -63,8 +65,9 @@ async def build_services(settings: Settings, clock: Clock,
                      or settings.service_provider == "console")
     global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
                                settings.rate_limit_window_ms / 1000, RateLimited)
+    verify = build_verification_service(settings, clock, sessions, storage.windows, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                    global_limit=global_limit, provider=provider, messages=messages, sms=sms)
+                    global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify)
 
 
 async def close_services(services: Services) -> None:

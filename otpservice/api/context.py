@@ -14,6 +14,7 @@ from otpservice.limits.window import WindowLimit
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
+from otpservice.verify.service import VerificationService
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     provider: SmsProvider
     messages: MessageStore
     sms: SmsService
+    verify: VerificationService
     extras: dict[str, Any] = field(default_factory=dict)
 
 

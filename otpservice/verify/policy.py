@@ -1,0 +1,35 @@
+"""Which numbers may be verified: E.164, allowed countries, SMS-capable types, test numbers."""
+
+from collections.abc import Iterable, Mapping
+
+from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, NumberTypeNotAllowed
+from otpservice.sms.phone import can_receive_sms, parse_e164, region_of
+
+
+class NumberPolicy:
+    def __init__(self, *, allowed_countries: Iterable[str], mobile_only: bool,
+                 test_numbers: Mapping[str, str]) -> None:
+        self._allowed_countries = frozenset(code.upper() for code in allowed_countries)
+        self._mobile_only = mobile_only
+        self._test_numbers = dict(test_numbers)
+
+    def fixed_code_for(self, number: str) -> str | None:
+        """The configured code of a test number (OTP_TEST_NUMBERS), else None."""
+        return self._test_numbers.get(number)
+
+    def ensure_valid(self, number: str) -> None:
+        """Check the form only (for checks): test numbers are taken as configured."""
+        if number not in self._test_numbers and parse_e164(number) is None:
+            raise InvalidPhoneNumber("to must be a valid E.164 phone number")
+
+    def ensure_allowed(self, number: str) -> None:
+        """Check a number a code is about to be sent to. Test numbers skip these checks."""
+        if number in self._test_numbers:
+            return
+        parsed = parse_e164(number)
+        if parsed is None:
+            raise InvalidPhoneNumber("to must be a valid E.164 phone number")
+        if self._allowed_countries and region_of(parsed) not in self._allowed_countries:
+            raise CountryNotAllowed()
+        if self._mobile_only and not can_receive_sms(parsed):
+            raise NumberTypeNotAllowed()

@@ -1,0 +1,97 @@
+"""Sending a verification's code: a send slot, the SMS through SmsService, the outcome recorded.
+
+The code is derived again for every send (never stored), so a re-send carries the same code.
+SmsService applies the per-number exponential delay and the balance check. A send refused
+before the provider is no send: its slot is given back. A send the provider failed counts
+(caps included) and ends the verification as failed; the provider's error goes to the caller.
+"""
+
+from datetime import datetime
+
+from otpservice.clock import Clock, to_datetime
+from otpservice.db.models import Verification
+from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
+from otpservice.errors import (
+    MaxAttemptsReached,
+    MaxSendsReached,
+    OTPServiceError,
+    ProviderError,
+    ProviderInsufficientBalance,
+    ProviderInvalidNumber,
+    ProviderNumberBlocked,
+)
+from otpservice.observability import metrics
+from otpservice.sms.service import SmsService
+from otpservice.verify.caps import VerificationCaps
+from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
+from otpservice.verify.message_text import MessageTemplates
+
+# Errors that mean the provider was called and did not take the message.
+PROVIDER_FAILURES = (ProviderError, ProviderInvalidNumber, ProviderNumberBlocked, ProviderInsufficientBalance)
+MESSAGE_KIND = "otp"
+
+
+class CodeSender:
+    def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook, caps: VerificationCaps,
+                 templates: MessageTemplates, clock: Clock, *, max_sends: int) -> None:
+        self._store, self._sms, self._codes, self._caps = store, sms, codes, caps
+        self._templates, self._clock, self._max_sends = templates, clock, max_sends
+
+    async def send_first(self, verification: Verification) -> Verification | None:
+        """Send the code of a verification just created (its first send slot already taken)."""
+        return await self._send(verification, created=True)
+
+    async def resend(self, pending: Verification) -> Verification | None:
+        """Send the same code again. None when the verification is over meanwhile (approved,
+        canceled, expired, its key rotated out): the caller starts a new one. Raises
+        MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
+        now = self._clock.now()
+        taken = await self._store.take_send_slot(pending.id, self._max_sends, to_datetime(now))
+        if taken is None:
+            await self._refuse_if_used_up(pending.id, now)
+            return None
+        return await self._send(taken, created=False)
+
+    async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
+        current = await self._store.get(verification_id)
+        if current is None or current.status not in (PENDING, MAX_ATTEMPTS_REACHED):
+            return
+        retry_after = current.expires_at.timestamp() - now
+        if retry_after <= 0:
+            return
+        if current.check_attempts >= current.max_check_attempts:
+            raise MaxAttemptsReached(retry_after=retry_after)
+        if current.send_attempts >= self._max_sends:
+            raise MaxSendsReached(retry_after=retry_after)
+
+    async def _send(self, verification: Verification, *, created: bool) -> Verification | None:
+        now = to_datetime(self._clock.now())
+        if verification.key_id == TEST_NUMBER_KEY_ID:
+            # A test number gets no SMS, but its sends count toward the caps all the same.
+            await self._caps.count_send(verification.to)
+            return await self._store.record_send(verification.id, now, message_id=None,
+                                                 delivery_status=None) or verification
+        code = self._codes.code_for(verification.id, verification.code_salt, verification.key_id,
+                                    verification.code_length)
+        if code is None:
+            await self._fail(verification, now)
+            return None
+        body = self._templates.render(verification.locale, code, verification.app_hash)
+        try:
+            result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id)
+        except PROVIDER_FAILURES:
+            await self._caps.count_send(verification.to)
+            await self._fail(verification, now)
+            raise
+        except OTPServiceError:
+            await self._store.give_back_send_slot(verification.id, now)
+            if created:
+                await self._store.discard_unsent(verification.id)
+            raise
+        await self._caps.count_send(verification.to)
+        return await self._store.record_send(verification.id, now, message_id=result.message_id,
+                                             delivery_status=result.status) or verification
+
+    async def _fail(self, verification: Verification, now: datetime) -> None:
+        if await self._store.mark_failed(verification.id, now):
+            metrics.verification_event("failed")

@@ -1,0 +1,27 @@
+"""Fixtures of the verification tests: the whole app on SQLite and PostgreSQL, with the fake clock."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from otpservice.clock import FakeClock
+from otpservice.db.migrate import upgrade_to_head
+from tests.conftest import AppFactory, make_settings, running_app
+
+
+@pytest.fixture
+async def migrated_database_url(database_url: str) -> str:
+    """The database at head (on PostgreSQL `serve` refuses a schema that is not)."""
+    await asyncio.to_thread(upgrade_to_head, database_url)
+    return database_url
+
+
+@pytest.fixture
+def verify_app(migrated_database_url: str, clock: FakeClock) -> AppFactory:
+    """`async with verify_app(**settings_overrides) as client:` on each database backend."""
+
+    def factory(**overrides: Any) -> Any:
+        return running_app(make_settings(migrated_database_url, **overrides), clock=clock)
+
+    return factory
