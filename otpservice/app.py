@@ -1,4 +1,4 @@
-"""create_app(settings): routes, lifespan, and the one place errors become responses."""
+"""create_app(settings): routes, middleware, lifespan, and the one place errors become responses."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -7,15 +7,18 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from otpservice.api import ops, send, verify
+from otpservice.api import messages, openapi, ops, send, verify, webhooks
+from otpservice.api.middleware import AccessLog, ApiKeyAuth, route_template
 from otpservice.clock import Clock, SystemClock
 from otpservice.errors import OTPServiceError, error_body
+from otpservice.observability import metrics
 from otpservice.settings import Settings
-from otpservice.wiring import build_services, close_services
+from otpservice.wiring import build_services, close_services, start_background, stop_background
 
 log = logging.getLogger("otpservice")
 
@@ -25,6 +28,8 @@ _HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 40
 
 async def handle_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OTPServiceError)
+    if exc.status_code == 429:
+        metrics.limit_refusal(exc.code)
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.response_headers())
 
 
@@ -37,7 +42,8 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", extra={"route": request.url.path})
+    """Only what escapes AccessLog (which answers the app's own errors) gets here."""
+    log.exception("unhandled error", extra={"route": route_template(request.scope)})
     return JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)
 
 
@@ -49,10 +55,19 @@ EXCEPTION_HANDLERS = {
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*ops.routes, *send.routes, *verify.routes]
+    routes: list[BaseRoute] = [*ops.routes, *openapi.routes, *send.routes, *verify.routes,
+                               *messages.routes, *webhooks.routes]
     if settings.service_provider == "console":
         routes += ops.console_routes
     return routes
+
+
+def build_middleware(settings: Settings) -> list[Middleware]:
+    """The access log is outermost, so that it also sees the 401s of the key check."""
+    middleware = [Middleware(AccessLog)]
+    if settings.api_keys:
+        middleware.append(Middleware(ApiKeyAuth, keys=[key.get_secret_value() for key in settings.api_keys]))
+    return middleware
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -61,12 +76,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not settings.api_keys:
+            log.warning("API_KEYS is not set: every API route is open to anyone who can reach the service")
         services = await build_services(settings, clock or SystemClock(), transport)
         app.state.services = services
+        await start_background(services)
         try:
             yield
         finally:
+            await stop_background(services)
             await close_services(services)
 
-    return Starlette(routes=build_routes(settings), lifespan=lifespan,
-                     exception_handlers=EXCEPTION_HANDLERS)
+    app = Starlette(routes=build_routes(settings), lifespan=lifespan,
+                    exception_handlers=EXCEPTION_HANDLERS, middleware=build_middleware(settings))
+    app.state.settings = settings
+    return app

@@ -1,25 +1,36 @@
-"""Command line: otpservice serve | migrate | check-config."""
+"""Command line: otpservice serve | migrate | purge | send | check-config."""
 
 import argparse
 import asyncio
+import inspect
+import json
 import sys
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr
 
 from otpservice.settings import Settings, SettingsError, load_settings
 
+MASK = "********"
+# In-flight requests get this long to finish after SIGTERM before connections are cut.
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
-def _serve(settings: Settings) -> int:
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from otpservice.app import create_app
     from otpservice.wiring import startup_checks
 
+    # Fails in one line before uvicorn starts, instead of a lifespan traceback.
     asyncio.run(startup_checks(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_config=None, access_log=False, timeout_graceful_shutdown=20)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                access_log=False, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     return 0
 
 
-def _migrate(settings: Settings) -> int:
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from otpservice.db.migrate import upgrade_to_head
 
     upgrade_to_head(settings.database_url)
@@ -27,25 +38,106 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _check_config(settings: Settings) -> int:
-    for name, value in sorted(settings.model_dump().items()):
-        print(f"{name.upper()}={value}")
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.verify.purge import purge
+
+    result: Any = purge(settings)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_wait(result))
+    print(json.dumps(result, sort_keys=True))
     return 0
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "check-config": _check_config}
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _send(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_send_one(settings, args.to, args.body, args.sender))
+
+
+async def _send_one(settings: Settings, to: str, body: str, sender: str | None) -> int:
+    from otpservice.clock import SystemClock, iso
+    from otpservice.errors import OTPServiceError
+    from otpservice.wiring import build_services, close_services
+
+    services = await build_services(settings, SystemClock())
+    try:
+        result = await services.sms.send(to, body, sender)
+    except OTPServiceError as exc:
+        print(json.dumps(exc.body()), file=sys.stderr)
+        return 1
+    finally:
+        await close_services(services)
+    print(json.dumps({"dateEvent": iso(result.sent_at), "numSegments": str(result.segments),
+                      "sid": result.sid, "status": result.status, "messageId": result.message_id}))
+    return 0
+
+
+def masked_settings(settings: Settings) -> dict[str, str]:
+    """NAME -> value as an operator would write it, with every secret shown as MASK."""
+    shown: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            text = MASK
+        elif isinstance(value, list):
+            text = ",".join(MASK if isinstance(item, SecretStr) else str(item) for item in value)
+        elif value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        else:
+            text = _mask_url_password(str(value))
+        shown[name.upper()] = text
+    return shown
+
+
+def _mask_url_password(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    netloc = parts.netloc.replace(f":{password}@", f":{MASK}@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_config(settings: Settings, args: argparse.Namespace) -> int:
+    for name, value in sorted(masked_settings(settings).items()):
+        print(f"{name}={value}")
+    print("configuration is valid", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="otpservice", description="SMS sending and phone verification. "
+                                   "Configured by environment variables (see `check-config`).")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="run the HTTP service (HOST, PORT)")
+    commands.add_parser("migrate", help="bring the database schema to the latest migration")
+    commands.add_parser("purge", help="delete finished verifications and messages older than OTP_RETENTION_DAYS")
+    send = commands.add_parser("send", help="send one SMS through the configured provider")
+    send.add_argument("--to", required=True, help="E.164 receiver")
+    send.add_argument("--body", required=True, help="message text")
+    send.add_argument("--sender", default=None, help="sender (default: SMS_DEFAULT_SENDER)")
+    commands.add_parser("check-config", help="validate the environment and print the effective settings")
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="otpservice", description="SMS sending and phone verification")
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        from otpservice.observability.logging import configure_logging
+        from otpservice.observability.logging import configure_logging, secret_values
 
-        configure_logging(settings.log_level, settings.log_format)
-        return COMMANDS[args.command](settings)
+        configure_logging(settings.log_level, settings.log_format, secret_values(settings))
+        return COMMANDS[args.command](settings, args)
     except SettingsError as exc:
         print(f"otpservice: invalid configuration: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,13 @@ from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
 from otpservice.verify.factory import build_verification_service, check_verification_settings
+from otpservice.verify.keys import resolve_secret_keys
+from otpservice.delivery.callbacks import callback_urls
+from otpservice.delivery.chain import ProviderChain
+from otpservice.delivery.crypto import BodyCipher
+from otpservice.delivery.dispatch import Dispatcher
+from otpservice.delivery.throttle import ProviderThrottle
+from otpservice.delivery.worker import OutboxWorker, RetryPolicy
 
 log = logging.getLogger("otpservice")
 
@@ -51,13 +58,25 @@ async def build_services(settings: Settings, clock: Clock,
     http = make_http_client(settings, transport)
     storage = open_limit_storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
     provider = build_provider(settings.service_provider, settings, http, clock)
+    providers = [provider]
+    if settings.sms_fallback_provider:
+        providers.append(build_provider(settings.sms_fallback_provider, settings, http, clock))
     messages = MessageStore(sessions)
+    keys = resolve_secret_keys(settings)
+    cipher = BodyCipher([keys.current, *keys.previous])
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
+    throttle = ProviderThrottle(storage.windows, settings.sms_rate_limit) if settings.sms_queue_enabled else None
+    dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
+                            throttle=throttle, cipher=cipher)
+    worker = OutboxWorker(messages, chain, cipher, throttle, clock, RetryPolicy(
+        lease_seconds=max(60.0, settings.provider_timeout * len(providers) * 3)))
     delay = ExponentialDelay(storage.delays, DelayPolicy(
         base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
         reset_after=settings.exponential_delay_reset_after), clock)
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
-    sms = SmsService(provider, messages, delay, balance, clock,
+    sms = SmsService(dispatcher, delay, balance, clock,
                      default_sender=settings.sms_default_sender,
                      allowed_senders=settings.sms_allowed_senders,
                      sender_optional=bool(settings.service_provider == "twilio"
@@ -67,7 +86,24 @@ async def build_services(settings: Settings, clock: Clock,
                                settings.rate_limit_window_ms / 1000, RateLimited)
     verify = build_verification_service(settings, clock, sessions, storage.windows, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                    global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify)
+                    global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
+                    worker=worker)
+
+
+async def start_background(services: Services) -> None:
+    """The outbox worker runs in every process; claims keep replicas from sending twice."""
+    if services.settings.sms_queue_enabled:
+        stop = asyncio.Event()
+        task = asyncio.create_task(services.worker.run(stop), name="outbox-worker")
+        services.extras["worker"] = (stop, task)
+
+
+async def stop_background(services: Services) -> None:
+    running = services.extras.pop("worker", None)
+    if running is not None:
+        stop, task = running
+        stop.set()
+        await task
 
 
 async def close_services(services: Services) -> None:

@@ -42,6 +42,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "otp_secret_key": "test-secret-key-0123456789abcdef",
         "provider_http_transport": "httpx",
+        # Most tests assert the statuses a caller gets with the outbox off; the
+        # delivery tests turn it on (its default) explicitly.
+        "sms_queue_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)

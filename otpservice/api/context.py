@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from otpservice.clock import Clock
+from otpservice.delivery.worker import OutboxWorker
 from otpservice.db.messages import MessageStore
 from otpservice.limits.storage import LimitStorage
 from otpservice.limits.window import WindowLimit
@@ -29,6 +30,7 @@ class Services:
     messages: MessageStore
     sms: SmsService
     verify: VerificationService
+    worker: OutboxWorker
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -30,7 +30,7 @@ async def send(request: Request) -> JSONResponse:
         "numSegments": str(result.segments),
         "sid": result.sid,
         "status": result.status,
-    }, headers=rate_headers)
+    }, status_code=202 if result.status == "queued" else 200, headers=rate_headers)
 
 
 routes = [Route("/send", send, methods=["POST"])]

@@ -11,27 +11,11 @@ from starlette.routing import Route
 from otpservice.api.context import services_of
 from otpservice.clock import to_datetime
 from otpservice.delivery import states
+from otpservice.delivery.callbacks import KALEYRA_DLR_PATH, TWILIO_STATUS_PATH, VONAGE_DLR_PATH
 from otpservice.delivery.signatures import token_valid, twilio_signature_valid
 from otpservice.errors import InvalidRequest, NotFound, WebhookForbidden
 
 log = logging.getLogger("otpservice.webhooks")
-
-TWILIO_PATH = "/webhooks/twilio/status"
-VONAGE_PATH = "/webhooks/vonage/dlr"
-KALEYRA_PATH = "/webhooks/kaleyra/dlr"
-
-
-def callback_urls(public_base_url: str | None, webhook_secret: str | None) -> dict[str, str]:
-    """The status callback URL each provider is given with a send."""
-    if not public_base_url:
-        return {}
-    base = public_base_url.rstrip("/")
-    urls = {"twilio": base + TWILIO_PATH}
-    if webhook_secret:
-        urls["vonage"] = f"{base}{VONAGE_PATH}?token={webhook_secret}"
-        urls["kaleyra"] = f"{base}{KALEYRA_PATH}?token={webhook_secret}"
-    return urls
-
 
 async def _params(request: Request) -> dict[str, str]:
     """GET query, POST form, or POST JSON: the receipt's fields as strings."""
@@ -110,7 +94,7 @@ def _first(params: Mapping[str, str], *names: str) -> str | None:
 
 
 routes = [
-    Route(TWILIO_PATH, twilio_status, methods=["POST"]),
-    Route(VONAGE_PATH, vonage_dlr, methods=["GET", "POST"]),
-    Route(KALEYRA_PATH, kaleyra_dlr, methods=["GET", "POST"]),
+    Route(TWILIO_STATUS_PATH, twilio_status, methods=["POST"]),
+    Route(VONAGE_DLR_PATH, vonage_dlr, methods=["GET", "POST"]),
+    Route(KALEYRA_DLR_PATH, kaleyra_dlr, methods=["GET", "POST"]),
 ]

@@ -6,7 +6,7 @@ With SMS_QUEUE_ENABLED, a message goes to the outbox when the provider rate
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.messages import MessageStore
@@ -16,7 +16,7 @@ from otpservice.delivery.crypto import BodyCipher
 from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.errors import ProviderError
 from otpservice.observability import metrics
-from otpservice.providers.base import OutgoingSms
+from otpservice.providers.base import OutgoingSms, SmsProvider
 from otpservice.sms.phone import mask_phone
 from otpservice.sms.segments import count_segments
 
@@ -40,9 +40,15 @@ class Dispatcher:
         self._queue_enabled, self._throttle, self._cipher = queue_enabled, throttle, cipher
         self._retry_delay = retry_delay
 
+    @property
+    def primary(self) -> SmsProvider:
+        return self._chain.primary
+
     async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None) -> SendResult:
         now = self._clock.now()
-        record = Message(id="MS" + uuid.uuid4().hex, provider=self._chain.primary.name, kind=kind,
+        message_id = "MS" + uuid.uuid4().hex
+        sms = replace(sms, client_ref=message_id)
+        record = Message(id=message_id, provider=self._chain.primary.name, kind=kind,
                          receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
                          attempts=1, verification_id=verification_id, created_at=to_datetime(now),
                          updated_at=to_datetime(now))

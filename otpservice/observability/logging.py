@@ -1,62 +1,130 @@
-"""Structured logs: one JSON object a line (or a readable line), numbers masked."""
+"""Structured logs: one JSON object a line (or a readable line), numbers masked, secrets redacted.
+
+Masking and redaction act on the finished line, so they also cover extra fields, nested
+values and tracebacks, whatever logger produced them (ours, uvicorn's, SQLAlchemy's).
+"""
 
 import json
 import logging
 import re
 import sys
+import traceback
+from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import unquote, urlsplit
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
-# Any E.164-looking number that slipped into a message is masked on the way out.
-_PHONE = re.compile(r"\+(\d{1,3})(\d{2,10})(\d{4})\b")
+from otpservice.sms.phone import mask_phone
+
+if TYPE_CHECKING:
+    from otpservice.settings import Settings
+
+REDACTED = "********"
+# Set by the access-log middleware for the duration of a request.
+request_id: ContextVar[str | None] = ContextVar("otpservice_request_id", default=None)
+
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "color_message", "taskName"}
+# E.164-looking numbers; the lookbehind keeps digits inside ids and hex strings alone.
+_PHONE = re.compile(r"(?<![\w+])\+\d{6,15}\b")
+_SECRET_FIELDS = ("otp_secret_key", "otp_previous_secret_keys", "api_keys", "twilio_auth_token",
+                  "twilio_api_key_secret", "kaleyra_api_key", "vonage_api_secret", "webhook_secret")
+# Shorter values would blank out ordinary words; settings this short are no secret anyway.
+MIN_SECRET_LENGTH = 4
+QUIET_LOGGERS = ("alembic", "httpx", "httpcore")
 
 
 def mask_numbers(text: str) -> str:
-    return _PHONE.sub(lambda m: "+" + m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    return _PHONE.sub(lambda match: mask_phone(match.group(0)), text)
+
+
+def secret_values(settings: "Settings") -> list[str]:
+    """Every configured secret, plus the passwords inside DATABASE_URL and RATE_LIMIT_STORAGE_URL."""
+    values: list[str] = []
+    for name in _SECRET_FIELDS:
+        value = getattr(settings, name)
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                values.append(item.get_secret_value())
+    for url in (settings.database_url, settings.rate_limit_storage_url):
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            values += [password, unquote(password)]
+    return values
+
+
+class Redactor:
+    """Replaces each secret, raw or as it appears inside a JSON string, by REDACTED."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        variants = {variant for secret in secrets if len(secret) >= MIN_SECRET_LENGTH
+                    for variant in (secret, json.dumps(secret)[1:-1])}
+        ordered = sorted(variants, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern else text
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.redact = Redactor(secrets)
+
     def format(self, record: logging.LogRecord) -> str:
+        return self.redact(mask_numbers(json.dumps(self.entry(record), default=str)))
+
+    def entry(self, record: logging.LogRecord) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": self._message(record),
+            "message": record.getMessage(),
         }
+        current = request_id.get()
+        if current is not None:
+            entry["request_id"] = current
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = mask_numbers(value) if isinstance(value, str) else value
+                entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, default=str)
-
-    @staticmethod
-    def _message(record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        # The console provider's line is the one place a code may appear, and its
-        # number is already masked; every other message is masked here.
-        return message if record.name == "otpservice.providers.console" else mask_numbers(message)
+            entry["traceback"] = "".join(traceback.format_exception(*record.exc_info))
+        return entry
 
 
 class ConsoleFormatter(JsonFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = json.loads(super().format(record))
+        data = self.entry(record)
         head = f"{data.pop('time')} {data.pop('level'):<7} {data.pop('message')}"
         data.pop("logger", None)
-        return head + ("  " + " ".join(f"{k}={v}" for k, v in data.items()) if data else "")
+        trace = data.pop("traceback", None)
+        fields = " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}" for k, v in data.items())
+        line = head + ("  " + fields if fields else "")
+        return self.redact(mask_numbers(line + ("\n" + trace.rstrip() if trace else "")))
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
+def build_handler(fmt: str = "json", secrets: Iterable[str] = (),
+                  stream: TextIO | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else ConsoleFormatter(secrets))
+    return handler
+
+
+def configure_logging(level: str = "info", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [build_handler(fmt, secrets)]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # alembic narrates every migration; httpx logs each provider URL (some carry credentials).
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Access lines come from our middleware (route template, no query string).
     logging.getLogger("uvicorn.access").disabled = True

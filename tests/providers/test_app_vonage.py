@@ -19,8 +19,10 @@ async def test_a_send_posts_credentials_and_the_bare_number(fake_vonage: VonageF
         response = await client.post("/send", json={**SEND, "body": "Код: 123456"})
     assert response.status_code == 200, response.text
     [sent] = fake_vonage.sends
+    client_ref = sent.form.get("client-ref", "")
     assert sent.form == {"api_key": API_KEY, "api_secret": API_SECRET, "from": "ACME", "to": TO.lstrip("+"),
-                         "text": "Код: 123456", "type": "unicode"}
+                         "text": "Код: 123456", "type": "unicode", "client-ref": client_ref}
+    assert client_ref.startswith("MS") and len(client_ref) == 34  # our message id
     assert response.json()["numSegments"] == "1"
 
 

@@ -1,0 +1,123 @@
+"""Pure ASGI middleware: API-key authentication, and the access log with its latency metric."""
+
+import hashlib
+import hmac
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from otpservice.errors import Unauthorized, error_body
+from otpservice.observability import metrics
+from otpservice.observability.logging import request_id
+
+access_log = logging.getLogger("otpservice.access")
+log = logging.getLogger("otpservice")
+
+OPEN_PREFIXES = ("/-/", "/webhooks/")
+UNMATCHED = "<unmatched>"
+# An incoming X-Request-ID is echoed only when it is this tame: it lands in every log line.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _digest(value: bytes) -> bytes:
+    # Digests have one length, so compare_digest's time does not depend on the key's length.
+    return hashlib.sha256(value).digest()
+
+
+class ApiKeyAuth:
+    """Every route outside OPEN_PREFIXES requires `Authorization: Bearer <one of keys>`."""
+
+    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+        self.app = app
+        self._digests = [_digest(key.encode()) for key in keys]
+        if not self._digests:
+            raise ValueError("ApiKeyAuth needs at least one key")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES) or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        error = Unauthorized()
+        response = JSONResponse(error.body(), status_code=error.status_code,
+                                headers={"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+        presented = _digest(token.strip().encode())
+        matched = False
+        for expected in self._digests:  # no early exit: every key is compared, every time
+            matched |= hmac.compare_digest(presented, expected)
+        return matched and scheme.lower() == "bearer"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/verify/{id}`), never the raw path."""
+    route = scope.get("route")
+    if route is None:
+        # Refused before routing (e.g. 401): find the route the request was aimed at.
+        app = scope.get("app")
+        routes: list[BaseRoute] = list(getattr(app, "routes", []))
+        route = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
+    if route is None:
+        return UNMATCHED
+    return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+
+
+class AccessLog:
+    """One log line and one latency observation per request; X-Request-ID echoed or generated.
+
+    An unhandled exception is logged and answered here (500, the error body), so that its
+    log line and its response carry the request id too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 0
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"method": scope["method"], "route": route_template(scope)})
+            if status:
+                raise  # the response has begun: only dropping the connection is left
+            await JSONResponse(error_body(500, "Internal server error", "internal_error"),
+                               status_code=500)(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            metrics.REQUEST_SECONDS.labels(method=method, route=route, status=str(status)).observe(elapsed)
+            access_log.info("%s %s %d", method, route, status, extra={
+                "method": method, "route": route, "status": status,
+                "duration_ms": round(elapsed * 1000, 2), "client": _client(scope)})
+            request_id.reset(token)
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
