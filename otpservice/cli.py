@@ -2,10 +2,8 @@
 
 import argparse
 import asyncio
-import inspect
 import json
 import sys
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -40,16 +38,14 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from otpservice.verify.purge import purge
+    from otpservice.wiring import prepare_database
 
-    result: Any = purge(settings)
-    if inspect.isawaitable(result):
-        result = asyncio.run(_wait(result))
-    print(json.dumps(result, sort_keys=True))
+    async def run() -> dict[str, int]:
+        await prepare_database(settings)
+        return await purge(settings)
+
+    print(json.dumps(asyncio.run(run()), sort_keys=True))
     return 0
-
-
-async def _wait(awaitable: Any) -> Any:
-    return await awaitable
 
 
 def _send(settings: Settings, args: argparse.Namespace) -> int:
@@ -106,6 +102,9 @@ def _mask_url_password(value: str) -> str:
 
 
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.verify.factory import check_verification_settings
+
+    check_verification_settings(settings)
     for name, value in sorted(masked_settings(settings).items()):
         print(f"{name}={value}")
     print("configuration is valid", file=sys.stderr)

@@ -52,7 +52,8 @@ async def startup_checks(settings: Settings) -> None:
 
 async def build_services(settings: Settings, clock: Clock,
                          transport: httpx.AsyncBaseTransport | None = None) -> Services:
-    await startup_checks(settings)
+    keys = resolve_secret_keys(settings)
+    await prepare_database(settings)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)
@@ -62,7 +63,6 @@ async def build_services(settings: Settings, clock: Clock,
     if settings.sms_fallback_provider:
         providers.append(build_provider(settings.sms_fallback_provider, settings, http, clock))
     messages = MessageStore(sessions)
-    keys = resolve_secret_keys(settings)
     cipher = BodyCipher([keys.current, *keys.previous])
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
@@ -84,7 +84,7 @@ async def build_services(settings: Settings, clock: Clock,
                      or settings.service_provider == "console")
     global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
                                settings.rate_limit_window_ms / 1000, RateLimited)
-    verify = build_verification_service(settings, clock, sessions, storage.windows, sms, messages)
+    verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                     global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
                     worker=worker)

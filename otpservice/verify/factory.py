@@ -13,7 +13,7 @@ from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
 from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import CodeBook
-from otpservice.verify.keys import resolve_secret_keys
+from otpservice.verify.keys import SecretKeys, resolve_secret_keys
 from otpservice.verify.message_text import MessageTemplates
 from otpservice.verify.policy import NumberPolicy
 from otpservice.verify.sending import CodeSender
@@ -29,12 +29,12 @@ def check_verification_settings(settings: Settings) -> None:
     resolve_secret_keys(settings)
 
 
-def build_verification_service(settings: Settings, clock: Clock, sessions: async_sessionmaker[AsyncSession],
+def build_verification_service(settings: Settings, keys: SecretKeys, clock: Clock,
+                               sessions: async_sessionmaker[AsyncSession],
                                windows: Storage, sms: SmsService, messages: MessageStore) -> VerificationService:
     if settings.otp_code_length < RECOMMENDED_CODE_LENGTH:
         log.warning("OTP_CODE_LENGTH=%d: codes shorter than %d digits are easier to guess",
                     settings.otp_code_length, RECOMMENDED_CODE_LENGTH)
-    keys = resolve_secret_keys(settings)
     codes = CodeBook(keys.current, keys.previous)
     store = VerificationStore(sessions)
     caps = VerificationCaps(windows, sends_per_number_hour=settings.otp_max_sends_per_number_hour,
