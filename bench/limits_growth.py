@@ -2,8 +2,8 @@
 
 The service's abuse caps keep two window counters per number (hour and day) in the limit
 storage; on `memory://` (the default) they live in-process for up to a day. This measures,
-with the package's own classes (VerificationCaps + the global WindowLimit on a fresh
-limits MemoryStorage), what one /verify/start's limit work costs when N other numbers
+with the package's own classes (VerificationCaps + the global WindowLimit on the
+storage `memory://` gives the service), what one /verify/start's limit work costs when N other numbers
 already have live counters. It runs in-process (no HTTP): the HTTP benchmark cannot put
 10^5 numbers into a running service within its time budget.
 
@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import time
 
-from limits.aio.storage import MemoryStorage
+from otpservice.limits.storage import open_limit_storage
 
 from otpservice.errors import RateLimited
 from otpservice.limits.window import WindowLimit
@@ -28,7 +28,7 @@ MEASURE_SECONDS = 1.5  # per size, after at least 5 starts
 
 async def cost_per_start(live_numbers: int, starts: int) -> float:
     """Seconds of limit work per simulated start, with `live_numbers` other numbers counted."""
-    storage = MemoryStorage()
+    storage = open_limit_storage("memory://").windows  # what `memory://` gives the service
     caps = VerificationCaps(storage, sends_per_number_hour=HUGE, sends_per_number_day=HUGE,
                             requests_per_ip_minute=HUGE)
     global_limit = WindowLimit(storage, "global", HUGE, 60, RateLimited)

@@ -7,10 +7,11 @@ limits use the `limits` library's storage, the per-number delay its own store
 
 from dataclasses import dataclass
 
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import Redis
 
 from otpservice.limits.delay import DelayStore, MemoryDelayStore, RedisDelayStore
+from otpservice.limits.memory import WindowMemoryStorage
 
 
 @dataclass
@@ -31,7 +32,7 @@ class LimitStorage:
 
 def open_limit_storage(url: str, key_prefix: str = "otpservice") -> LimitStorage:
     if url.startswith("memory://"):
-        return LimitStorage(windows=MemoryStorage(), delays=MemoryDelayStore())
+        return LimitStorage(windows=WindowMemoryStorage(), delays=MemoryDelayStore())
     if url.startswith(("redis://", "rediss://")):
         client = Redis.from_url(url)
         return LimitStorage(

@@ -52,3 +52,36 @@ async def test_two_storages_on_one_redis_share_the_counter(redis_url: str, redis
     finally:
         await first.close()
         await second.close()
+
+
+async def test_memory_hits_never_scan_the_other_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """limits' MemoryStorage walks every key on each hit (O(numbers seen)); ours scans only in
+    the once-a-minute sweep. Counted, not timed: the bench shows what it costs."""
+    import otpservice.limits.memory as memory
+
+    scans = []
+    monkeypatch.setattr(memory.WindowMemoryStorage, "_sweep", lambda self, now: scans.append(now))
+    storage = memory.WindowMemoryStorage()
+    limit = WindowLimit(storage, "otp-number-day", 50, 86400, NumberCapReached)
+    for index in range(20_000):
+        await limit.hit(f"+39333{index:07d}")
+    assert len(storage) == 20_000 and scans == []
+    assert await limit.remaining("+393330000001") == 49
+
+
+async def test_memory_window_expires_and_is_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import otpservice.limits.memory as memory
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(memory.time, "time", lambda: now[0])
+    storage = memory.WindowMemoryStorage()
+    assert await storage.incr("a", 10) == 1
+    assert await storage.incr("a", 10) == 2
+    assert await storage.get_expiry("a") == 1_000_010.0
+    now[0] += 10
+    assert await storage.get("a") == 0
+    assert await storage.incr("a", 10) == 1  # a new window
+    await storage.incr("b", 5)
+    now[0] += memory.SWEEP_INTERVAL_SECONDS
+    await storage.incr("c", 5)  # the sweep drops the windows that ended
+    assert len(storage) == 1
