@@ -59,14 +59,10 @@ class VerificationStore:
         async with self._sessions() as session:
             return await session.get(Verification, verification_id)
 
-    async def pending_for(self, to: str) -> Verification | None:
-        """The number's pending verification, expired or not."""
-        return await self._first(Verification.to == to, Verification.status == PENDING)
-
-    async def exhausted_for(self, to: str, now: datetime) -> Verification | None:
-        """An unexpired verification of the number whose check attempts are all spent."""
-        return await self._first(Verification.to == to, Verification.status == MAX_ATTEMPTS_REACHED,
-                                 Verification.expires_at > now)
+    async def open_for(self, to: str) -> Verification | None:
+        """The number's latest verification still holding it (pending, or its attempts spent),
+        expired or not: one query for what a start must know."""
+        return await self._first(Verification.to == to, Verification.status.in_(_OPEN))
 
     async def take_send_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
         return await self._update(

@@ -32,6 +32,10 @@ class SendResult:
     sent_at: float
 
 
+def new_message_id() -> str:
+    return "MS" + uuid.uuid4().hex
+
+
 class Dispatcher:
     def __init__(self, chain: ProviderChain, messages: MessageStore, clock: Clock, *,
                  queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher,
@@ -44,9 +48,10 @@ class Dispatcher:
     def primary(self) -> SmsProvider:
         return self._chain.primary
 
-    async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None) -> SendResult:
+    async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None,
+                       message_id: str | None = None) -> SendResult:
         now = self._clock.now()
-        message_id = "MS" + uuid.uuid4().hex
+        message_id = message_id or new_message_id()
         sms = replace(sms, client_ref=message_id)
         record = Message(id=message_id, provider=self._chain.primary.name, kind=kind,
                          receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
@@ -71,8 +76,9 @@ class Dispatcher:
         record.segments = sent.receipt.segments or record.segments
         await self._messages.add(record)
         metrics.message_outcome(sent.provider, "sent")
-        log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
-                                    "message_id": record.id, "sid": sent.receipt.sid})
+        if log.isEnabledFor(logging.INFO):  # masking parses the number: skip it when nobody reads
+            log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
+                                        "message_id": record.id, "sid": sent.receipt.sid})
         return SendResult(record.id, sent.receipt.sid, "sent", record.segments, now)
 
     async def _enqueue(self, record: Message, sms: OutgoingSms, now: float, *, delay: float,

@@ -1,6 +1,7 @@
 """E.164 validation (phonenumbers), sender rules and masking for logs."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
@@ -13,6 +14,7 @@ _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 SMS_CAPABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
+@lru_cache(maxsize=4096)  # one request parses the same number several times, layer by layer
 def parse_e164(value: str) -> PhoneNumber | None:
     """The parsed number when `value` is a valid E.164 number, else None."""
     if not isinstance(value, str) or not _E164.match(value):

@@ -41,11 +41,14 @@ class SmsService:
         return sender
 
     async def send(self, receiver: str, body: str, sender: str | None = None, *,
-                   kind: str = "sms", verification_id: str | None = None) -> SendResult:
+                   kind: str = "sms", verification_id: str | None = None,
+                   message_id: str | None = None) -> SendResult:
+        """`message_id`: our id for the message, when the caller records it beforehand."""
         if not is_valid_e164(receiver):
             raise InvalidPhoneNumber("receiver must be a valid E.164 phone number")
         sender = self.resolve_sender(sender)
         await self._balance.ensure_funded()
         await self._delay.acquire(receiver)
         return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
-                                               kind=kind, verification_id=verification_id)
+                                               kind=kind, verification_id=verification_id,
+                                               message_id=message_id)

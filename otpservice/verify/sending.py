@@ -77,8 +77,11 @@ class CodeSender:
             await self._fail(verification, now)
             return None
         body = self._templates.render(verification.locale, code, verification.app_hash)
+        # A new verification was inserted naming its first message: no UPDATE after the send.
+        message_id = verification.last_message_id if created else None
         try:
-            result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id)
+            result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id,
+                                          message_id=message_id)
         except PROVIDER_FAILURES:
             await self._caps.count_send(verification.to)
             await self._fail(verification, now)
@@ -89,6 +92,9 @@ class CodeSender:
                 await self._store.discard_unsent(verification.id)
             raise
         await self._caps.count_send(verification.to)
+        if created:
+            verification.delivery_status = result.status
+            return verification
         return await self._store.record_send(verification.id, now, message_id=result.message_id,
                                              delivery_status=result.status) or verification
 

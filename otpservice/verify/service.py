@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Verification
+from otpservice.delivery.dispatch import new_message_id
 from otpservice.db.verifications import (
     MAX_ATTEMPTS_REACHED,
     PENDING,
@@ -60,20 +61,21 @@ class VerificationService:
         self._policy.ensure_allowed(to)
         await self._caps.ensure_room_for_send(to)
         for _ in range(START_ROUNDS):
-            pending = await self._store.pending_for(to)
-            if pending is not None and not await self._expire_if_due(pending):
-                resent = await self._sender.resend(pending)
+            current = await self._store.open_for(to)
+            if current is not None and current.status == MAX_ATTEMPTS_REACHED:
+                self._refuse_while_exhausted(current)
+            elif current is not None and not await self._expire_if_due(current):
+                resent = await self._sender.resend(current)
                 if resent is not None:
                     metrics.verification_event("resent")
-                    log.info("verification resent", extra=_log_fields(resent))
+                    _log_info("verification resent", resent)
                     return StartOutcome(self._view(resent), created=False)
                 continue
-            await self._refuse_while_exhausted(to)
             created = self._new_verification(to, client_ip, locale, app_hash)
             sent = await self._sender.send_first(created) if await self._store.add_pending(created) else None
             if sent is not None:
                 metrics.verification_event("started")
-                log.info("verification started", extra=_log_fields(sent))
+                _log_info("verification started", sent)
                 return StartOutcome(self._view(sent), created=True)
         raise NumberDelayed("Concurrent requests for this number, retry", retry_after=1)
 
@@ -92,13 +94,13 @@ class VerificationService:
         if result.outcome is StoredOutcome.APPROVED and found is not None:
             metrics.check_result("approved")
             metrics.verification_event("approved")
-            log.info("verification approved", extra=_log_fields(found))
+            _log_info("verification approved", found)
             return CheckOutcome(self._view(found), valid=True)
         if result.outcome is StoredOutcome.WRONG_CODE and found is not None:
             metrics.check_result("wrong_code")
             if found.status == MAX_ATTEMPTS_REACHED:
                 metrics.verification_event("max_attempts_reached")
-                log.info("verification attempts exhausted", extra=_log_fields(found))
+                _log_info("verification attempts exhausted", found)
             return CheckOutcome(self._view(found), valid=False)
         if result.outcome is StoredOutcome.NO_ATTEMPTS_LEFT and found is not None:
             metrics.check_result("max_attempts_reached")
@@ -131,7 +133,7 @@ class VerificationService:
                 await self._expire_if_due(found)
             raise VerificationNotFound()
         metrics.verification_event("canceled")
-        log.info("verification canceled", extra=_log_fields(canceled))
+        _log_info("verification canceled", canceled)
         return self._view(canceled)
 
     def _new_verification(self, to: str, client_ip: str, locale: str | None,
@@ -146,7 +148,8 @@ class VerificationService:
             # The first send is taken at creation; given back if that send is refused.
             send_attempts=1, check_attempts=0, max_check_attempts=self._rules.max_check_attempts,
             client_ip_hash=self._codes.pseudonym(client_ip), created_at=to_datetime(now),
-            updated_at=to_datetime(now), expires_at=to_datetime(now + self._rules.ttl_seconds))
+            updated_at=to_datetime(now), expires_at=to_datetime(now + self._rules.ttl_seconds),
+            last_sent_at=to_datetime(now), last_message_id=None if fixed_code is not None else new_message_id())
 
     def _judge(self, candidate: str) -> Callable[[Verification], bool]:
         def judge(verification: Verification) -> bool:
@@ -156,12 +159,11 @@ class VerificationService:
                                        verification.code_length, candidate)
         return judge
 
-    async def _refuse_while_exhausted(self, to: str) -> None:
+    def _refuse_while_exhausted(self, exhausted: Verification) -> None:
         """A number whose last verification spent its attempts waits for that one's expiry."""
-        now = self._clock.now()
-        exhausted = await self._store.exhausted_for(to, to_datetime(now))
-        if exhausted is not None:
-            raise MaxAttemptsReached(retry_after=exhausted.expires_at.timestamp() - now)
+        retry_after = exhausted.expires_at.timestamp() - self._clock.now()
+        if retry_after > 0:
+            raise MaxAttemptsReached(retry_after=retry_after)
 
     async def _expire_if_due(self, verification: Verification) -> bool:
         """True when the verification is past its expiry (marking it expired if still pending)."""
@@ -175,6 +177,11 @@ class VerificationService:
     def _view(self, verification: Verification, delivery_status: str | None = None) -> VerificationView:
         return describe(verification, delay=self._rules.delay, max_sends=self._rules.max_sends,
                         delivery_status=delivery_status)
+
+
+def _log_info(message: str, verification: Verification) -> None:
+    if log.isEnabledFor(logging.INFO):  # masking parses the number: skip it when nobody reads
+        log.info(message, extra=_log_fields(verification))
 
 
 def _log_fields(verification: Verification) -> dict[str, object]:

@@ -38,7 +38,7 @@ async def test_one_pending_verification_per_number(store: VerificationStore) -> 
     assert await store.add_pending(pending("+393337654321", index=3))
     assert await store.cancel(f"VE{1:032x}", NOW) is not None
     assert await store.add_pending(pending(index=2))
-    found = await store.pending_for("+393331234567")
+    found = await store.open_for("+393331234567")
     assert found is not None and found.id == f"VE{2:032x}"
 
 
