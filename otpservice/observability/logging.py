@@ -32,7 +32,8 @@ _SECRET_FIELDS = ("otp_secret_key", "otp_previous_secret_keys", "api_keys", "twi
                   "twilio_api_key_secret", "kaleyra_api_key", "vonage_api_secret", "webhook_secret")
 # Shorter values would blank out ordinary words; settings this short are no secret anyway.
 MIN_SECRET_LENGTH = 4
-QUIET_LOGGERS = ("alembic", "httpx", "httpcore")
+# aiosqlite and SQLAlchemy print SQL parameters (full numbers) at DEBUG: kept at WARNING.
+QUIET_LOGGERS = ("alembic", "httpx", "httpcore", "aiosqlite", "sqlalchemy")
 
 
 def mask_numbers(text: str) -> str:
