@@ -139,3 +139,31 @@ async def _provider_sid_of(client: httpx.AsyncClient, verification_id: str) -> s
         sid = (await connection.execute(select(Message.provider_sid)
                                         .where(Message.verification_id == verification_id))).scalar_one()
     return str(sid)
+
+
+async def test_a_queued_otp_keeps_the_verification_pending_and_its_code_unreadable(
+        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: Any) -> None:
+    from sqlalchemy import select
+
+    from otpservice.db.models import Message
+
+    fake_twilio.push(Reply(503, json={"code": 20500, "message": "down", "status": 503}))
+    async with provider_app(fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME") as client:
+        started = await client.post("/verify/start", json={"to": NUMBER})
+        assert started.status_code == 201 and started.json()["status"] == "pending"
+        verification_id = started.json()["id"]
+        assert (await client.get(f"/verify/{verification_id}")).json()["deliveryStatus"] == "queued"
+        engine = client.app.state.services.engine  # type: ignore[attr-defined]
+        async with engine.connect() as connection:
+            [queued] = (await connection.execute(select(Message).where(
+                Message.verification_id == verification_id))).all()
+        refused_body = fake_twilio.sends[0].form["Body"]
+        code = next(word for word in refused_body.replace(".", " ").split() if word.isdigit())
+        assert queued.body_ciphertext and code.encode() not in queued.body_ciphertext
+        clock.advance(3)
+        await drain(client)
+        assert fake_twilio.sends[-1].form["Body"] == refused_body  # the same code, sent once more
+        status = (await client.get(f"/verify/{verification_id}")).json()
+        assert (status["status"], status["deliveryStatus"]) == ("pending", "sent")
+        checked = await client.post("/verify/check", json={"id": verification_id, "code": code})
+        assert checked.json()["status"] == "approved"
