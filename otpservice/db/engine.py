@@ -1,5 +1,8 @@
 """Engine creation: SQLite in WAL mode with a busy timeout, or PostgreSQL (asyncpg)."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -27,5 +30,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class SerializedWrites(async_sessionmaker[AsyncSession]):
+    """SQLite has one writer at a time: writers queued in its busy handler sleep and retry,
+    which gave seconds of p99 under load (bench/RESULTS.md). Here write transactions
+    (`begin()`) take turns on an asyncio lock instead; reads stay concurrent (WAL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:  # type: ignore[override]
+        async with self._write_lock, super().begin() as session:
+            yield session
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        return SerializedWrites(engine)
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -11,23 +11,13 @@ from datetime import datetime
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
-from otpservice.errors import (
-    MaxAttemptsReached,
-    MaxSendsReached,
-    OTPServiceError,
-    ProviderError,
-    ProviderInsufficientBalance,
-    ProviderInvalidNumber,
-    ProviderNumberBlocked,
-)
+from otpservice.errors import MaxAttemptsReached, MaxSendsReached, OTPServiceError, ProviderError
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
 from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
 from otpservice.verify.message_text import MessageTemplates
 
-# Errors that mean the provider was called and did not take the message.
-PROVIDER_FAILURES = (ProviderError, ProviderInvalidNumber, ProviderNumberBlocked, ProviderInsufficientBalance)
 MESSAGE_KIND = "otp"
 
 
@@ -82,7 +72,7 @@ class CodeSender:
         try:
             result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id,
                                           message_id=message_id)
-        except PROVIDER_FAILURES:
+        except ProviderError:  # the provider was called and did not take the message
             await self._caps.count_send(verification.to)
             await self._fail(verification, now)
             raise
