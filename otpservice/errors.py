@@ -93,6 +93,10 @@ class MethodNotAllowed(OTPServiceError):
     status_code, code, default_message = 405, "method_not_allowed", "Method not allowed"
 
 
+class PayloadTooLarge(OTPServiceError):
+    status_code, code, default_message = 413, "payload_too_large", "Request body is too large"
+
+
 class InsufficientBalance(OTPServiceError):
     status_code, code, default_message = 402, "insufficient_balance", "Provider balance is empty"
 
@@ -148,6 +152,14 @@ class ProviderTimeout(ProviderError):
 
 class ProviderCredentialsRefused(ProviderError):
     default_message = "SMS provider refused our credentials"
+    retryable = False
+
+
+class ProviderUnreadableAnswer(ProviderError):
+    """A 2xx we cannot read: the provider may well have taken the message, so it is
+    never retried (a retry could send it twice)."""
+
+    default_message = "SMS provider gave an unreadable answer"
     retryable = False
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from otpservice.limits.durations import parse_duration_ms
+from otpservice.sms.phone import is_valid_sender
 
 ProviderName = Literal["twilio", "kaleyra", "vonage", "console"]
 CommaList = Annotated[list[str], NoDecode]
@@ -106,6 +107,20 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive duration")
         return value
 
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("expected memory:// or redis://host:port/db")
+        return value
+
+    @field_validator("sms_default_sender")
+    @classmethod
+    def _default_sender(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_sender(value):
+            raise ValueError("must be an E.164 number or an alphanumeric id of 1-11 characters")
+        return value
+
     @field_validator("otp_allowed_countries")
     @classmethod
     def _countries(cls, value: list[str]) -> list[str]:
@@ -119,8 +134,8 @@ class Settings(BaseSettings):
     def _test_numbers(cls, value: list[str]) -> list[str]:
         for entry in value:
             number, _, code = entry.partition(":")
-            if not number.startswith("+") or not code.isdigit():
-                raise ValueError("expected +NUMBER:CODE[,...]")
+            if not number.startswith("+") or not code.isdigit() or not 4 <= len(code) <= 10:
+                raise ValueError("expected +NUMBER:CODE[,...] with a code of 4 to 10 digits")
         return value
 
     @model_validator(mode="after")

@@ -6,20 +6,37 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from otpservice.errors import InvalidRequest
+from otpservice.errors import InvalidRequest, PayloadTooLarge
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_BODY_BYTES = 64 * 1024
 
 
-async def read_json(request: Request, model: type[Model]) -> Model:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidRequest("request body is too large")
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused with 413 past `limit` without reading more than that into memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # what Request.body() caches: later form() / body() reuse it
+    return body
+
+
+def parse_json(raw: bytes) -> object:
     try:
-        data = json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is bad input too
         raise InvalidRequest("body must be valid JSON") from None
+
+
+async def read_json(request: Request, model: type[Model]) -> Model:
+    data = parse_json(await read_body(request))
     if not isinstance(data, dict):
         raise InvalidRequest("body must be a JSON object")
     try:

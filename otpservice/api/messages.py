@@ -12,7 +12,8 @@ from otpservice.sms.phone import mask_phone
 
 async def get_message(request: Request) -> JSONResponse:
     services = services_of(request)
-    message = await services.messages.get(request.path_params["sid"])
+    sid = request.path_params["sid"]
+    message = None if len(sid) > 64 or "\x00" in sid else await services.messages.get(sid)
     if message is None:
         raise MessageNotFound()
     history = await services.messages.history(message.id)

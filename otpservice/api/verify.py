@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from otpservice.api.body import client_ip, read_json
 from otpservice.api.context import services_of
 from otpservice.clock import iso
-from otpservice.errors import InvalidRequest
+from otpservice.errors import InvalidRequest, MethodNotAllowed
 from otpservice.verify.views import VerificationView
 
 # Android SMS Retriever: an 11-character hash of the app's package and signing key.
@@ -59,6 +59,8 @@ async def check(request: Request) -> JSONResponse:
 
 
 async def lookup(request: Request) -> JSONResponse:
+    if request.path_params["verification_id"] in ("start", "check"):
+        raise MethodNotAllowed()  # GET /verify/start is a wrong method, not an unknown id
     found = await services_of(request).verify.get(request.path_params["verification_id"])
     return JSONResponse(detail_fields(found))
 

@@ -1,6 +1,5 @@
 """Delivery receipts: Twilio (signed), Vonage and Kaleyra (our token in the callback URL)."""
 
-import json
 import logging
 from collections.abc import Mapping
 
@@ -8,28 +7,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from otpservice.api.body import parse_json, read_body
 from otpservice.api.context import services_of
 from otpservice.clock import to_datetime
 from otpservice.delivery import states
 from otpservice.delivery.callbacks import KALEYRA_DLR_PATH, TWILIO_STATUS_PATH, VONAGE_DLR_PATH
 from otpservice.delivery.signatures import token_valid, twilio_signature_valid
-from otpservice.errors import InvalidRequest, NotFound, WebhookForbidden
+from otpservice.errors import InvalidRequest, MessageNotFound, NotFound, WebhookForbidden
 
 log = logging.getLogger("otpservice.webhooks")
+MAX_RECEIPT_BYTES = 16 * 1024
+MAX_ID_LENGTH = 64
+
 
 async def _params(request: Request) -> dict[str, str]:
     """GET query, POST form, or POST JSON: the receipt's fields as strings."""
     params = {k: v for k, v in request.query_params.items() if k != "token"}
     if request.method == "POST":
         if request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                data = json.loads(await request.body())
-            except ValueError:
-                raise InvalidRequest("body must be valid JSON") from None
+            data = parse_json(await read_body(request, MAX_RECEIPT_BYTES))
             if not isinstance(data, dict):
                 raise InvalidRequest("body must be a JSON object")
             params.update({str(k): str(v) for k, v in data.items() if v is not None})
         else:
+            await read_body(request, MAX_RECEIPT_BYTES)
             form = await request.form()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
@@ -39,14 +40,19 @@ async def _apply(request: Request, provider: str, sid: str | None, word: str | N
                  error_code: str | None) -> Response:
     if not sid or not word:
         raise InvalidRequest("receipt must carry a message id and a status")
+    if len(sid) > MAX_ID_LENGTH or "\x00" in sid:
+        raise MessageNotFound()
     status = states.from_provider(provider, word)
     services = services_of(request)
     if status is not None:
         changed = await services.messages.advance_status(
             provider, sid, status, states.states_before(status), to_datetime(services.clock.now()),
-            provider_status=word[:32], error_code=error_code if error_code not in (None, "", "0") else None)
+            provider_status=word[:32], error_code=error_code[:64] if error_code not in (None, "", "0") else None)
         log.info("delivery receipt", extra={"provider": provider, "sid": sid, "status": status,
                                             "applied": changed})
+        if not changed and await services.messages.get(sid) is None:
+            # Not ours, or it came before our record of the send: a non-2xx asks for a retry.
+            raise MessageNotFound()
     return Response(status_code=204)
 
 
@@ -54,6 +60,7 @@ async def twilio_status(request: Request) -> Response:
     settings = services_of(request).settings
     if not settings.public_base_url or not settings.twilio_auth_token:
         raise NotFound()
+    await read_body(request, MAX_RECEIPT_BYTES)
     form = await request.form()
     params = {k: v for k, v in form.items() if isinstance(v, str)}
     url = settings.public_base_url.rstrip("/") + request.url.path

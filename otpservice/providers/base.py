@@ -20,6 +20,7 @@ from otpservice.errors import (
     ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
+    ProviderUnreadableAnswer,
 )
 from otpservice.sms.phone import mask_phone
 
@@ -132,4 +133,4 @@ def scrub(text: object, limit: int = 160) -> str:
 def unreadable_answer(provider: str, response: httpx.Response) -> ProviderError:
     """A 2xx whose body lacks what a success must carry (a proxy page, a changed API)."""
     log.warning("unreadable provider answer", extra={"provider": provider, "status": response.status_code})
-    return ProviderUnavailable(f"{provider} gave an unreadable answer (HTTP {response.status_code})")
+    return ProviderUnreadableAnswer(f"{provider} gave an unreadable answer (HTTP {response.status_code})")

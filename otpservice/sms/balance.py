@@ -23,7 +23,7 @@ class BalanceGuard:
             return
         balance = await self._balance()
         if balance is not None and balance <= 0:
-            raise InsufficientBalance(f"{self._provider.name} balance is {balance}: sending refused")
+            raise InsufficientBalance(f"{self._provider.name} balance is empty: sending refused")
 
     async def _balance(self) -> Decimal | None:
         now = self._clock.now()

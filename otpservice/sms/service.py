@@ -40,15 +40,21 @@ class SmsService:
             raise SenderNotAllowed()
         return sender
 
+    async def take_delay(self, receiver: str) -> None:
+        """Count a send to `receiver` against its exponential delay now (raises NumberDelayed);
+        the send that follows passes `delay_taken=True`."""
+        await self._delay.acquire(receiver)
+
     async def send(self, receiver: str, body: str, sender: str | None = None, *,
                    kind: str = "sms", verification_id: str | None = None,
-                   message_id: str | None = None) -> SendResult:
+                   message_id: str | None = None, delay_taken: bool = False) -> SendResult:
         """`message_id`: our id for the message, when the caller records it beforehand."""
         if not is_valid_e164(receiver):
             raise InvalidPhoneNumber("receiver must be a valid E.164 phone number")
         sender = self.resolve_sender(sender)
         await self._balance.ensure_funded()
-        await self._delay.acquire(receiver)
+        if not delay_taken:
+            await self._delay.acquire(receiver)
         return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
                                                kind=kind, verification_id=verification_id,
                                                message_id=message_id)

@@ -36,11 +36,19 @@ class CodeSender:
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
         now = self._clock.now()
+        # The delay first: concurrent re-sends are then refused as number_delayed, instead of
+        # holding send slots that make others see a false max_sends_reached.
+        if pending.key_id != TEST_NUMBER_KEY_ID and self._code_of(pending) is None:
+            await self._fail(pending, to_datetime(now))  # its key was rotated out: start anew
+            return None
+        delay_taken = pending.key_id != TEST_NUMBER_KEY_ID and pending.send_attempts < self._max_sends
+        if delay_taken:
+            await self._sms.take_delay(pending.to)
         taken = await self._store.take_send_slot(pending.id, self._max_sends, to_datetime(now))
         if taken is None:
             await self._refuse_if_used_up(pending.id, now)
             return None
-        return await self._send(taken, created=False)
+        return await self._send(taken, created=False, delay_taken=delay_taken)
 
     async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
         current = await self._store.get(verification_id)
@@ -54,15 +62,15 @@ class CodeSender:
         if current.send_attempts >= self._max_sends:
             raise MaxSendsReached(retry_after=retry_after)
 
-    async def _send(self, verification: Verification, *, created: bool) -> Verification | None:
+    async def _send(self, verification: Verification, *, created: bool,
+                    delay_taken: bool = False) -> Verification | None:
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
             # A test number gets no SMS, but its sends count toward the caps all the same.
             await self._caps.count_send(verification.to)
             return await self._store.record_send(verification.id, now, message_id=None,
                                                  delivery_status=None) or verification
-        code = self._codes.code_for(verification.id, verification.code_salt, verification.key_id,
-                                    verification.code_length)
+        code = self._code_of(verification)
         if code is None:
             await self._fail(verification, now)
             return None
@@ -71,7 +79,7 @@ class CodeSender:
         message_id = verification.last_message_id if created else None
         try:
             result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id,
-                                          message_id=message_id)
+                                          message_id=message_id, delay_taken=delay_taken)
         except ProviderError:  # the provider was called and did not take the message
             await self._caps.count_send(verification.to)
             await self._fail(verification, now)
@@ -87,6 +95,10 @@ class CodeSender:
             return verification
         return await self._store.record_send(verification.id, now, message_id=result.message_id,
                                              delivery_status=result.status) or verification
+
+    def _code_of(self, verification: Verification) -> str | None:
+        return self._codes.code_for(verification.id, verification.code_salt, verification.key_id,
+                                    verification.code_length)
 
     async def _fail(self, verification: Verification, now: datetime) -> None:
         if await self._store.mark_failed(verification.id, now):

@@ -167,3 +167,21 @@ async def test_a_queued_otp_keeps_the_verification_pending_and_its_code_unreadab
         assert (status["status"], status["deliveryStatus"]) == ("pending", "sent")
         checked = await client.post("/verify/check", json={"id": verification_id, "code": code})
         assert checked.json()["status"] == "approved"
+
+
+async def test_an_unreadable_success_is_never_sent_again(fake_twilio: TwilioFake, provider_app: ProviderApp,
+                                                         clock: Any) -> None:
+    fake_twilio.push(Reply(201, text="<html>captive portal</html>"))
+    async with provider_app(fake_twilio, sms_queue_enabled=True) as client:
+        response = await client.post("/send", json=SEND)
+        assert (response.status_code, response.json()["code"]) == (502, "provider_error")
+        clock.advance(600)
+        await drain(client)
+    assert len(fake_twilio.sends) == 1  # the provider may have sent it: no retry
+
+
+async def test_a_receipt_for_an_unknown_message_asks_for_a_retry(fake_twilio: TwilioFake,
+                                                                 provider_app: ProviderApp) -> None:
+    async with provider_app(fake_twilio, public_base_url=PUBLIC) as client:
+        response = await signed_post(client, {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"})
+        assert (response.status_code, response.json()["code"]) == (404, "message_not_found")

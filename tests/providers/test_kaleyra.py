@@ -15,6 +15,7 @@ from otpservice.errors import (
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
+    ProviderUnreadableAnswer,
 )
 from otpservice.providers.base import OutgoingSms
 from otpservice.providers.kaleyra import KaleyraProvider
@@ -58,7 +59,7 @@ async def test_the_batch_id_stands_in_when_data_is_missing() -> None:
     script.reply(202, json={"data": [], "error": {}})
     provider = kaleyra(script)
     assert (await provider.send(SMS)).sid == "batch-1"
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderUnreadableAnswer):
         await provider.send(SMS)
 
 

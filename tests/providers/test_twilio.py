@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from otpservice.errors import (
+    ProviderUnreadableAnswer,
     ProviderCredentialsRefused,
     ProviderError,
     ProviderInvalidNumber,
@@ -154,7 +155,7 @@ async def test_messages_never_echo_the_token_nor_the_full_number() -> None:
 async def test_a_success_without_sid_is_an_unreadable_answer() -> None:
     script = Script()
     script.reply(201, text="<html>captive portal</html>")
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderUnreadableAnswer):  # may have been sent: never retried
         await twilio(script).send(OutgoingSms(receiver="+14155552671", body="hi", sender="ACME"))
 
 

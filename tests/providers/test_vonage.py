@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from otpservice.errors import (
+    ProviderUnreadableAnswer,
     ProviderCredentialsRefused,
     ProviderError,
     ProviderInsufficientBalance,
@@ -112,9 +113,9 @@ async def test_throttling_says_retry_after_one_second() -> None:
 
 
 @pytest.mark.parametrize(("status", "body", "error"), [
-    (200, {"message-count": "0", "messages": []}, ProviderUnavailable),
-    (200, "<html>oops</html>", ProviderUnavailable),
-    (200, {"message-count": "1", "messages": [{"status": "0"}]}, ProviderUnavailable),
+    (200, {"message-count": "0", "messages": []}, ProviderUnreadableAnswer),
+    (200, "<html>oops</html>", ProviderUnreadableAnswer),
+    (200, {"message-count": "1", "messages": [{"status": "0"}]}, ProviderUnreadableAnswer),
     (401, {"error": "unauthorized"}, ProviderCredentialsRefused),
     (503, "busy", ProviderUnavailable),
 ])

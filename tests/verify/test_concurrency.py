@@ -58,3 +58,14 @@ async def test_concurrent_starts_make_one_verification(verify_app: AppFactory) -
         [row] = await verification_rows(client)
         assert (row["id"], row["status"], row["send_attempts"]) == (created[0].json()["id"], "pending", 1)
         assert (await check(client, last_code(client), to=NUMBER)).json()["status"] == "approved"
+
+
+async def test_concurrent_resends_are_delayed_not_falsely_out_of_sends(verify_app: AppFactory) -> None:
+    """Re-sends take the number's delay before a send slot: a burst on a pending verification
+    gets number_delayed, never a max_sends_reached that would send callers away for the TTL."""
+    async with verify_app() as client:
+        assert (await start(client)).status_code == 201
+        answers = await asyncio.gather(*(start(client) for _ in range(12)))
+        codes = Counter(answer.json().get("code") for answer in answers)
+        assert codes == {"number_delayed": 12}
+        assert len((await client.get("/dev/outbox")).json()["messages"]) == 1  # one SMS only

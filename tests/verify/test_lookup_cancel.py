@@ -35,9 +35,12 @@ async def test_lookup_of_an_approved_verification(verify_app: AppFactory, clock:
 
 async def test_lookup_of_unknown_ids(verify_app: AppFactory) -> None:
     async with verify_app() as client:
-        for unknown in ("VE" + "0" * 32, "start", "x" * 300):
+        for unknown in ("VE" + "0" * 32, "x" * 300):
             response = await client.get(f"/verify/{unknown}")
             assert (response.status_code, response.json()["code"]) == (404, "verification_not_found")
+        for action in ("start", "check"):  # a wrong method on those routes, not an unknown id
+            response = await client.get(f"/verify/{action}")
+            assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
 
 
 async def test_cancel_then_nothing_is_pending(verify_app: AppFactory, clock: FakeClock) -> None:
