@@ -67,10 +67,10 @@ async def build_services(settings: Settings, clock: Clock,
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
     throttle = ProviderThrottle(storage.windows, settings.sms_rate_limit) if settings.sms_queue_enabled else None
+    retry = RetryPolicy(lease_seconds=max(60.0, settings.provider_timeout * len(providers) * 3))
     dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
-                            throttle=throttle, cipher=cipher)
-    worker = OutboxWorker(messages, chain, cipher, throttle, clock, RetryPolicy(
-        lease_seconds=max(60.0, settings.provider_timeout * len(providers) * 3)))
+                            throttle=throttle, cipher=cipher, lease_seconds=retry.lease_seconds)
+    worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry)
     delay = ExponentialDelay(storage.delays, DelayPolicy(
         base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
         reset_after=settings.exponential_delay_reset_after), clock)

@@ -39,10 +39,10 @@ def new_message_id() -> str:
 class Dispatcher:
     def __init__(self, chain: ProviderChain, messages: MessageStore, clock: Clock, *,
                  queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher,
-                 retry_delay: float = 2.0) -> None:
+                 retry_delay: float = 2.0, lease_seconds: float = 60.0) -> None:
         self._chain, self._messages, self._clock = chain, messages, clock
         self._queue_enabled, self._throttle, self._cipher = queue_enabled, throttle, cipher
-        self._retry_delay = retry_delay
+        self._retry_delay, self._lease_seconds = retry_delay, lease_seconds
 
     @property
     def primary(self) -> SmsProvider:
@@ -56,37 +56,43 @@ class Dispatcher:
         record = Message(id=message_id, provider=self._chain.primary.name, kind=kind,
                          receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
                          attempts=1, verification_id=verification_id, created_at=to_datetime(now),
-                         updated_at=to_datetime(now))
+                         updated_at=to_datetime(now), body_ciphertext=self._cipher.encrypt(sms.body, message_id))
         if self._queue_enabled and self._throttle and not await self._throttle.try_acquire():
-            return await self._enqueue(record, sms, now, delay=0.0, attempts=0)
+            record.status, record.attempts, record.next_attempt_at = "queued", 0, to_datetime(now)
+            await self._messages.add(record)
+            return self._queued(record, sms, now)
+        # Recorded before the call, as a claimed outbox message: a crash during the call leaves
+        # a row, which (queue on) a worker sends again once the lease ends. Only a message whose
+        # call was in flight may so go twice.
+        record.status, record.next_attempt_at = "sending", to_datetime(now + self._lease_seconds)
+        await self._messages.add(record)
         try:
             sent = await self._chain.send(sms)
         except ProviderError as exc:
-            record.error_code, record.error_message = exc.code, exc.message
+            finished = to_datetime(self._clock.now())
             if self._queue_enabled and exc.retryable:
-                return await self._enqueue(record, sms, now, delay=self._retry_delay, attempts=1)
-            record.status = "failed"
-            await self._messages.add(record)
+                await self._messages.finish_attempt(
+                    record.id, finished, status="queued", error_code=exc.code, error_message=exc.message,
+                    next_attempt_at=to_datetime(now + self._retry_delay))
+                record.error_code = exc.code
+                return self._queued(record, sms, now)
+            await self._messages.finish_attempt(record.id, finished, status="failed", error_code=exc.code,
+                                                error_message=exc.message)
             metrics.message_outcome(record.provider, "failed")
             log.warning("send failed", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
                                               "code": exc.code, "message_id": record.id})
             raise
-        record.status, record.provider = "sent", sent.provider
-        record.provider_sid, record.provider_status = sent.receipt.sid, sent.receipt.provider_status
-        record.segments = sent.receipt.segments or record.segments
-        await self._messages.add(record)
+        segments = sent.receipt.segments or record.segments
+        await self._messages.finish_attempt(
+            record.id, to_datetime(self._clock.now()), status="sent", provider=sent.provider,
+            provider_sid=sent.receipt.sid, provider_status=sent.receipt.provider_status, segments=segments)
         metrics.message_outcome(sent.provider, "sent")
         if log.isEnabledFor(logging.INFO):  # masking parses the number: skip it when nobody reads
             log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
                                         "message_id": record.id, "sid": sent.receipt.sid})
-        return SendResult(record.id, sent.receipt.sid, "sent", record.segments, now)
+        return SendResult(record.id, sent.receipt.sid, "sent", segments, now)
 
-    async def _enqueue(self, record: Message, sms: OutgoingSms, now: float, *, delay: float,
-                       attempts: int) -> SendResult:
-        record.status, record.attempts = "queued", attempts
-        record.body_ciphertext = self._cipher.encrypt(sms.body, record.id)
-        record.next_attempt_at = to_datetime(now + delay)
-        await self._messages.add(record)
+    def _queued(self, record: Message, sms: OutgoingSms, now: float) -> SendResult:
         metrics.message_outcome(record.provider, "queued")
         log.info("sms queued", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
                                       "message_id": record.id, "code": record.error_code})

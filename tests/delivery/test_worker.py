@@ -71,7 +71,7 @@ async def test_retryable_failure_is_queued_then_sent_once(store: MessageStore, c
     assert [sms.body for sms in provider.sent] == ["code 123456"]
     sent = await store.get(result.message_id)
     assert sent is not None and sent.status == "sent" and sent.body_ciphertext is None
-    assert [event.status for event in await store.history(sent.id)] == ["queued", "sent"]
+    assert [event.status for event in await store.history(sent.id)] == ["sending", "queued", "sent"]
 
 
 async def test_gives_up_after_bounded_attempts(store: MessageStore, clock: FakeClock) -> None:
@@ -128,3 +128,38 @@ async def test_expired_lease_is_sent_again_after_a_crash(store: MessageStore, cl
     clock.advance(61)
     assert await worker.drain_once() == 1
     assert len(provider.sent) == 1
+
+
+async def test_a_send_interrupted_mid_call_is_recorded_and_retried(store: MessageStore, clock: FakeClock) -> None:
+    """The row exists before the provider call: a process dying in the call loses no record,
+    and the message goes out again once its lease ends (the one case that may go twice)."""
+    provider = ScriptedProvider("twilio")
+    dispatcher, worker = outbox(store, clock, provider)
+
+    class Died(BaseException):
+        pass
+
+    async def die(sms: OutgoingSms) -> SendReceipt:
+        raise Died()
+
+    provider.send = die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        await dispatcher.dispatch(OutgoingSms(NUMBER, "code 654321", "ACME"), kind="otp", verification_id=None)
+    del provider.send
+    [message_id] = await _all_ids(store)
+    interrupted = await store.get(message_id)
+    assert interrupted is not None and interrupted.status == "sending"
+    assert interrupted.body_ciphertext and b"654321" not in interrupted.body_ciphertext
+    assert await worker.drain_once() == 0
+    clock.advance(61)
+    assert await worker.drain_once() == 1
+    assert [sms.body for sms in provider.sent] == ["code 654321"]
+
+
+async def _all_ids(store: MessageStore) -> list[str]:
+    from sqlalchemy import select
+
+    from otpservice.db.models import Message
+
+    async with store._sessions() as session:  # noqa: SLF001 - test-only peek
+        return list((await session.execute(select(Message.id))).scalars())
