@@ -14,9 +14,11 @@ class MessageStore:
         self._sessions = sessions
 
     async def add(self, message: Message) -> None:
+        """Insert; a history row too, unless it is `sending` (its outcome writes the first one)."""
         async with self._sessions.begin() as session:
             session.add(message)
-            session.add(_event_of(message))
+            if message.status != "sending":
+                session.add(_event_of(message))
 
     async def get(self, sid: str) -> Message | None:
         """By our id or by the provider's sid."""

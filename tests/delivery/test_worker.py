@@ -71,7 +71,7 @@ async def test_retryable_failure_is_queued_then_sent_once(store: MessageStore, c
     assert [sms.body for sms in provider.sent] == ["code 123456"]
     sent = await store.get(result.message_id)
     assert sent is not None and sent.status == "sent" and sent.body_ciphertext is None
-    assert [event.status for event in await store.history(sent.id)] == ["sending", "queued", "sent"]
+    assert [event.status for event in await store.history(sent.id)] == ["queued", "sent"]
 
 
 async def test_gives_up_after_bounded_attempts(store: MessageStore, clock: FakeClock) -> None:
