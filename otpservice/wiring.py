@@ -76,7 +76,7 @@ async def build_services(settings: Settings, clock: Clock,
         reset_after=settings.exponential_delay_reset_after), clock)
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
-    sms = SmsService(dispatcher, delay, balance, clock,
+    sms = SmsService(dispatcher, delay, balance,
                      default_sender=settings.sms_default_sender,
                      allowed_senders=settings.sms_allowed_senders,
                      sender_optional=bool(settings.service_provider == "twilio"

@@ -87,9 +87,8 @@ class Dispatcher:
             record.id, to_datetime(self._clock.now()), status="sent", provider=sent.provider,
             provider_sid=sent.receipt.sid, provider_status=sent.receipt.provider_status, segments=segments)
         metrics.message_outcome(sent.provider, "sent")
-        if log.isEnabledFor(logging.INFO):  # masking parses the number: skip it when nobody reads
-            log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
-                                        "message_id": record.id, "sid": sent.receipt.sid})
+        log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
+                                    "message_id": record.id, "sid": sent.receipt.sid})
         return SendResult(record.id, sent.receipt.sid, "sent", segments, now)
 
     def _queued(self, record: Message, sms: OutgoingSms, now: float) -> SendResult:

@@ -49,11 +49,16 @@ def mask_phone(value: str) -> str:
     digits = value.lstrip("+")
     if not digits.isdigit() or len(digits) < 6:
         return "***"
-    try:
-        country = str(phonenumbers.parse("+" + digits, None).country_code)
-    except phonenumbers.NumberParseException:
-        country = digits[:1]
+    number = parse_e164("+" + digits)  # cached: the numbers we log are ones we just validated
+    country = str(number.country_code) if number is not None else _country_code_guess(digits)
     hidden = len(digits) - len(country) - 4
     if hidden < 2:
         return "+" + country + "*" * max(len(digits) - len(country), 2)
     return "+" + country + "*" * hidden + digits[-4:]
+
+
+def _country_code_guess(digits: str) -> str:
+    try:
+        return str(phonenumbers.parse("+" + digits, None).country_code)
+    except phonenumbers.NumberParseException:
+        return digits[:1]

@@ -1,7 +1,6 @@
 """SmsService: validate, apply the per-number delay and balance check, then dispatch
 (send now, or queue in the outbox) and record."""
 
-from otpservice.clock import Clock
 from otpservice.delivery.dispatch import Dispatcher, SendResult
 from otpservice.errors import InvalidPhoneNumber, InvalidRequest, SenderNotAllowed
 from otpservice.limits.delay import ExponentialDelay
@@ -13,13 +12,12 @@ __all__ = ["SendResult", "SmsService"]
 
 
 class SmsService:
-    def __init__(self, dispatcher: Dispatcher, delay: ExponentialDelay, balance: BalanceGuard, clock: Clock, *,
+    def __init__(self, dispatcher: Dispatcher, delay: ExponentialDelay, balance: BalanceGuard, *,
                  default_sender: str | None = None, allowed_senders: list[str] | None = None,
                  sender_optional: bool = False) -> None:
         self._dispatcher = dispatcher
         self._delay = delay
         self._balance = balance
-        self._clock = clock
         self._default_sender = default_sender
         self._allowed_senders = set(allowed_senders or [])
         self._sender_optional = sender_optional

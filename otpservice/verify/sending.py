@@ -36,11 +36,11 @@ class CodeSender:
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
         now = self._clock.now()
-        # The delay first: concurrent re-sends are then refused as number_delayed, instead of
-        # holding send slots that make others see a false max_sends_reached.
         if pending.key_id != TEST_NUMBER_KEY_ID and self._code_of(pending) is None:
             await self._fail(pending, to_datetime(now))  # its key was rotated out: start anew
             return None
+        # The delay first: concurrent re-sends are then refused as number_delayed, instead of
+        # holding send slots that make others see a false max_sends_reached.
         delay_taken = pending.key_id != TEST_NUMBER_KEY_ID and pending.send_attempts < self._max_sends
         if delay_taken:
             await self._sms.take_delay(pending.to)

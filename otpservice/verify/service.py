@@ -180,8 +180,7 @@ class VerificationService:
 
 
 def _log_info(message: str, verification: Verification) -> None:
-    if log.isEnabledFor(logging.INFO):  # masking parses the number: skip it when nobody reads
-        log.info(message, extra=_log_fields(verification))
+    log.info(message, extra=_log_fields(verification))
 
 
 def _log_fields(verification: Verification) -> dict[str, object]:
