@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from otpservice.limits.durations import parse_duration_ms
-from otpservice.sms.phone import is_valid_sender
+from otpservice.core.phone import is_valid_sender
 
 ProviderName = Literal["twilio", "kaleyra", "vonage", "console"]
 CommaList = Annotated[list[str], NoDecode]

@@ -7,7 +7,7 @@ from starlette.routing import Route
 from otpservice.api.context import services_of
 from otpservice.clock import iso
 from otpservice.errors import MessageNotFound
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 
 
 async def get_message(request: Request) -> JSONResponse:

@@ -17,7 +17,7 @@ from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.errors import ProviderError
 from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms, SmsProvider
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 from otpservice.sms.segments import count_segments
 
 log = logging.getLogger("otpservice.delivery")

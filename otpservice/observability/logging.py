@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 
 if TYPE_CHECKING:
     from otpservice.settings import Settings

@@ -22,7 +22,7 @@ from otpservice.errors import (
     ProviderUnavailable,
     ProviderUnreadableAnswer,
 )
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 
 log = logging.getLogger("otpservice.providers")
 

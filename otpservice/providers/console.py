@@ -12,7 +12,7 @@ from typing import Any
 
 from otpservice.clock import Clock, iso
 from otpservice.providers.base import OutgoingSms, SendReceipt
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 
 log = logging.getLogger("otpservice.providers.console")
 

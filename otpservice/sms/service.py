@@ -6,7 +6,7 @@ from otpservice.errors import InvalidPhoneNumber, InvalidRequest, SenderNotAllow
 from otpservice.limits.delay import ExponentialDelay
 from otpservice.providers.base import OutgoingSms, SmsProvider
 from otpservice.sms.balance import BalanceGuard
-from otpservice.sms.phone import is_valid_e164, is_valid_sender
+from otpservice.core.phone import is_valid_e164, is_valid_sender
 
 __all__ = ["SendResult", "SmsService"]
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterable, Mapping
 
 from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, NumberTypeNotAllowed
-from otpservice.sms.phone import can_receive_sms, parse_e164, region_of
+from otpservice.core.phone import can_receive_sms, parse_e164, region_of
 
 
 class NumberPolicy:

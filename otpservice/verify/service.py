@@ -22,7 +22,7 @@ from otpservice.db.verifications import (
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
 from otpservice.limits.delay import DelayPolicy
 from otpservice.observability import metrics
-from otpservice.sms.phone import mask_phone
+from otpservice.core.phone import mask_phone
 from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook, fixed_code_matches, new_salt
 from otpservice.verify.message_text import MessageTemplates

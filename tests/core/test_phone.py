@@ -1,6 +1,6 @@
 import pytest
 
-from otpservice.sms.phone import can_receive_sms, is_valid_e164, is_valid_sender, mask_phone, parse_e164
+from otpservice.core.phone import can_receive_sms, is_valid_e164, is_valid_sender, mask_phone, parse_e164
 
 
 @pytest.mark.parametrize("number", ["+393331234567", "+14155552671", "+447911123456"])

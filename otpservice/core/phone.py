@@ -1,4 +1,9 @@
-"""E.164 validation (phonenumbers), sender rules and masking for logs."""
+"""Phone numbers, the one home: strict E.164 parsing, the canonical form, sender rules, masking.
+
+Only one spelling per phone gets in: `+`, then 2 to 15 ASCII digits, the first not 0, and
+nothing else (no whitespace, no line break, no other script's digits). What is stored, keyed
+in every limit and sent to a provider is phonenumbers' E.164 format of the parsed number.
+"""
 
 import re
 from functools import lru_cache
@@ -6,8 +11,10 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberType
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+# fullmatch with explicit ASCII classes: `$` accepts a trailing newline and `\d` other scripts' digits.
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_ALPHANUMERIC_SENDER = re.compile(r"(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+E164_MAX_LENGTH = 16
 
 # Types that can receive an SMS; everything else (FIXED_LINE alone, PREMIUM_RATE,
 # SHARED_COST, TOLL_FREE, VOIP, PAGER, UAN, VOICEMAIL, UNKNOWN) is refused for OTP.
@@ -17,7 +24,7 @@ SMS_CAPABLE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LIN
 @lru_cache(maxsize=4096)  # one request parses the same number several times, layer by layer
 def parse_e164(value: str) -> PhoneNumber | None:
     """The parsed number when `value` is a valid E.164 number, else None."""
-    if not isinstance(value, str) or not _E164.match(value):
+    if not isinstance(value, str) or not _E164.fullmatch(value):
         return None
     try:
         number = phonenumbers.parse(value, None)
@@ -32,8 +39,28 @@ def is_valid_e164(value: str) -> bool:
     return parse_e164(value) is not None
 
 
+def canonical_e164(value: str) -> str | None:
+    """phonenumbers' E.164 form of a strictly typed number (e.g. "+44 0 7911..." typed as
+    "+4407911123456" becomes "+447911123456"), or None when `value` is not valid E.164."""
+    number = parse_e164(value)
+    if number is None:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_alphanumeric_sender(value: str) -> bool:
+    return isinstance(value, str) and bool(_ALPHANUMERIC_SENDER.fullmatch(value))
+
+
+def canonical_sender(value: str) -> str | None:
+    """An alphanumeric sender as typed, a number sender in its E.164 form, else None."""
+    if is_alphanumeric_sender(value):
+        return value
+    return canonical_e164(value)
+
+
 def is_valid_sender(value: str) -> bool:
-    return bool(_ALPHANUMERIC_SENDER.match(value)) or is_valid_e164(value)
+    return canonical_sender(value) is not None
 
 
 def region_of(number: PhoneNumber) -> str | None:
