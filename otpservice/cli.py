@@ -23,7 +23,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
     asyncio.run(startup_checks(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+    # proxy_headers off: X-Forwarded-For is read by the app alone, from TRUSTED_PROXIES only.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False,
                 access_log=False, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     return 0
 

@@ -21,16 +21,14 @@ class SendRequest(BaseModel):
 
 
 async def send(request: Request) -> JSONResponse:
-    services = services_of(request)
-    rate_headers = await services.global_limit.hit(headers=True)
     payload = await read_json(request, SendRequest)
-    result = await services.sms.send(payload.receiver, payload.body, payload.sender)
+    result = await services_of(request).sms.send(payload.receiver, payload.body, payload.sender)
     return JSONResponse({
         "dateEvent": iso(result.sent_at),
         "numSegments": str(result.segments),
         "sid": result.sid,
         "status": result.status,
-    }, status_code=202 if result.status == "queued" else 200, headers=rate_headers)
+    }, status_code=202 if result.status == "queued" else 200, headers=result.rate_headers)
 
 
 routes = [Route("/send", send, methods=["POST"])]

@@ -38,12 +38,11 @@ class CheckRequest(BaseModel):
 
 async def start(request: Request) -> JSONResponse:
     services = services_of(request)
-    rate_headers = await services.global_limit.hit(headers=True)
     payload = await read_json(request, StartRequest)
     outcome = await services.verify.start(payload.to, client_ip=client_ip(request), locale=payload.locale,
                                           app_hash=payload.app_hash)
     return JSONResponse(start_fields(outcome.verification), status_code=201 if outcome.created else 200,
-                        headers=rate_headers)
+                        headers=outcome.rate_headers)
 
 
 async def check(request: Request) -> JSONResponse:
