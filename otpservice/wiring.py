@@ -9,6 +9,7 @@ from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
+from otpservice.db.services import ServiceStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.errors import RateLimited
 from otpservice.limits.delay import DelayPolicy, ExponentialDelay
@@ -87,7 +88,7 @@ async def build_services(settings: Settings, clock: Clock,
     verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                     global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker)
+                    worker=worker, verify_services=ServiceStore(sessions))
 
 
 async def start_background(services: Services) -> None:

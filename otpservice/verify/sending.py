@@ -27,11 +27,12 @@ class CodeSender:
         self._store, self._sms, self._codes, self._caps = store, sms, codes, caps
         self._templates, self._clock, self._max_sends = templates, clock, max_sends
 
-    async def send_first(self, verification: Verification) -> Verification | None:
-        """Send the code of a verification just created (its first send slot already taken)."""
-        return await self._send(verification, created=True)
+    async def send_first(self, verification: Verification, *, app_name: str | None = None) -> Verification | None:
+        """Send the code of a verification just created (its first send slot already taken).
+        `app_name`: the name the message gives (default OTP_APP_NAME)."""
+        return await self._send(verification, created=True, app_name=app_name)
 
-    async def resend(self, pending: Verification) -> Verification | None:
+    async def resend(self, pending: Verification, *, app_name: str | None = None) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
@@ -48,7 +49,7 @@ class CodeSender:
         if taken is None:
             await self._refuse_if_used_up(pending.id, now)
             return None
-        return await self._send(taken, created=False, delay_taken=delay_taken)
+        return await self._send(taken, created=False, delay_taken=delay_taken, app_name=app_name)
 
     async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
         current = await self._store.get(verification_id)
@@ -63,7 +64,7 @@ class CodeSender:
             raise MaxSendsReached(retry_after=retry_after)
 
     async def _send(self, verification: Verification, *, created: bool,
-                    delay_taken: bool = False) -> Verification | None:
+                    delay_taken: bool = False, app_name: str | None = None) -> Verification | None:
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
             # A test number gets no SMS, but its sends count toward the caps all the same.
@@ -74,7 +75,7 @@ class CodeSender:
         if code is None:
             await self._fail(verification, now)
             return None
-        body = self._templates.render(verification.locale, code, verification.app_hash)
+        body = self._templates.render(verification.locale, code, verification.app_hash, app_name=app_name)
         # A new verification was inserted naming its first message: no UPDATE after the send.
         message_id = verification.last_message_id if created else None
         try:
