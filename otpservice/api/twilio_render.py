@@ -18,6 +18,7 @@ TWILIO_ERRORS: dict[str, tuple[int, int]] = {
     "unauthorized": (401, 20003),
     "not_found": (404, 20404),
     "verification_not_found": (404, 20404),
+    "method_not_allowed": (405, 20004),
     "country_not_allowed": (403, 60605),
     "number_type_not_allowed": (403, 60205),
     "max_sends_reached": (429, 60203),
