@@ -39,7 +39,9 @@ class Call:
 
     def __init__(self, request: Request, account_sid: str, form: dict[str, str]) -> None:
         self.request, self.account_sid, self.form = request, account_sid, form
-        self.base_url = str(request.base_url).rstrip("/").removesuffix("/v2")
+        # `url` fields: PUBLIC_BASE_URL when set (behind a proxy), else where this request came in.
+        public = services_of(request).settings.public_base_url
+        self.base_url = public.rstrip("/") if public else str(request.base_url).rstrip("/").removesuffix("/v2")
         self.services = services_of(request)
 
     async def service(self) -> VerifyService:

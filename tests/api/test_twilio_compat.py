@@ -123,3 +123,12 @@ def test_other_paths_and_methods_under_v2_answer_twilios_body(live: LiveFactory)
             twilio_client(app.url).verify.v2.services.list()  # listing services is not supported
     assert missing.status_code == 404 and missing.json()["code"] == 20404
     assert wrong_method.status_code == 405 and wrong_method.json()["code"] == 20004
+
+
+def test_urls_use_public_base_url_when_set(live: LiveFactory) -> None:
+    with live(public_base_url="https://otp.example.com/") as app:
+        verify = twilio_client(app.url).verify.v2
+        service = verify.services.create(friendly_name="Acme")
+        started = verify.services(service.sid).verifications.create(to=NUMBER, channel="sms")
+    assert service.url == f"https://otp.example.com/v2/Services/{service.sid}"
+    assert started.url == f"https://otp.example.com/v2/Services/{service.sid}/Verifications/{started.sid}"
