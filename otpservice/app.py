@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from otpservice.api import messages, openapi, ops, send, verify, webhooks
+from otpservice.api import fluxkit, messages, openapi, ops, send, twilio_verify, verify, webhooks
 from otpservice.api.middleware import AccessLog, ApiKeyAuth, route_template
 from otpservice.clock import Clock, SystemClock
 from otpservice.errors import OTPServiceError, error_body
@@ -56,7 +56,7 @@ EXCEPTION_HANDLERS = {
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     routes: list[BaseRoute] = [*ops.routes, *openapi.routes, *send.routes, *verify.routes,
-                               *messages.routes, *webhooks.routes]
+                               *messages.routes, *webhooks.routes, *fluxkit.routes, *twilio_verify.routes]
     if settings.service_provider == "console":
         routes += ops.console_routes
     return routes

@@ -1,8 +1,9 @@
-"""Command line: otpservice serve | migrate | purge | send | check-config."""
+"""Command line: otpservice serve | migrate | purge | send | check-config | services."""
 
 import argparse
 import asyncio
 import json
+import re
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -112,7 +113,50 @@ def _check_config(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config}
+SERVICE_SID = re.compile(r"VA[0-9a-fA-F]{32}")
+
+
+def _services(settings: Settings, args: argparse.Namespace) -> int:
+    """Services of the Twilio-compatible API: `create` one under an app's own SID, or `list` them."""
+    if args.action == "create":
+        if not SERVICE_SID.fullmatch(args.sid):
+            print("otpservice: --sid must be VA followed by 32 hex digits", file=sys.stderr)
+            return 2
+        if not 1 <= len(args.friendly_name) <= 32 or not args.friendly_name.isprintable():
+            print("otpservice: --friendly-name must be 1 to 32 printable characters", file=sys.stderr)
+            return 2
+    return asyncio.run(_run_services(settings, args))
+
+
+async def _run_services(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.clock import SystemClock, iso, to_datetime
+    from otpservice.db.engine import make_engine, make_sessionmaker
+    from otpservice.db.services import ServiceStore
+    from otpservice.wiring import prepare_database
+
+    await prepare_database(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        store = ServiceStore(make_sessionmaker(engine))
+        if args.action == "create":
+            length = args.code_length or settings.otp_code_length
+            created = await store.create(args.sid, args.friendly_name, length, to_datetime(SystemClock().now()))
+            if created is None:
+                print(f"otpservice: a service {args.sid} exists already", file=sys.stderr)
+                return 1
+            found = [created]
+        else:
+            found = await store.list_all()
+    finally:
+        await engine.dispose()
+    for service in found:
+        print(json.dumps({"sid": service.sid, "friendlyName": service.friendly_name,
+                          "codeLength": service.code_length, "createdAt": iso(service.created_at.timestamp())}))
+    return 0
+
+
+COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config,
+            "services": _services}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,6 +171,14 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--body", required=True, help="message text")
     send.add_argument("--sender", default=None, help="sender (default: SMS_DEFAULT_SENDER)")
     commands.add_parser("check-config", help="validate the environment and print the effective settings")
+    services = commands.add_parser("services", help="services of the Twilio Verify compatible API (/v2)")
+    actions = services.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a service under a given SID (keep TWILIO_VERIFY_SERVICE_SID)")
+    create.add_argument("--sid", required=True, help="VA followed by 32 hex digits")
+    create.add_argument("--friendly-name", required=True, help="the app name in its messages (1-32 characters)")
+    create.add_argument("--code-length", type=int, choices=range(4, 11), metavar="4..10", default=None,
+                        help="digits of its codes (default: OTP_CODE_LENGTH)")
+    actions.add_parser("list", help="print every service, one JSON object a line")
     return root
 
 

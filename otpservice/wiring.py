@@ -9,6 +9,7 @@ from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
+from otpservice.db.services import ServiceStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
@@ -83,7 +84,7 @@ async def build_services(settings: Settings, clock: Clock,
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                     budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker)
+                    worker=worker, verify_services=ServiceStore(sessions))
 
 
 def budget_rules(settings: Settings) -> BudgetRules:

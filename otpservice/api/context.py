@@ -10,6 +10,7 @@ from starlette.requests import Request
 from otpservice.clock import Clock
 from otpservice.delivery.worker import OutboxWorker
 from otpservice.db.messages import MessageStore
+from otpservice.db.services import ServiceStore
 from otpservice.limits.storage import LimitStorage
 from otpservice.limits.budget import SendBudget
 from otpservice.providers.base import SmsProvider
@@ -31,6 +32,7 @@ class Services:
     sms: SmsService
     verify: VerificationService
     worker: OutboxWorker
+    verify_services: ServiceStore  # the Twilio-compatible API's Services
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,6 +21,8 @@ access_log = logging.getLogger("otpservice.access")
 log = logging.getLogger("otpservice")
 
 OPEN_PREFIXES = ("/-/", "/webhooks/")
+# Routes that check their own credentials: the Twilio-compatible API takes HTTP Basic.
+OWN_AUTH_PREFIXES = ("/v2/",)
 UNMATCHED = "<unmatched>"
 # An incoming X-Request-ID is echoed only when it is this tame: it lands in every log line.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -41,7 +43,8 @@ class ApiKeyAuth:
             raise ValueError("ApiKeyAuth needs at least one key")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES) or self._authorized(scope):
+        if (scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES + OWN_AUTH_PREFIXES)
+                or self._authorized(scope)):
             await self.app(scope, receive, send)
             return
         error = Unauthorized()

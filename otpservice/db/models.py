@@ -106,6 +106,8 @@ class Verification(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The Twilio-compatible service that started it (SPEC 11); None for native starts.
+    service_sid: Mapped[str | None] = mapped_column(String(34))
 
     __table_args__ = (
         # At most one pending verification per number, on SQLite and PostgreSQL alike.
@@ -113,3 +115,15 @@ class Verification(Base):
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         Index("ix_verifications_to_created", "to", "created_at"),
     )
+
+
+class VerifyService(Base):
+    """A Twilio Verify "Service" (SPEC 11): its name is the app name of its messages."""
+
+    __tablename__ = "verify_services"
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    friendly_name: Mapped[str] = mapped_column(String(64))
+    code_length: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -101,11 +101,20 @@ class VerificationStore:
         return await self._update([Verification.id == verification_id, Verification.status == PENDING,
                                    Verification.expires_at > now], status=CANCELED, updated_at=now)
 
+    async def approve(self, verification_id: str, now: datetime) -> Verification | None:
+        """Approved without a code (the Twilio API's update to `approved`)."""
+        return await self._update([Verification.id == verification_id, *_usable(now)],
+                                  status=APPROVED, approved_at=now, updated_at=now)
+
     async def check(self, now: datetime, judge: CodeJudge, *, verification_id: str | None = None,
-                    to: str | None = None) -> CheckResult:
+                    to: str | None = None, service_sid: str | None = None) -> CheckResult:
         """Take one attempt, judge the code, approve: one transaction, so that the row stays
-        locked from the attempt to the approval and a concurrent check sees the outcome."""
+        locked from the attempt to the approval and a concurrent check sees the outcome.
+        With `service_sid`, only that service's verifications and service-less ones count."""
         selector = Verification.id == verification_id if verification_id is not None else Verification.to == to
+        if service_sid is not None:
+            selector = and_(selector, or_(Verification.service_sid == service_sid,
+                                          Verification.service_sid.is_(None)))
         async with self._sessions.begin() as session:
             taken = await _update_one(
                 session, [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],

@@ -32,7 +32,8 @@ class MessageTemplates:
         language = match.group(1).lower() if match else DEFAULT_LOCALE
         return language if language in self._templates else DEFAULT_LOCALE
 
-    def render(self, locale: str, code: str, app_hash: str | None = None) -> str:
+    def render(self, locale: str, code: str, app_hash: str | None = None, *, app_name: str | None = None) -> str:
+        """`app_name` replaces OTP_APP_NAME (a Twilio-compatible Service's FriendlyName)."""
         template = self._templates.get(locale, self._templates[DEFAULT_LOCALE])
-        text = template.format(app=self._app_name, code=code)
+        text = template.format(app=app_name or self._app_name, code=code)
         return f"{text}\n\n{app_hash}" if app_hash else text

@@ -34,13 +34,14 @@ class CodeSender:
         if verification.send_attempts >= self._max_sends and retry_after > 0:
             raise MaxSendsReached(retry_after=retry_after)
 
-    async def send_first(self, verification: Verification, reservation: Reservation,
-                         sender: str | None) -> Verification | None:
-        """Send the code of a verification just created (its first send slot already taken)."""
-        return await self._send(verification, reservation, sender, created=True)
+    async def send_first(self, verification: Verification, reservation: Reservation, sender: str | None, *,
+                         app_name: str | None = None) -> Verification | None:
+        """Send the code of a verification just created (its first send slot already taken).
+        `app_name`: the name the message gives (default OTP_APP_NAME)."""
+        return await self._send(verification, reservation, sender, created=True, app_name=app_name)
 
-    async def resend(self, pending: Verification, reservation: Reservation,
-                     sender: str | None) -> Verification | None:
+    async def resend(self, pending: Verification, reservation: Reservation, sender: str | None, *,
+                     app_name: str | None = None) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
@@ -54,7 +55,7 @@ class CodeSender:
             await self._sms.budget.release(reservation)
             await self._refuse_if_used_up(pending.id, now)
             return None
-        return await self._send(taken, reservation, sender, created=False)
+        return await self._send(taken, reservation, sender, created=False, app_name=app_name)
 
     async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
         current = await self._store.get(verification_id)
@@ -69,7 +70,7 @@ class CodeSender:
             raise MaxSendsReached(retry_after=retry_after)
 
     async def _send(self, verification: Verification, reservation: Reservation, sender: str | None, *,
-                    created: bool) -> Verification | None:
+                    created: bool, app_name: str | None = None) -> Verification | None:
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
             # A test number gets no SMS; its reservation (caps, client, global) stays taken.
@@ -80,7 +81,7 @@ class CodeSender:
             await self._sms.budget.release(reservation)
             await self._fail(verification, now)
             return None
-        body = self._templates.render(verification.locale, code, verification.app_hash)
+        body = self._templates.render(verification.locale, code, verification.app_hash, app_name=app_name)
         # A new verification was inserted naming its first message: no UPDATE after the send.
         message_id = verification.last_message_id if created else None
         try:

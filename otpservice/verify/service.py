@@ -28,6 +28,7 @@ from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook, fixed_code_matches, new_salt
 from otpservice.verify.message_text import MessageTemplates
 from otpservice.verify.policy import NumberPolicy
+from otpservice.verify.scope import ServiceScope
 from otpservice.verify.sending import CodeSender
 from otpservice.verify.views import CheckOutcome, StartOutcome, VerificationView, describe
 
@@ -56,31 +57,44 @@ class VerificationService:
         self._templates, self._rules, self._clock = templates, rules, clock
 
     async def start(self, to: str, *, client_ip: str, locale: str | None = None,
-                    app_hash: str | None = None) -> StartOutcome:
-        """Send a code to `to`: a new verification, or the same code again for a pending one."""
+                    app_hash: str | None = None, service: ServiceScope | None = None) -> StartOutcome:
+        """Send a code to `to`: a new verification, or the same code again for a pending one.
+
+        Under a Twilio-compatible `service` the code has its length and names its app. Only a
+        pending verification of the same service (None: native starts) is re-sent; another
+        one pending for the number is canceled once the new code's send is reserved, as the
+        number has one pending at a time."""
         to = self._policy.canonical(to)
+        app_name = service.app_name if service is not None else None
+        scope_sid = service.sid if service is not None else None
         self._policy.ensure_allowed(to)
         test_number = self._policy.fixed_code_for(to) is not None
         sender = None if test_number else await self._sms.prepare()
         for _ in range(START_ROUNDS):
             current = await self._store.open_for(to)
             if current is not None and current.status == MAX_ATTEMPTS_REACHED:
-                self._refuse_while_exhausted(current)
-            elif current is not None and not await self._expire_if_due(current):
-                self._sender.refuse_if_used_up(current)
+                self._refuse_while_exhausted(current)  # raises until that one's expiry
                 reservation = await self._reserve(to, client_ip, test_number)
-                resent = await self._sender.resend(current, reservation, sender)
-                if resent is not None:
-                    metrics.verification_event("resent")
-                    _log_info("verification resent", resent)
-                    return StartOutcome(self._view(resent), created=False, rate_headers=reservation.rate_headers())
-                continue
-            created = self._new_verification(to, client_ip, locale, app_hash)
-            reservation = await self._reserve(to, client_ip, test_number)
+            elif current is not None and not await self._expire_if_due(current):
+                if current.service_sid == scope_sid:
+                    self._sender.refuse_if_used_up(current)
+                    reservation = await self._reserve(to, client_ip, test_number)
+                    resent = await self._sender.resend(current, reservation, sender, app_name=app_name)
+                    if resent is not None:
+                        metrics.verification_event("resent")
+                        _log_info("verification resent", resent)
+                        return StartOutcome(self._view(resent), created=False,
+                                            rate_headers=reservation.rate_headers())
+                    continue
+                reservation = await self._reserve(to, client_ip, test_number)
+                await self._supersede(current)
+            else:
+                reservation = await self._reserve(to, client_ip, test_number)
+            created = self._new_verification(to, client_ip, locale, app_hash, service)
             if not await self._store.add_pending(created):
                 await self._sms.budget.release(reservation)  # another start won the race: read it
                 continue
-            sent = await self._sender.send_first(created, reservation, sender)
+            sent = await self._sender.send_first(created, reservation, sender, app_name=app_name)
             if sent is not None:
                 metrics.verification_event("started")
                 _log_info("verification started", sent)
@@ -94,7 +108,8 @@ class VerificationService:
                                               delay=not test_number, spend=not test_number)
 
     async def check(self, code: str, *, client_ip: str, verification_id: str | None = None,
-                    to: str | None = None) -> CheckOutcome:
+                    to: str | None = None, service: ServiceScope | None = None) -> CheckOutcome:
+        """Under a `service`, only its verifications and service-less ones are found."""
         await self._sms.budget.count_client(client_ip)
         if to is not None:
             to = self._policy.canonical(to)
@@ -102,8 +117,8 @@ class VerificationService:
             metrics.check_result("not_found")
             raise VerificationNotFound()
         now = self._clock.now()
-        result = await self._store.check(to_datetime(now), self._judge(code),
-                                         verification_id=verification_id, to=to)
+        result = await self._store.check(to_datetime(now), self._judge(code), verification_id=verification_id,
+                                         to=to, service_sid=service.sid if service is not None else None)
         found = result.verification
         if result.outcome is StoredOutcome.APPROVED and found is not None:
             metrics.check_result("approved")
@@ -150,14 +165,26 @@ class VerificationService:
         _log_info("verification canceled", canceled)
         return self._view(canceled)
 
+    async def approve(self, verification_id: str) -> VerificationView:
+        """Approve a pending verification without its code (Twilio's update to `approved`)."""
+        approved = await self._store.approve(verification_id, to_datetime(self._clock.now())) \
+            if VERIFICATION_ID.match(verification_id) else None
+        if approved is None:
+            raise VerificationNotFound()
+        metrics.verification_event("approved")
+        _log_info("verification approved", approved)
+        return self._view(approved)
+
     def _new_verification(self, to: str, client_ip: str, locale: str | None,
-                          app_hash: str | None) -> Verification:
+                          app_hash: str | None, service: ServiceScope | None = None) -> Verification:
         now = self._clock.now()
         fixed_code = self._policy.fixed_code_for(to)
         return Verification(
             id="VE" + uuid.uuid4().hex, to=to, channel="sms", status=PENDING, code_salt=new_salt(),
             key_id=TEST_NUMBER_KEY_ID if fixed_code is not None else self._codes.current_key_id,
-            code_length=len(fixed_code) if fixed_code is not None else self._rules.code_length,
+            code_length=len(fixed_code) if fixed_code is not None
+            else service.code_length if service is not None else self._rules.code_length,
+            service_sid=service.sid if service is not None else None,
             locale=self._templates.resolve_locale(locale), app_hash=app_hash,
             # The first send is taken at creation; given back if that send is refused.
             send_attempts=1, check_attempts=0, max_check_attempts=self._rules.max_check_attempts,
@@ -172,6 +199,12 @@ class VerificationService:
             return self._codes.matches(verification.id, verification.code_salt, verification.key_id,
                                        verification.code_length, candidate)
         return judge
+
+    async def _supersede(self, other: Verification) -> None:
+        """A start under another service (or none) ends the number's pending verification."""
+        if await self._store.cancel(other.id, to_datetime(self._clock.now())) is not None:
+            metrics.verification_event("canceled")
+            _log_info("verification superseded by another service's start", other)
 
     def _refuse_while_exhausted(self, exhausted: Verification) -> None:
         """A number whose last verification spent its attempts waits for that one's expiry."""

@@ -21,6 +21,10 @@ class VerificationView:
     created_at: float
     approved_at: float | None
     delivery_status: str | None
+    # For the Twilio-compatible API (SPEC 11).
+    service_sid: str | None = None
+    updated_at: float | None = None
+    last_sent_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ def describe(verification: Verification, *, delay: DelayPolicy, max_sends: int,
         created_at=verification.created_at.timestamp(),
         approved_at=approved_at.timestamp() if approved_at else None,
         delivery_status=delivery_status or verification.delivery_status,
+        service_sid=verification.service_sid,
+        updated_at=verification.updated_at.timestamp(),
+        last_sent_at=verification.last_sent_at.timestamp() if verification.last_sent_at else None,
     )
 
 
