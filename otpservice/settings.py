@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     sms_budget_day: int = Field(0, ge=0)
     sms_budget_country_day: int = Field(0, ge=0)
     sms_budget_countries: CommaList = []
+    alert_webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    alert_webhook_secret: SecretStr | None = None
 
     api_keys: SecretList = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -178,6 +180,8 @@ class Settings(BaseSettings):
         if self.public_base_url and "twilio" in (self.service_provider, self.sms_fallback_provider):
             if not self.twilio_auth_token:
                 raise ValueError("TWILIO_AUTH_TOKEN: required to check webhook signatures when PUBLIC_BASE_URL is set")
+        if self.alert_webhook_url and not self.alert_webhook_secret:
+            raise ValueError("ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed)")
         if self.otp_test_numbers and not self.otp_test_numbers_allowed:
             raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
         return self

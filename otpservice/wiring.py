@@ -12,6 +12,7 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.limits.budget import BudgetRules, SendBudget
+from otpservice.observability.alerts import AlertSender, BudgetAlerts
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
 from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
@@ -28,6 +29,8 @@ from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.delivery.worker import OutboxWorker, RetryPolicy
 
 log = logging.getLogger("otpservice")
+
+ALERT_TIMEOUT_SECONDS = 5.0
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -71,7 +74,11 @@ async def build_services(settings: Settings, clock: Clock,
     dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
                             throttle=throttle, cipher=cipher, lease_seconds=retry.lease_seconds)
     worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry)
-    budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix)
+    alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
+    secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
+    alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
+    budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix,
+                        watcher=BudgetAlerts(alerts, clock))
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
     sms = SmsService(dispatcher, budget, balance,
@@ -84,7 +91,8 @@ async def build_services(settings: Settings, clock: Clock,
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                     budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker, verify_services=ServiceStore(sessions))
+                    worker=worker, verify_services=ServiceStore(sessions), alerts=alerts,
+                    extras={"alert_http": alert_http})
 
 
 def budget_rules(settings: Settings) -> BudgetRules:
@@ -101,7 +109,11 @@ def budget_rules(settings: Settings) -> BudgetRules:
 
 
 async def start_background(services: Services) -> None:
-    """The outbox worker runs in every process; claims keep replicas from sending twice."""
+    """The outbox worker runs in every process; claims keep replicas from sending twice.
+    The alert sender delivers this process's alerts."""
+    stop_alerts = asyncio.Event()
+    services.extras["alerts"] = (stop_alerts, asyncio.create_task(services.alerts.run(stop_alerts),
+                                                                  name="alert-sender"))
     if services.settings.sms_queue_enabled:
         stop = asyncio.Event()
         task = asyncio.create_task(services.worker.run(stop), name="outbox-worker")
@@ -109,6 +121,10 @@ async def start_background(services: Services) -> None:
 
 
 async def stop_background(services: Services) -> None:
+    alerts = services.extras.pop("alerts", None)
+    if alerts is not None:
+        alerts[0].set()
+        await alerts[1]
     running = services.extras.pop("worker", None)
     if running is not None:
         stop, task = running
@@ -118,5 +134,6 @@ async def stop_background(services: Services) -> None:
 
 async def close_services(services: Services) -> None:
     await services.http.aclose()
+    await services.extras["alert_http"].aclose()
     await services.limit_storage.close()
     await services.engine.dispose()

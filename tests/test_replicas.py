@@ -35,7 +35,8 @@ def two_replicas(replica_env: dict[str, str], tmp_path: Path, request: pytest.Fi
         yield [first, second]
 
 
-@pytest.mark.parametrize("two_replicas", [{"RATE_LIMIT_MAX_REQUESTS": "10", "SMS_QUEUE_ENABLED": "false"}],
+@pytest.mark.parametrize("two_replicas", [{"RATE_LIMIT_MAX_REQUESTS": "10", "RATE_LIMIT_TIME_WINDOW": "1h",
+                                           "SMS_QUEUE_ENABLED": "false"}],
                          indirect=True)
 def test_the_global_limit_holds_across_replicas(two_replicas: list[str]) -> None:
     statuses = Counter()

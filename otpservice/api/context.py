@@ -13,6 +13,7 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
 from otpservice.limits.storage import LimitStorage
 from otpservice.limits.budget import SendBudget
+from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
@@ -33,6 +34,7 @@ class Services:
     verify: VerificationService
     worker: OutboxWorker
     verify_services: ServiceStore  # the Twilio-compatible API's Services
+    alerts: AlertSender
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -10,7 +10,7 @@ Windows are aligned to the epoch, so an hour or a day is a UTC hour or day.
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from otpservice.clock import Clock
 from otpservice.errors import (
@@ -26,6 +26,16 @@ from otpservice.limits.budget_store import BudgetStore, Counter, DelayState, Ref
 from otpservice.limits.delay import DelayPolicy
 
 log = logging.getLogger("otpservice.limits")
+
+
+class BudgetWatcher(Protocol):
+    """Told about spend budgets (SPEC 17): their use, and crossings, once per window each."""
+
+    def threshold_of(self, limit: int) -> int: ...
+
+    def used(self, scope: str, key: str, window: str, used: int, limit: int) -> None: ...
+
+    def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None: ...
 
 HOUR, DAY, MINUTE = 3600.0, 86400.0, 60.0
 SendKind = Literal["sms", "otp"]
@@ -77,8 +87,9 @@ class Reservation:
 
 
 class SendBudget:
-    def __init__(self, store: BudgetStore, rules: BudgetRules, clock: Clock, prefix: str = "otpservice") -> None:
-        self._store, self._rules, self._clock = store, rules, clock
+    def __init__(self, store: BudgetStore, rules: BudgetRules, clock: Clock, prefix: str = "otpservice",
+                 watcher: BudgetWatcher | None = None) -> None:
+        self._store, self._rules, self._clock, self._watcher = store, rules, clock, watcher
         self._prefix = f"{prefix}:budget:"
 
     @property
@@ -104,8 +115,15 @@ class SendBudget:
         delay_state = DelayState(f"{self._prefix}delay:{number}", rules.delay) if delay else None
         outcome = await self._call(self._store.reserve([limit.counter for limit in limits], delay_state, now))
         if isinstance(outcome, Refused):
-            raise self._refusal(outcome, limits, now)
-        return Reservation(tuple(limits), delay_state, outcome, now)
+            refusal = self._refusal(outcome, limits, now)
+            if isinstance(refusal, BudgetExhausted) and outcome.counter is not None:
+                limit = limits[outcome.counter]
+                await self._report_once("budget_exhausted", limit, limit.counter.limit)
+            raise refusal
+        reservation = Reservation(tuple(limits), delay_state, outcome, now)
+        if self._watcher is not None:
+            await self._watch(reservation)
+        return reservation
 
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose send never reached the provider."""
@@ -122,6 +140,29 @@ class SendBudget:
         outcome = await self._call(self._store.reserve([limit.counter], None, now))
         if isinstance(outcome, Refused):
             raise self._refusal(outcome, [limit], now)
+
+    async def _watch(self, reservation: Reservation) -> None:
+        assert self._watcher is not None
+        for limit in reservation.limits:
+            if limit.error is not BudgetExhausted:
+                continue
+            used, amount = reservation.used(limit), limit.counter.limit
+            self._watcher.used(limit.fields["scope"], limit.fields["key"], _window_name(limit), used, amount)
+            if used >= self._watcher.threshold_of(amount):
+                await self._report_once("budget_threshold", limit, used)
+
+    async def _report_once(self, event: str, limit: Limit, used: int) -> None:
+        """One alert per event, budget and window, across replicas; never fails the send."""
+        if self._watcher is None:
+            return
+        try:
+            first = await self._store.first_time(f"{limit.counter.key}:{event}", self._clock.now(),
+                                                 limit.counter.window_end)
+        except StorageUnavailable:
+            return
+        if first:
+            self._watcher.crossed(event, limit.fields["scope"], limit.fields["key"], _window_name(limit), used,
+                                  limit.counter.limit)
 
     async def ping(self) -> bool:
         try:
@@ -159,6 +200,10 @@ class SendBudget:
             return await awaitable
         except StorageUnavailable:
             raise LimitsUnavailable() from None
+
+
+def _window_name(limit: Limit) -> str:
+    return "hour" if limit.window == HOUR else "day"
 
 
 def _rate_headers(limit: Limit, used: int, now: float) -> dict[str, str]:

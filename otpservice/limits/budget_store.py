@@ -55,6 +55,10 @@ class BudgetStore(Protocol):
 
     async def release(self, counters: list[Counter], delay: DelayState | None, taken: Taken) -> None: ...
 
+    async def first_time(self, key: str, now: float, until: float) -> bool:
+        """True for the first caller to mark `key` between now and `until` (epoch s), False after."""
+        ...
+
     async def ping(self) -> bool: ...
 
 
@@ -65,6 +69,13 @@ class MemoryBudgetStore:
         self._counters: dict[str, tuple[int, float]] = {}
         self._delays: dict[str, tuple[int, float, float]] = {}  # sends, last, forget at
         self._next_sweep = 0.0
+        self._marks: dict[str, float] = {}
+
+    async def first_time(self, key: str, now: float, until: float) -> bool:
+        if self._marks.get(key, 0.0) > now:
+            return False
+        self._marks[key] = until
+        return True
 
     async def reserve(self, counters: list[Counter], delay: DelayState | None, now: float) -> Taken | Refused:
         if now >= self._next_sweep:
@@ -111,6 +122,7 @@ class MemoryBudgetStore:
     def _sweep(self, now: float) -> None:
         self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
         self._delays = {k: v for k, v in self._delays.items() if v[2] > now}
+        self._marks = {k: until for k, until in self._marks.items() if until > now}
         self._next_sweep = now + self.SWEEP_EVERY
 
 
@@ -196,6 +208,10 @@ class RedisBudgetStore:
         mark = taken.delay_mark if delay is not None and taken.delay_mark is not None else ""
         await self._call(self._release(keys=keys, args=[len(counters), mark, taken.previous_sends,
                                                           taken.previous_last]))
+
+    async def first_time(self, key: str, now: float, until: float) -> bool:
+        ttl_ms = max(1000, int((until - now) * 1000) + 1000)
+        return bool(await self._call(self._client.set(key + ":once", 1, nx=True, px=ttl_ms)))
 
     async def ping(self) -> bool:
         return bool(await self._call(self._client.ping()))

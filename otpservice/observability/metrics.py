@@ -1,6 +1,6 @@
 """Prometheus metrics. Domain services call these helpers; /metrics renders the registry."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -33,3 +33,27 @@ def check_result(result: str) -> None:
 
 def limit_refusal(reason: str) -> None:
     REFUSALS.labels(reason=reason).inc()
+
+
+BUDGET_USED = Gauge("otpservice_budget_used", "SMS handed to a provider in the current budget window",
+                    ["scope", "key", "window"], registry=REGISTRY)
+BUDGET_LIMIT = Gauge("otpservice_budget_limit", "Spend budget per window (SMS_BUDGET_*)",
+                     ["scope", "key", "window"], registry=REGISTRY)
+ALERTS = Counter("otpservice_alerts_total", "Alerts raised, by event", ["event"], registry=REGISTRY)
+ALERT_DELIVERIES = Counter("otpservice_alert_deliveries_total", "Alert webhook attempts, by result",
+                           ["result"], registry=REGISTRY)
+
+
+def budget_use(scope: str, key: str, window: str, used: int, limit: int) -> None:
+    """key: `*` or an ISO country code (never a number)."""
+    BUDGET_USED.labels(scope=scope, key=key, window=window).set(used)
+    BUDGET_LIMIT.labels(scope=scope, key=key, window=window).set(limit)
+
+
+def alert_emitted(event: str) -> None:
+    ALERTS.labels(event=event).inc()
+
+
+def alert_delivery(result: str) -> None:
+    """result: delivered | retried | given_up."""
+    ALERT_DELIVERIES.labels(result=result).inc()

@@ -142,9 +142,9 @@ async def test_the_client_cap_counts_checks(make_budget: BudgetFactory) -> None:
 
 async def test_spend_budgets_per_country_and_global(make_budget: BudgetFactory, clock: FakeClock) -> None:
     budget = make_budget(base=0.001, cap=0.001, spend_hour=3, spend_country_day=10, spend_countries={"GB": 1})
-    await budget.reserve("+447911123456", kind="sms", country="GB")
+    await budget.reserve("+447400123456", kind="sms", country="GB")
     with pytest.raises(BudgetExhausted) as country:
-        await budget.reserve("+447911123457", kind="sms", country="GB")
+        await budget.reserve("+447400123457", kind="sms", country="GB")
     assert country.value.fields == {"scope": "country", "key": "GB"}
     await budget.reserve(NUMBER, kind="sms", country="IT")
     await budget.reserve(OTHER, kind="otp", country="IT")
@@ -189,3 +189,51 @@ async def test_an_unreachable_redis_fails_closed_and_fast(clock: FakeClock) -> N
         assert await storage.ping() is False
     finally:
         await storage.close()
+
+
+async def test_concurrent_sends_never_pass_a_spend_budget(make_budget: BudgetFactory) -> None:
+    budget = make_budget(spend_country_day=5)
+
+    async def one(index: int) -> bool:
+        try:
+            await budget.reserve(f"+3933312345{index:02d}", kind="sms", country="IT")
+        except BudgetExhausted:
+            return False
+        return True
+
+    results = await asyncio.gather(*(one(index) for index in range(30)))
+    assert sum(results) == 5
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.crossings: list[tuple[str, str, str, int, int]] = []
+        self.gauges: dict[tuple[str, str, str], tuple[int, int]] = {}
+
+    def threshold_of(self, limit: int) -> int:
+        return max(1, -(-limit * 8 // 10))
+
+    def used(self, scope: str, key: str, window: str, used: int, limit: int) -> None:
+        self.gauges[(scope, key, window)] = (used, limit)
+
+    def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None:
+        self.crossings.append((event, scope, key, used, limit))
+
+
+async def test_each_crossing_is_reported_once_per_window(store: BudgetStore, clock: FakeClock,
+                                                         redis_prefix: str) -> None:
+    recorder = Recorder()
+    rules = BudgetRules(global_limit=HUGE, global_window=60, delay=DelayPolicy(1, 1, 1), spend_hour=5)
+    budget = SendBudget(store, rules, clock, redis_prefix, watcher=recorder)
+    for index in range(8):
+        try:
+            await budget.reserve(f"+3933312345{index:02d}", kind="sms", country="IT")
+        except BudgetExhausted:
+            pass
+    assert recorder.crossings == [("budget_threshold", "global", "*", 4, 5), ("budget_exhausted", "global", "*", 5, 5)]
+    assert recorder.gauges[("global", "*", "hour")] == (5, 5)
+    clock.advance(3600)  # the next UTC hour: a new window, new alerts
+    for index in range(5):
+        await budget.reserve(f"+3933312346{index:02d}", kind="sms", country="IT")
+    assert [crossing[0] for crossing in recorder.crossings] == ["budget_threshold", "budget_exhausted",
+                                                                 "budget_threshold"]
