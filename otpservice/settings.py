@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     otp_retention_days: int = Field(30, ge=1)
 
     api_keys: SecretList = []
+    # /admin (console, operator routes); unset = those routes answer 404.
+    admin_api_keys: SecretList = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
@@ -92,7 +94,7 @@ class Settings(BaseSettings):
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
-        "otp_test_numbers", "api_keys", mode="before",
+        "otp_test_numbers", "api_keys", "admin_api_keys", mode="before",
     )(_split_commas)
 
     @field_validator("log_level", mode="before")

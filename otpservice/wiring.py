@@ -5,6 +5,7 @@ import logging
 
 import httpx
 
+from otpservice.admin.breakers import StandInBreakers
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
@@ -85,9 +86,12 @@ async def build_services(settings: Settings, clock: Clock,
     global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
                                settings.rate_limit_window_ms / 1000, RateLimited)
     verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages)
-    return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                    global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker)
+    services = Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
+                        global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
+                        worker=worker)
+    # The console's BreakerControl; the breaker of otpservice/fraud/ takes this place when wired.
+    services.extras["breakers"] = StandInBreakers(clock)
+    return services
 
 
 async def start_background(services: Services) -> None:

@@ -67,6 +67,13 @@ def region_of(number: PhoneNumber) -> str | None:
     return phonenumbers.region_code_for_number(number)
 
 
+def country_of(value: str) -> str | None:
+    """The ISO alpha-2 region of an E.164 number, None when it has none (invalid, non-geographic)."""
+    number = parse_e164(value)
+    region = region_of(number) if number is not None else None
+    return region if region and len(region) == 2 and region.isalpha() and region != "ZZ" else None
+
+
 def can_receive_sms(number: PhoneNumber) -> bool:
     return phonenumbers.number_type(number) in SMS_CAPABLE_TYPES
 

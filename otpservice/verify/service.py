@@ -22,7 +22,7 @@ from otpservice.db.verifications import (
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
 from otpservice.limits.delay import DelayPolicy
 from otpservice.observability import metrics
-from otpservice.core.phone import mask_phone
+from otpservice.core.phone import country_of, mask_phone
 from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook, fixed_code_matches, new_salt
 from otpservice.verify.message_text import MessageTemplates
@@ -141,7 +141,8 @@ class VerificationService:
         now = self._clock.now()
         fixed_code = self._policy.fixed_code_for(to)
         return Verification(
-            id="VE" + uuid.uuid4().hex, to=to, channel="sms", status=PENDING, code_salt=new_salt(),
+            id="VE" + uuid.uuid4().hex, to=to, country=country_of(to), channel="sms", status=PENDING,
+            code_salt=new_salt(),
             key_id=TEST_NUMBER_KEY_ID if fixed_code is not None else self._codes.current_key_id,
             code_length=len(fixed_code) if fixed_code is not None else self._rules.code_length,
             locale=self._templates.resolve_locale(locale), app_hash=app_hash,
