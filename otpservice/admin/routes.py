@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from otpservice.admin.breakers import ACTIONS, SCOPES, InvalidBreakerKey
+from otpservice.admin.breakers import ACTIONS, SCOPES, InvalidBreakerKey, check_key
 from otpservice.admin.console import Console, console_of, render
 from otpservice.admin.overview import DEFAULT_PERIOD, PERIODS
 from otpservice.admin.session import (COOKIE_PATH, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE,
@@ -169,6 +169,7 @@ async def breaker_action(request: Request, console: Console, session: Session) -
         return await _breaker_refused(request, console, session, "Choose a scope, an action and a whole "
                                       "number of seconds (or nothing) as ttl.")
     try:
+        key = check_key(scope, key)
         await console.breakers.act(scope, key, action, ttl, note)  # type: ignore[arg-type]
     except InvalidBreakerKey as exc:
         return await _breaker_refused(request, console, session, str(exc))
