@@ -41,10 +41,12 @@ def _backfill_countries() -> None:
     updates = []
     for verification_id, number in rows:
         try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+            parsed = phonenumbers.parse(number, None)
         except phonenumbers.NumberParseException:
-            region = None
-        if region and region != 'ZZ':
+            continue
+        # As core.phone.country_of: a number phonenumbers holds invalid has no country.
+        region = phonenumbers.region_code_for_number(parsed) if phonenumbers.is_valid_number(parsed) else None
+        if region and len(region) == 2 and region.isalpha() and region != 'ZZ':
             updates.append({'vid': verification_id, 'country': region})
     statement = table.update().where(table.c.id == sa.bindparam('vid')).values(country=sa.bindparam('country'))
     for start in range(0, len(updates), BATCH):

@@ -36,7 +36,7 @@ def _when(value: datetime | float | None) -> str:
         return "–"
     if isinstance(value, datetime):
         value = value.astimezone(timezone.utc).timestamp()
-    return iso(value).replace("T", " ").replace("Z", " UTC")
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _percent(value: float | None) -> str:
