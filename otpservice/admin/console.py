@@ -56,7 +56,7 @@ class Console:
         self.keys = SessionKeys(resolve_secret_keys(settings).current,
                                 [key.get_secret_value() for key in settings.admin_api_keys])
         self.reports = ReportStore(make_sessionmaker(services.engine))
-        self.overview = Overview(self.reports, services.clock)
+        self.overview = Overview(self.reports, services.clock, otp_ttl=settings.otp_ttl)
         self.breakers = breakers
         self.secure_cookies = (settings.public_base_url or "").lower().startswith("https://")
 

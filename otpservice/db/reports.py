@@ -61,13 +61,14 @@ class ReportStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def countries(self, since: datetime) -> list[CountryRow]:
+    async def countries(self, since: datetime, until: datetime | None = None) -> list[CountryRow]:
+        """Verifications created in [since, until) per country."""
         accepted = exists().where(Message.verification_id == Verification.id, Message.status.in_(ACCEPTED))
         statement = (
             select(Verification.country, func.count(),
                    func.sum(case((accepted, 1), else_=0)),
                    func.sum(case((Verification.status == "approved", 1), else_=0)))
-            .where(Verification.created_at >= since)
+            .where(Verification.created_at >= since, *([Verification.created_at < until] if until else []))
             .group_by(Verification.country))
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
@@ -75,9 +76,11 @@ class ReportStore:
                   for country, started, sent, approved in rows]
         return sorted(result, key=lambda row: (-row.started, row.country or ""))
 
-    async def providers(self, since: datetime) -> list[ProviderRow]:
+    async def providers(self, since: datetime, until: datetime | None = None) -> list[ProviderRow]:
+        """Messages created in [since, until) per provider and status."""
         statement = (select(Message.provider, Message.status, func.count())
-                     .where(Message.created_at >= since).group_by(Message.provider, Message.status))
+                     .where(Message.created_at >= since, *([Message.created_at < until] if until else []))
+                     .group_by(Message.provider, Message.status))
         by_provider: dict[str, dict[str, int]] = {}
         async with self._sessions() as session:
             for provider, status, count in (await session.execute(statement)).all():
