@@ -87,7 +87,7 @@ def query_plans(path: Path) -> list[str]:
 async def render_times(database_url: str, now: float, renders: int) -> dict[str, list[float]]:
     clock = FakeClock(now)
     settings = Settings(database_url=database_url, otp_secret_key="bench-secret-key-0123456789abcdef",
-                        admin_api_keys=ADMIN_KEY, log_level="warning")
+                        admin_api_keys=ADMIN_KEY, api_keys="bench-api-key-0123456789", log_level="warning")
     app = create_app(settings, clock=clock)
     times: dict[str, list[float]] = {}
     async with app.router.lifespan_context(app):

@@ -122,13 +122,23 @@ def _screenshot(browser: Any, name: str, tmp_path: Path) -> None:
     assert browser.save_screenshot(str(folder / name))
 
 
+async def trip_breaker(app: Any, api: httpx.AsyncClient) -> None:
+    """Open the breaker of prefix +9198765.
+
+    Today: the stand-in BreakerControl (services.extras["breakers"]) is tripped in-process. Once
+    the breaker of otpservice/fraud/ is wired there, trip it by traffic instead: run the service
+    with FRAUD_MIN_SETTLED=3 (and FRAUD_GUARD=enforce), start 3 verifications to +9198765xxxx,
+    cancel each through POST /verify/{id}/cancel (settled, unapproved), and expect the next start
+    to that prefix to get 429 destination_suspended.
+    """
+    app.state.services.extras["breakers"].trip("prefix", "+9198765", settled=24, approved=1, threshold=0.2)
+
+
 async def test_trip_a_breaker_and_reset_it_from_the_page(browser: Any, tmp_path: Path) -> None:
-    """The stand-in breaker is tripped in-process; once the breaker of otpservice/fraud/ is wired,
-    trip it by traffic instead (FRAUD_MIN_SETTLED starts to one prefix, canceled unapproved)."""
     with service_in_thread(tmp_path) as (base_url, app):
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as api:
             traffic = await make_traffic(api, PLAN, AUTH)
-        app.state.services.extras["breakers"].trip("prefix", "+9198765", settled=24, approved=1, threshold=0.2)
+            await trip_breaker(app, api)
 
         log_in(browser, base_url)
         row = browser.find_element(By.CSS_SELECTOR, 'tr.breaker[data-key="prefix:+9198765"]')
