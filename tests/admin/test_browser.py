@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.admin.servers import service_in_thread, service_process
@@ -38,10 +38,16 @@ async def api(service: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def click(browser: Any, element: Any) -> None:
-    """Click, and wait for the next page to replace this one (a form post, a link)."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Click, and wait until the next page (a form post, a link) has replaced this one and loaded."""
+    browser.execute_script("window.__previousPage = true;")
+
+    def next_page_loaded(driver: Any) -> bool:
+        return bool(driver.execute_script(
+            "return window.__previousPage === undefined && document.readyState === 'complete';"))
+
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    # While the page changes, the driver may answer with errors about the old document.
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(next_page_loaded)
 
 
 def log_in(browser: Any, base_url: str, key: str = ADMIN_KEY) -> None:
