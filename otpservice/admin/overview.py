@@ -45,20 +45,22 @@ class FinalHours(Generic[Row]):
 
     def __init__(self, read: Callable[[datetime, datetime | None], Awaitable[list[Row]]],
                  merge: Callable[[Iterable[Row]], list[Row]], final_after: float) -> None:
-        self._read, self._merge, self._final_after = read, merge, final_after
+        self._read: Callable[[datetime, datetime | None], Awaitable[list[Row]]] = read
+        self._merge: Callable[[Iterable[Row]], list[Row]] = merge
+        self._final_after = final_after
         self._hours: dict[int, list[Row]] = {}
 
     async def over(self, since: float, now: float) -> list[Row]:
-        first = math.ceil(since / HOUR) * HOUR
-        horizon = math.floor((now - self._final_after) / HOUR) * HOUR
+        first: int = math.ceil(since / HOUR) * HOUR
+        horizon: int = math.floor((now - self._final_after) / HOUR) * HOUR
         if first >= horizon:
             return await self._read(to_datetime(since), None)
-        rows = [*await self._read(to_datetime(since), to_datetime(first)),
-                *await self._read(to_datetime(horizon), None)]
+        rows: list[Row] = list(await self._read(to_datetime(since), to_datetime(first)))
+        rows.extend(await self._read(to_datetime(horizon), None))
         for hour in range(first, horizon, HOUR):
             if hour not in self._hours:
                 self._hours[hour] = await self._read(to_datetime(hour), to_datetime(hour + HOUR))
-            rows += self._hours[hour]
+            rows.extend(self._hours[hour])
         for hour in [hour for hour in self._hours if hour < now - max(PERIODS.values()) - HOUR]:
             del self._hours[hour]
         return self._merge(rows)

@@ -35,7 +35,7 @@ def service_process(tmp_path: Path) -> Iterator[str]:
 def service_in_thread(tmp_path: Path) -> Iterator[tuple[str, Starlette]]:
     """uvicorn on a free port in a thread of this process; yields its URL and the app."""
     env = service_env(tmp_path)
-    settings = Settings(**{name.lower(): value for name, value in env.items()})
+    settings = Settings(**{name.lower(): value for name, value in env.items()})  # type: ignore[arg-type]
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
