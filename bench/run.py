@@ -10,7 +10,8 @@ one measured everywhere, and =httpx, for /send only) and the floor app
 (bench/floor_app.py); and a load-generator process (bench/loadgen.py) per phase. Prints the
 configuration, then one table of req/s, p50/p99, non-2xx count and peak RSS per phase, then
 the ratios: service / floor, pre-filled table / near-empty table, aiohttp / httpx; last,
-the cost of the in-memory limit state as numbers accumulate (bench/limits_growth.py).
+the cost of the in-memory limit state as numbers accumulate (bench/limits_growth.py), and the
+operator console's overview render time with 10^6 verifications (bench/console_overview.py).
 
 Every process it starts is stopped at the end, on error too. With --profile DIR, instead
 profiles the service (pyinstrument) under /send and /verify/start load.
@@ -432,6 +433,22 @@ def limits_growth(bench: Bench) -> list[str]:
     return text
 
 
+def console_overview(bench: Bench) -> list[str]:
+    """bench/console_overview.py in its own process: the console's overview with N verifications."""
+    rows = bench.options.console_rows
+    bench.note(f"console overview with {rows:,} verifications ...")
+    argv = [PYTHON, str(BENCH_DIR / "console_overview.py"), "--rows", str(rows), "--keep", str(bench.temp)]
+    child = bench.group.start("console-overview", argv, base_env(bench.temp))
+    try:
+        returncode = child.popen.wait(600)
+    finally:
+        bench.group.stop(child)
+    text = [line for line in child.log_path.read_text(errors="replace").splitlines() if not line.startswith("{")]
+    if returncode != 0:
+        return [f"console_overview.py failed ({returncode}): " + " / ".join(text[-3:])]
+    return ["console overview (SPEC 12, target < 300 ms):", *text]
+
+
 def restart_service(bench: Bench, backend: Backend, service: Child) -> tuple[Child, str]:
     """A fresh service process (fresh in-memory limits), warmed up on /verify/start."""
     name = service.name
@@ -514,6 +531,8 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--limits-sizes", default="0,10000,100000",
                         help="numbers already counted, for the in-memory limit growth check (limits_growth.py); "
                              "'' = skip (default 0,10000,100000)")
+    parser.add_argument("--console-rows", type=int, default=1_000_000,
+                        help="verifications for the console overview check (console_overview.py); 0 = skip")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="instead of the benchmark: profile /send and /verify/start with pyinstrument into DIR")
     parser.add_argument("--save", type=Path, help="also write the printed report to this file")
@@ -622,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
                 drop_postgres()
                 created_pg = False
         limits_lines = limits_growth(bench) if options.limits_sizes.strip() else []
+        if options.console_rows > 0:
+            limits_lines += ["", *console_overview(bench)]
         print_results(bench, time.monotonic() - began, limits_lines)
         if options.save is not None:
             options.save.write_text("\n".join(bench.printed) + "\n")

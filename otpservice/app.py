@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from otpservice.admin import routes as admin
 from otpservice.api import fluxkit, messages, openapi, ops, send, twilio_verify, verify, webhooks
 from otpservice.api.middleware import AccessLog, ApiKeyAuth, route_template
 from otpservice.clock import Clock, SystemClock
@@ -59,6 +60,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
                                *messages.routes, *webhooks.routes, *fluxkit.routes, *twilio_verify.routes]
     if settings.service_provider == "console":
         routes += ops.console_routes
+    if settings.admin_api_keys:  # unset: /admin and everything under it is 404
+        routes += admin.routes
     return routes
 
 

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     alert_webhook_secret: SecretStr | None = None
 
     api_keys: SecretList = []
+    # /admin (console, operator routes); unset = those routes answer 404.
+    admin_api_keys: SecretList = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
@@ -107,7 +109,7 @@ class Settings(BaseSettings):
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
         "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
-        mode="before",
+        "admin_api_keys", mode="before",
     )(_split_commas)
 
     @field_validator("log_level", mode="before")

@@ -5,6 +5,7 @@ import logging
 
 import httpx
 
+from otpservice.admin.breakers import StandInBreakers
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
@@ -89,10 +90,13 @@ async def build_services(settings: Settings, clock: Clock,
                                           and settings.twilio_messaging_service_sid)
                      or settings.service_provider == "console")
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages)
-    return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                    budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker, verify_services=ServiceStore(sessions), alerts=alerts,
-                    extras={"alert_http": alert_http})
+    services = Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
+                        budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
+                        worker=worker, verify_services=ServiceStore(sessions), alerts=alerts,
+                        extras={"alert_http": alert_http})
+    # The console's BreakerControl; the breaker of otpservice/fraud/ takes this place when wired.
+    services.extras["breakers"] = StandInBreakers(clock)
+    return services
 
 
 def budget_rules(settings: Settings) -> BudgetRules:

@@ -13,3 +13,17 @@ ensure_venv() {
         touch .venv/.installed
     fi
 }
+
+# The browser tests drive Debian's chromium through chromedriver: install both when missing.
+ensure_browser() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        return 0
+    fi
+    local sudo=""
+    if [ "$(id -u)" != "0" ]; then
+        sudo="sudo"
+    fi
+    echo "installing chromium and chromium-driver for the browser tests" >&2
+    $sudo apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >&2
+}

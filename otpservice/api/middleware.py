@@ -20,7 +20,9 @@ from otpservice.observability.logging import request_id
 access_log = logging.getLogger("otpservice.access")
 log = logging.getLogger("otpservice")
 
-OPEN_PREFIXES = ("/-/", "/webhooks/")
+OPEN_PREFIXES = ("/-/", "/webhooks/", "/admin/")
+# The console and the operator routes check ADMIN_API_KEYS themselves.
+OPEN_PATHS = ("/admin",)
 # Routes that check their own credentials: the Twilio-compatible API takes HTTP Basic.
 OWN_AUTH_PREFIXES = ("/v2/",)
 UNMATCHED = "<unmatched>"
@@ -43,8 +45,9 @@ class ApiKeyAuth:
             raise ValueError("ApiKeyAuth needs at least one key")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["path"].startswith(OPEN_PREFIXES + OWN_AUTH_PREFIXES)
-                or self._authorized(scope)):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(OPEN_PREFIXES + OWN_AUTH_PREFIXES) or path in OPEN_PATHS \
+                or self._authorized(scope):
             await self.app(scope, receive, send)
             return
         error = Unauthorized()

@@ -40,11 +40,6 @@ def is_strict_e164(value: str) -> bool:
     return isinstance(value, str) and _E164.fullmatch(value) is not None
 
 
-def country_of(value: str) -> str | None:
-    number = parse_e164(value)
-    return phonenumbers.region_code_for_number(number) if number is not None else None
-
-
 def is_valid_e164(value: str) -> bool:
     return parse_e164(value) is not None
 
@@ -75,6 +70,13 @@ def is_valid_sender(value: str) -> bool:
 
 def region_of(number: PhoneNumber) -> str | None:
     return phonenumbers.region_code_for_number(number)
+
+
+def country_of(value: str) -> str | None:
+    """The ISO alpha-2 region of an E.164 number, None when it has none (invalid, non-geographic)."""
+    number = parse_e164(value)
+    region = region_of(number) if number is not None else None
+    return region if region and len(region) == 2 and region.isalpha() and region != "ZZ" else None
 
 
 def can_receive_sms(number: PhoneNumber) -> bool:

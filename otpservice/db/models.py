@@ -63,6 +63,10 @@ class Message(Base):
 
     __table_args__ = (
         Index("ix_messages_outbox", "status", "next_attempt_at"),
+        # The console: outcomes per provider over a period, a verification's "sent", search by number.
+        Index("ix_messages_created_provider_status", "created_at", "provider", "status"),
+        Index("ix_messages_verification_status", "verification_id", "status"),
+        Index("ix_messages_receiver_created", "receiver", "created_at"),
     )
 
 
@@ -108,12 +112,16 @@ class Verification(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The Twilio-compatible service that started it (SPEC 11); None for native starts.
     service_sid: Mapped[str | None] = mapped_column(String(34))
+    # ISO 3166 alpha-2 region of `to` (None when phonenumbers knows none): the console's per-country view.
+    country: Mapped[str | None] = mapped_column(String(2))
 
     __table_args__ = (
         # At most one pending verification per number, on SQLite and PostgreSQL alike.
         Index("uq_verifications_pending_to", "to", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         Index("ix_verifications_to_created", "to", "created_at"),
+        # The console's overview reads only this index (a covering scan of the period).
+        Index("ix_verifications_created_country_status", "created_at", "country", "status", "id"),
     )
 
 

@@ -180,7 +180,8 @@ class VerificationService:
         now = self._clock.now()
         fixed_code = self._policy.fixed_code_for(to)
         return Verification(
-            id="VE" + uuid.uuid4().hex, to=to, channel="sms", status=PENDING, code_salt=new_salt(),
+            id="VE" + uuid.uuid4().hex, to=to, country=country_of(to), channel="sms", status=PENDING,
+            code_salt=new_salt(),
             key_id=TEST_NUMBER_KEY_ID if fixed_code is not None else self._codes.current_key_id,
             code_length=len(fixed_code) if fixed_code is not None
             else service.code_length if service is not None else self._rules.code_length,

@@ -33,3 +33,12 @@ def test_number_types() -> None:
     landline = parse_e164("+390212345678")
     assert mobile is not None and can_receive_sms(mobile)
     assert landline is not None and not can_receive_sms(landline)
+
+
+def test_country_of_is_the_iso_region_or_none() -> None:
+    from otpservice.core.phone import country_of
+
+    assert country_of("+447400123400") == "GB"
+    assert country_of("+4915123456700") == "DE"
+    assert country_of("+80012345678") is None  # non-geographic (region 001)
+    assert country_of("not a number") is None and country_of("+44") is None

@@ -1,0 +1,1 @@
+"""The operator console (SPEC section 12): HTML pages and forms at /admin."""
