@@ -187,3 +187,9 @@ class ProviderInsufficientBalance(InsufficientBalance, ProviderError):
 
 class ServiceUnavailable(OTPServiceError):
     status_code, code, default_message = 503, "not_ready", "Service not ready"
+
+
+class LimitsUnavailable(ServiceUnavailable):
+    """The limit storage (RATE_LIMIT_STORAGE_URL) does not answer: refuse, send nothing."""
+
+    code, default_message = "limits_unavailable", "Limit storage unavailable, retry later"

@@ -21,6 +21,7 @@ class VerificationView:
     created_at: float
     approved_at: float | None
     delivery_status: str | None
+    locale: str = "en"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def describe(verification: Verification, *, delay: DelayPolicy, max_sends: int,
         created_at=verification.created_at.timestamp(),
         approved_at=approved_at.timestamp() if approved_at else None,
         delivery_status=delivery_status or verification.delivery_status,
+        locale=verification.locale,
     )
 
 
