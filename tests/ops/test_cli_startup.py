@@ -122,3 +122,41 @@ async def test_check_config_reaches_postgresql_and_redis(tmp_path: Path, postgre
     name = url.rsplit("/", 1)[1]
     assert f"database: 127.0.0.1:5432/{name} reached, schema at the latest migration" in result.stderr
     assert "limit storage: Redis at 127.0.0.1:6379/15 reached" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            children.append(int(status.parent.name))
+    return children
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_workers_run_under_one_supervisor_and_share_the_limits(
+        tmp_path: Path, postgres_database: str, redis_url: str, redis_prefix: str) -> None:
+    from tests.fakes import start_fake
+
+    await reset_postgres(postgres_database)
+    with start_fake("twilio") as (_, fake):
+        env = {"DATABASE_URL": postgres_database, "RATE_LIMIT_STORAGE_URL": redis_url,
+               "RATE_LIMIT_KEY_PREFIX": redis_prefix.replace(":", "-"), "RATE_LIMIT_MAX_REQUESTS": "5",
+               "SMS_QUEUE_ENABLED": "false", **KEY,
+               **{key.upper(): str(value) for key, value in fake.settings().items()}}
+        assert run([str(BIN), "migrate"], env, tmp_path).returncode == 0
+        with serve(env, tmp_path / "service.log", args=["--workers", "2"]) as (base_url, supervisor):
+            workers = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                       for pid in _children(supervisor.pid)]
+            statuses = []
+            for index in range(8):
+                with httpx.Client() as client:  # a new connection each time: any worker may take it
+                    statuses.append(client.post(base_url + "/send", json={
+                        "sender": "ACME", "receiver": f"+3933312345{index:02d}", "body": "hi"}).status_code)
+    # Two spawned workers (multiprocessing's resource tracker may sit beside them).
+    assert len([command for command in workers if "spawn_main" in command]) == 2, workers
+    assert sorted(statuses) == [200] * 5 + [429] * 3
