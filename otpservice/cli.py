@@ -6,14 +6,10 @@ import json
 import os
 import sys
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-from pydantic import SecretStr
 
 from otpservice import __version__
 from otpservice.settings import Settings, SettingsError, load_settings
 
-MASK = "********"
 # In-flight requests get this long to finish after SIGTERM before connections are cut.
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
@@ -122,63 +118,10 @@ async def _send_one(settings: Settings, to: str, body: str, sender: str | None) 
     return 0
 
 
-def masked_settings(settings: Settings) -> dict[str, str]:
-    """NAME -> value as an operator would write it, with every secret shown as MASK."""
-    shown: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            text = MASK
-        elif isinstance(value, list):
-            text = ",".join(MASK if isinstance(item, SecretStr) else str(item) for item in value)
-        elif value is None:
-            text = ""
-        elif isinstance(value, bool):
-            text = str(value).lower()
-        else:
-            text = _mask_url_password(str(value))
-        shown[name.upper()] = text
-    return shown
-
-
-def _mask_url_password(value: str) -> str:
-    try:
-        parts = urlsplit(value)
-        password = parts.password
-    except ValueError:
-        return value
-    if not password:
-        return value
-    netloc = parts.netloc.replace(f":{password}@", f":{MASK}@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the effective settings, then reach each dependency; non-zero when any check fails."""
-    from otpservice.preflight import reach_database, reach_limit_storage
-    from otpservice.verify.factory import check_verification_settings
+    from otpservice.preflight import check_config
 
-    for name, value in sorted(masked_settings(settings).items()):
-        print(f"{name}={value}")
-    _say_database(settings)
-    failures = 0
-    checks = [lambda: check_verification_settings(settings),
-              lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
-              lambda: asyncio.run(reach_limit_storage(settings))]
-    for check in checks:
-        try:
-            said = check()
-        except SettingsError as exc:
-            failures += 1
-            print(f"otpservice: {exc}", file=sys.stderr)
-        else:
-            if said:
-                print(said, file=sys.stderr)
-    if failures:
-        print(f"configuration has {failures} problem(s)", file=sys.stderr)
-        return 1
-    print("configuration is valid", file=sys.stderr)
-    return 0
+    return check_config(settings)
 
 
 COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config}

@@ -1,12 +1,17 @@
 """What `serve` and `check-config` check before anything runs: the database and the limit
-storage answer, and the process layout (--workers) can keep the limits correct.
+storage answer, and the process layout (--workers) can keep the limits correct; and
+`check-config`'s report (the settings with secrets masked, then what was reached).
 
 Every failure is a SettingsError: one line naming the variable, never a traceback.
 """
 
 import asyncio
 import os
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import SecretStr
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -18,6 +23,7 @@ from otpservice.limits.storage import open_limit_storage
 from otpservice.settings import Settings, SettingsError
 
 CONNECT_TIMEOUT_SECONDS = 5.0
+MASK = "********"
 
 
 def reason(exc: BaseException) -> str:
@@ -102,3 +108,61 @@ def workers_refusal(settings: Settings, workers: int) -> str | None:
         return (f"SERVICE_PROVIDER: --workers {workers} cannot run the console provider, whose /dev/outbox is "
                 "kept in each worker's memory")
     return None
+
+
+def masked_settings(settings: Settings) -> dict[str, str]:
+    """NAME -> value as an operator would write it, with every secret shown as MASK."""
+    shown: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            text = MASK
+        elif isinstance(value, list):
+            text = ",".join(MASK if isinstance(item, SecretStr) else str(item) for item in value)
+        elif value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        else:
+            text = _mask_url_password(str(value))
+        shown[name.upper()] = text
+    return shown
+
+
+def _mask_url_password(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if not password:
+        return value
+    netloc = parts.netloc.replace(f":{password}@", f":{MASK}@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_config(settings: Settings) -> int:
+    """`check-config`: print the effective settings, then reach each dependency; 1 when any check fails."""
+    from otpservice.verify.factory import check_verification_settings
+
+    for name, value in sorted(masked_settings(settings).items()):
+        print(f"{name}={value}")
+    print(f"database: {database_location(settings.database_url)}", file=sys.stderr)
+    failures = 0
+    checks = [lambda: check_verification_settings(settings),
+              lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
+              lambda: asyncio.run(reach_limit_storage(settings))]
+    for check in checks:
+        try:
+            said = check()
+        except SettingsError as exc:
+            failures += 1
+            print(f"otpservice: {exc}", file=sys.stderr)
+        else:
+            if said:
+                print(said, file=sys.stderr)
+    if failures:
+        print(f"configuration has {failures} problem(s)", file=sys.stderr)
+        return 1
+    print("configuration is valid", file=sys.stderr)
+    return 0
