@@ -2,8 +2,8 @@
 
 The service's abuse caps keep two window counters per number (hour and day) in the limit
 storage; on `memory://` (the default) they live in-process for up to a day. This measures,
-with the package's own classes (VerificationCaps + the global WindowLimit on the
-storage `memory://` gives the service), what one /verify/start's limit work costs when N other numbers
+with the package's own classes (the SendBudget on the storage `memory://` gives the
+service), what one /verify/start's limit work costs when N other numbers
 already have live counters. It runs in-process (no HTTP): the HTTP benchmark cannot put
 10^5 numbers into a running service within its time budget.
 
@@ -16,11 +16,10 @@ import argparse
 import asyncio
 import time
 
+from otpservice.clock import SystemClock
+from otpservice.limits.budget import BudgetRules, SendBudget
+from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-
-from otpservice.errors import RateLimited
-from otpservice.limits.window import WindowLimit
-from otpservice.verify.caps import VerificationCaps
 
 HUGE = 1_000_000_000
 MEASURE_SECONDS = 1.5  # per size, after at least 5 starts
@@ -28,12 +27,12 @@ MEASURE_SECONDS = 1.5  # per size, after at least 5 starts
 
 async def cost_per_start(live_numbers: int, starts: int) -> float:
     """Seconds of limit work per simulated start, with `live_numbers` other numbers counted."""
-    storage = open_limit_storage("memory://").windows  # what `memory://` gives the service
-    caps = VerificationCaps(storage, sends_per_number_hour=HUGE, sends_per_number_day=HUGE,
-                            requests_per_ip_minute=HUGE)
-    global_limit = WindowLimit(storage, "global", HUGE, 60, RateLimited)
+    storage = open_limit_storage("memory://")  # what `memory://` gives the service
+    rules = BudgetRules(global_limit=HUGE, global_window=60, delay=DelayPolicy(1, 300, 120),
+                        otp_per_number_hour=HUGE, otp_per_number_day=HUGE, per_client_minute=HUGE)
+    budget = SendBudget(storage.budget, rules, SystemClock())
     for i in range(live_numbers):  # what a day of traffic leaves behind
-        await caps.count_send(f"+39320{i:07d}")
+        await budget.reserve(f"+39320{i:07d}", kind="otp", country="IT", client="127.0.0.1")
     await asyncio.sleep(0.05)
     began = time.perf_counter()
     done = 0
@@ -41,13 +40,8 @@ async def cost_per_start(live_numbers: int, starts: int) -> float:
         if i >= 5 and time.perf_counter() - began > MEASURE_SECONDS:
             break  # enough: the cost per start is clear
         done += 1
-        number = f"+39333{i:07d}"
-        await global_limit.hit(headers=True)
-        await caps.count_request("127.0.0.1")
-        await caps.ensure_room_for_send(number)
+        await budget.reserve(f"+39333{i:07d}", kind="otp", country="IT", client="127.0.0.1")
         await asyncio.sleep(0)  # a request awaits its database and provider calls here
-        await caps.count_send(number)
-        await asyncio.sleep(0)
     elapsed = time.perf_counter() - began
     await asyncio.sleep(0)
     return elapsed / done

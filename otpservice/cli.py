@@ -32,8 +32,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
     asyncio.run(preflight())
+    # proxy_headers off: X-Forwarded-For is read by the app alone, from TRUSTED_PROXIES only.
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
-                               "access_log": False, "server_header": False,
+                               "proxy_headers": False, "access_log": False, "server_header": False,
                                "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS}
     if args.workers > 1:
         # Each worker reads the same environment; --host/--port were written into it above.

@@ -14,21 +14,22 @@ class OTPServiceError(Exception):
     default_message: str = "Internal server error"
 
     def __init__(self, message: str | None = None, *, retry_after: float | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, fields: dict[str, str] | None = None) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.retry_after = retry_after
         self.headers = dict(headers or {})
+        self.fields = dict(fields or {})  # extra body fields, e.g. a refusal's scope and key
 
     def response_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
-        if self.status_code == 429:
+        if self.status_code == 429 or (self.status_code == 503 and self.retry_after is not None):
             seconds = self.retry_after if self.retry_after is not None else 1
             headers["Retry-After"] = str(max(1, math.ceil(seconds)))
         return headers
 
     def body(self) -> dict[str, object]:
-        return error_body(self.status_code, self.message, self.code)
+        return {**error_body(self.status_code, self.message, self.code), **self.fields}
 
 
 def error_body(status_code: int, message: str, code: str) -> dict[str, object]:
@@ -122,6 +123,10 @@ class IpRateLimited(TooManyRequests):
     code, default_message = "ip_rate_limited", "Too many requests from this address"
 
 
+class BudgetExhausted(TooManyRequests):
+    code, default_message = "budget_exhausted", "The SMS spend budget is used up"
+
+
 class MaxSendsReached(TooManyRequests):
     code, default_message = "max_sends_reached", "Maximum sends for this verification reached"
 
@@ -190,6 +195,9 @@ class ServiceUnavailable(OTPServiceError):
 
 
 class LimitsUnavailable(ServiceUnavailable):
-    """The limit storage (RATE_LIMIT_STORAGE_URL) does not answer: refuse, send nothing."""
+    """The limit storage does not answer: fail closed, send nothing."""
 
     code, default_message = "limits_unavailable", "Limit storage unavailable, retry later"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = 1.0) -> None:
+        super().__init__(message, retry_after=retry_after)

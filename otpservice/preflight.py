@@ -86,7 +86,10 @@ async def reach_limit_storage(settings: Settings) -> str:
     storage = open_limit_storage(url, settings.rate_limit_key_prefix)
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-            await storage.ping()
+            if storage.redis is not None:
+                await storage.redis.ping()  # the client itself: its error says why
+            if not await storage.ping():
+                raise ConnectionError("the limit storage did not answer")
     except (Exception, TimeoutError) as exc:
         raise SettingsError(f"RATE_LIMIT_STORAGE_URL: cannot reach Redis at {where}: {reason(exc)}") from None
     finally:

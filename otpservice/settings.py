@@ -1,18 +1,21 @@
 """Every environment variable of SPEC section 7, validated once at start-up."""
 
+import ipaddress
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from phonenumbers import SUPPORTED_REGIONS
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from otpservice.core.phone import is_valid_e164, is_valid_sender
+from otpservice.core.phone import is_strict_e164, is_valid_sender
 from otpservice.db.urls import normalize_database_url
 from otpservice.limits.durations import parse_duration_ms
 
 ProviderName = Literal["twilio", "kaleyra", "vonage", "console"]
 CommaList = Annotated[list[str], NoDecode]
 SecretList = Annotated[list[SecretStr], NoDecode]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 MAX_WINDOW_MS = 365 * 24 * 3600 * 1000
@@ -86,6 +89,15 @@ class Settings(BaseSettings):
     otp_test_numbers_allowed: bool = False
     otp_retention_days: int = Field(30, ge=1)
 
+    sms_max_per_number_hour: int = Field(0, ge=0)
+    sms_max_per_number_day: int = Field(0, ge=0)
+    sms_allowed_countries: CommaList = []
+    trusted_proxies: CommaList = []
+    sms_budget_hour: int = Field(0, ge=0)
+    sms_budget_day: int = Field(0, ge=0)
+    sms_budget_country_day: int = Field(0, ge=0)
+    sms_budget_countries: CommaList = []
+
     api_keys: SecretList = []
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
@@ -100,7 +112,8 @@ class Settings(BaseSettings):
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
-        "otp_test_numbers", "api_keys", mode="before",
+        "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
+        mode="before",
     )(_split_commas)
 
     @field_validator("log_level", mode="before")
@@ -146,20 +159,37 @@ class Settings(BaseSettings):
             raise ValueError("must be an E.164 number or an alphanumeric id of 1-11 characters")
         return value
 
-    @field_validator("otp_allowed_countries")
+    @field_validator("otp_allowed_countries", "sms_allowed_countries")
     @classmethod
     def _countries(cls, value: list[str]) -> list[str]:
-        for code in value:
-            if code.upper() not in SUPPORTED_REGIONS:
-                raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code of a country with phone numbers")
-        return [code.upper() for code in value]
+        return [_iso_country(code) for code in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR") from None
+        return value
+
+    @field_validator("sms_budget_countries")
+    @classmethod
+    def _budget_countries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            code, _, amount = entry.partition(":")
+            _iso_country(code)
+            if not amount.isascii() or not amount.isdigit():
+                raise ValueError("expected ISO:COUNT[,...], e.g. GB:2000,IN:500")
+        return value
 
     @field_validator("otp_test_numbers")
     @classmethod
     def _test_numbers(cls, value: list[str]) -> list[str]:
         for entry in value:
             number, _, code = entry.partition(":")
-            if not is_valid_e164(number) or not code.isdigit() or not 4 <= len(code) <= 10:
+            if not is_strict_e164(number) or not code.isascii() or not code.isdigit() or not 4 <= len(code) <= 10:
                 raise ValueError("expected +NUMBER:CODE[,...] with a code of 4 to 10 digits")
         return value
 
@@ -190,8 +220,23 @@ class Settings(BaseSettings):
         return dict(entry.split(":", 1) for entry in self.otp_test_numbers)
 
     @property
+    def budget_countries(self) -> dict[str, int]:
+        pairs = (entry.split(":", 1) for entry in self.sms_budget_countries)
+        return {code.upper(): int(amount) for code, amount in pairs}
+
+    @cached_property
+    def trusted_networks(self) -> list[IPNetwork]:
+        return [ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies]
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _iso_country(code: str) -> str:
+    if len(code) != 2 or not code.isascii() or code.upper() not in SUPPORTED_REGIONS:
+        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code of a country with phone numbers")
+    return code.upper()
 
 
 def _missing_credentials(settings: Settings, provider: str) -> list[str]:

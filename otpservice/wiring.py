@@ -10,10 +10,9 @@ from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
-from otpservice.errors import RateLimited
-from otpservice.limits.delay import DelayPolicy, ExponentialDelay
+from otpservice.limits.budget import BudgetRules, SendBudget
+from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-from otpservice.limits.window import WindowLimit
 from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
@@ -71,23 +70,33 @@ async def build_services(settings: Settings, clock: Clock,
     dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
                             throttle=throttle, cipher=cipher, lease_seconds=retry.lease_seconds)
     worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry)
-    delay = ExponentialDelay(storage.delays, DelayPolicy(
-        base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
-        reset_after=settings.exponential_delay_reset_after), clock)
+    budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix)
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
-    sms = SmsService(dispatcher, delay, balance,
+    sms = SmsService(dispatcher, budget, balance,
                      default_sender=settings.sms_default_sender,
                      allowed_senders=settings.sms_allowed_senders,
+                     allowed_countries=settings.sms_allowed_countries,
                      sender_optional=bool(settings.service_provider == "twilio"
                                           and settings.twilio_messaging_service_sid)
                      or settings.service_provider == "console")
-    global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
-                               settings.rate_limit_window_ms / 1000, RateLimited)
-    verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages)
+    verify = build_verification_service(settings, keys, clock, sessions, sms, messages)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                    global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
+                    budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
                     worker=worker)
+
+
+def budget_rules(settings: Settings) -> BudgetRules:
+    return BudgetRules(
+        global_limit=settings.rate_limit_max_requests, global_window=settings.rate_limit_window_ms / 1000,
+        delay=DelayPolicy(base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
+                          reset_after=settings.exponential_delay_reset_after),
+        otp_per_number_hour=settings.otp_max_sends_per_number_hour,
+        otp_per_number_day=settings.otp_max_sends_per_number_day,
+        sms_per_number_hour=settings.sms_max_per_number_hour, sms_per_number_day=settings.sms_max_per_number_day,
+        per_client_minute=settings.otp_max_requests_per_ip_minute,
+        spend_hour=settings.sms_budget_hour, spend_day=settings.sms_budget_day,
+        spend_country_day=settings.sms_budget_country_day, spend_countries=settings.budget_countries)
 
 
 async def start_background(services: Services) -> None:

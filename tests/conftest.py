@@ -94,6 +94,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIt
 
 
 @pytest.fixture
+async def migrated_database_url(database_url: str) -> str:
+    """The database at head (on PostgreSQL `serve` refuses a schema that is not)."""
+    from otpservice.db.migrate import upgrade_to_head
+
+    await asyncio.to_thread(upgrade_to_head, database_url)
+    return database_url
+
+
+@pytest.fixture
 def redis_url() -> str:
     require_service("Redis", "127.0.0.1", 6379)
     return REDIS_URL

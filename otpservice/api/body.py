@@ -6,6 +6,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from otpservice.api.client_address import client_address
 from otpservice.errors import InvalidRequest, PayloadTooLarge
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -56,4 +57,5 @@ def describe(exc: ValidationError) -> str:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address per-client caps count (TRUSTED_PROXIES decides whose X-Forwarded-For counts)."""
+    return client_address(request, request.app.state.settings.trusted_networks)

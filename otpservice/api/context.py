@@ -11,7 +11,7 @@ from otpservice.clock import Clock
 from otpservice.delivery.worker import OutboxWorker
 from otpservice.db.messages import MessageStore
 from otpservice.limits.storage import LimitStorage
-from otpservice.limits.window import WindowLimit
+from otpservice.limits.budget import SendBudget
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
@@ -25,7 +25,7 @@ class Services:
     engine: AsyncEngine
     http: httpx.AsyncClient
     limit_storage: LimitStorage
-    global_limit: WindowLimit
+    budget: SendBudget
     provider: SmsProvider
     messages: MessageStore
     sms: SmsService

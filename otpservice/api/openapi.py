@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 
 from otpservice import errors
 from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute
-from otpservice.errors import OTPServiceError, RateLimited
+from otpservice.errors import LimitsUnavailable, OTPServiceError, RateLimited
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -57,6 +57,9 @@ def error_schema() -> Schema:
             "error": {"type": "string", "description": "The HTTP reason phrase"},
             "message": {"type": "string", "description": "Human-readable text"},
             "code": {"type": "string", "enum": error_codes(), "description": "Stable machine code"},
+            "scope": {"type": "string", "description": "A refusal's scope, e.g. `global` or `country` "
+                                                       "(`budget_exhausted`)"},
+            "key": {"type": "string", "description": "The refused key within the scope, e.g. `*` or `GB`"},
         },
     }
 
@@ -101,7 +104,9 @@ def _error_responses(api: ApiRoute) -> dict[str, Schema]:
     for status, codes in sorted(by_status.items()):
         result: Schema = {"description": "`code`: " + ", ".join(f"`{code}`" for code in codes),
                           "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
-        headers = ["Retry-After"] if status == 429 else []
+        retry = status == 429 or any(issubclass(cls, LimitsUnavailable) for cls in api.all_errors()
+                                     if cls.status_code == status)
+        headers = ["Retry-After"] if retry else []
         if status == 429 and any(issubclass(cls, RateLimited) for cls in api.all_errors()):
             headers += RATE_LIMIT_HEADERS
         if headers:

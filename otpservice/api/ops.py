@@ -48,7 +48,9 @@ async def ready(request: Request) -> JSONResponse:
     try:
         await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
     except Exception:
-        raise ServiceUnavailable("database unreachable") from None
+        raise ServiceUnavailable("database unreachable (DATABASE_URL)") from None
+    if not await services.limit_storage.ping():
+        raise ServiceUnavailable(f"limit storage unreachable ({services.limit_storage.name}, RATE_LIMIT_STORAGE_URL)")
     return JSONResponse({"status": "ready"})
 
 

@@ -30,23 +30,21 @@ class SendResponse(BaseModel):
 
 
 async def send(request: Request) -> JSONResponse:
-    services = services_of(request)
-    rate_headers = await services.global_limit.hit(headers=True)
     payload = await read_json(request, SendRequest)
-    result = await services.sms.send(payload.receiver, payload.body, payload.sender)
+    result = await services_of(request).sms.send(payload.receiver, payload.body, payload.sender)
     return JSONResponse({
         "dateEvent": iso(result.sent_at),
         "numSegments": str(result.segments),
         "sid": result.sid,
         "status": result.status,
-    }, status_code=202 if result.status == "queued" else 200, headers=rate_headers)
+    }, status_code=202 if result.status == "queued" else 200, headers=result.rate_headers)
 
 
 # What any send may answer, beyond the checks of its own input.
 SEND_ERRORS: tuple[type[errors.OTPServiceError], ...] = (
-    errors.InvalidPhoneNumber, errors.NumberBlocked, errors.InsufficientBalance, errors.RateLimited,
-    errors.NumberDelayed, errors.ProviderRateLimited, errors.ProviderError, errors.ProviderTimeout,
-    errors.LimitsUnavailable,
+    errors.InvalidPhoneNumber, errors.NumberBlocked, errors.CountryNotAllowed, errors.InsufficientBalance,
+    errors.RateLimited, errors.NumberDelayed, errors.NumberCapReached, errors.BudgetExhausted,
+    errors.ProviderRateLimited, errors.ProviderError, errors.ProviderTimeout, errors.LimitsUnavailable,
 )
 
 api_routes = [

@@ -70,12 +70,11 @@ class VerifyCheckResponse(BaseModel):
 
 async def start(request: Request) -> JSONResponse:
     services = services_of(request)
-    rate_headers = await services.global_limit.hit(headers=True)
     payload = await read_json(request, VerifyStartRequest)
     outcome = await services.verify.start(payload.to, client_ip=client_ip(request), locale=payload.locale,
                                           app_hash=payload.app_hash)
     return JSONResponse(start_fields(outcome.verification), status_code=201 if outcome.created else 200,
-                        headers=rate_headers)
+                        headers=outcome.rate_headers)
 
 
 async def check(request: Request) -> JSONResponse:
@@ -128,8 +127,8 @@ def detail_fields(found: VerificationView) -> dict[str, Any]:
 ID_PARAM = {"verification_id": "Verification id (VE + 32 hex)"}
 CHECK_ERRORS = (errors.InvalidPhoneNumber, errors.VerificationNotFound, errors.IpRateLimited,
                 errors.MaxAttemptsReached, errors.LimitsUnavailable)
-START_ERRORS = (*SEND_ERRORS, errors.CountryNotAllowed, errors.NumberTypeNotAllowed, errors.NumberCapReached,
-                errors.IpRateLimited, errors.MaxSendsReached, errors.MaxAttemptsReached)
+START_ERRORS = (*SEND_ERRORS, errors.NumberTypeNotAllowed, errors.IpRateLimited, errors.MaxSendsReached,
+                errors.MaxAttemptsReached)
 
 api_routes = [
     ApiRoute("POST", "/verify/start", start, "startVerification",

@@ -35,6 +35,16 @@ def parse_e164(value: str) -> PhoneNumber | None:
     return number
 
 
+def is_strict_e164(value: str) -> bool:
+    """The form alone: `+`, 2 to 15 ASCII digits, the first not 0, nothing else."""
+    return isinstance(value, str) and _E164.fullmatch(value) is not None
+
+
+def country_of(value: str) -> str | None:
+    number = parse_e164(value)
+    return phonenumbers.region_code_for_number(number) if number is not None else None
+
+
 def is_valid_e164(value: str) -> bool:
     return parse_e164(value) is not None
 

@@ -6,7 +6,7 @@ With SMS_QUEUE_ENABLED, a message goes to the outbox when the provider rate
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.messages import MessageStore
@@ -30,6 +30,7 @@ class SendResult:
     status: str  # "sent" or "queued"
     segments: int
     sent_at: float
+    rate_headers: dict[str, str] = field(default_factory=dict)  # the global window's X-RateLimit-*
 
 
 def new_message_id() -> str:

@@ -4,12 +4,18 @@ Counted in the limit storage (Redis for replicas), so that the rate holds across
 """
 
 import asyncio
+import logging
 import math
 import time
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from redis.exceptions import RedisError
+
+from otpservice.limits.budget_store import STORAGE_TIMEOUT_SECONDS
+
+log = logging.getLogger("otpservice.delivery")
 
 
 class ProviderThrottle:
@@ -21,14 +27,22 @@ class ProviderThrottle:
         self._name = name
 
     async def try_acquire(self) -> bool:
-        return await self._limiter.hit(self._item, self._name)
+        """False when no slot is free, or when the storage cannot say (the message waits)."""
+        try:
+            return await asyncio.wait_for(self._limiter.hit(self._item, self._name), STORAGE_TIMEOUT_SECONDS)
+        except (RedisError, OSError, asyncio.TimeoutError):
+            log.warning("provider throttle: limit storage unavailable, message left queued")
+            return False
 
     async def acquire(self, deadline_seconds: float = 30.0) -> bool:
         """Wait for a slot (the worker's path); False if none came before the deadline."""
         give_up = time.monotonic() + deadline_seconds
         while not await self.try_acquire():
-            stats = await self._limiter.get_window_stats(self._item, self._name)
-            wait = max(0.01, min(stats.reset_time - time.time(), 1.0))
+            try:
+                stats = await self._limiter.get_window_stats(self._item, self._name)
+                wait = max(0.01, min(stats.reset_time - time.time(), 1.0))
+            except (RedisError, OSError):
+                wait = 1.0
             if time.monotonic() + wait > give_up:
                 return False
             await asyncio.sleep(wait)

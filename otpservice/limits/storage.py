@@ -1,8 +1,8 @@
 """Where limit counters live: process memory (one box) or Redis (replicas).
 
-`RATE_LIMIT_STORAGE_URL` is `memory://` or `redis://host:port/db`; the window
-limits use the `limits` library's storage, the per-number delay its own store
-(see delay.py) on the same backend.
+`RATE_LIMIT_STORAGE_URL` is `memory://` or `redis://host:port/db`; the send budget has
+its own store (budget_store.py), the provider throttle uses the `limits` library's storage
+on the same backend. Every Redis call is bounded, so an outage fails fast and closed.
 """
 
 from dataclasses import dataclass
@@ -10,20 +10,31 @@ from dataclasses import dataclass
 from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import Redis
 
-from otpservice.limits.delay import DelayStore, MemoryDelayStore, RedisDelayStore
+from otpservice.limits.budget_store import (
+    STORAGE_TIMEOUT_SECONDS,
+    BudgetStore,
+    MemoryBudgetStore,
+    RedisBudgetStore,
+    StorageUnavailable,
+)
 from otpservice.limits.memory import WindowMemoryStorage
 
 
 @dataclass
 class LimitStorage:
     windows: Storage
-    delays: DelayStore
+    budget: BudgetStore
     redis: Redis | None = None
 
+    @property
+    def name(self) -> str:
+        return "redis" if self.redis is not None else "memory"
+
     async def ping(self) -> bool:
-        if self.redis is None:
-            return True
-        return bool(await self.redis.ping())
+        try:
+            return await self.budget.ping()
+        except StorageUnavailable:
+            return False
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -32,12 +43,13 @@ class LimitStorage:
 
 def open_limit_storage(url: str, key_prefix: str = "otpservice") -> LimitStorage:
     if url.startswith("memory://"):
-        return LimitStorage(windows=WindowMemoryStorage(), delays=MemoryDelayStore())
+        return LimitStorage(windows=WindowMemoryStorage(), budget=MemoryBudgetStore())
     if url.startswith(("redis://", "rediss://")):
-        client = Redis.from_url(url)
+        timeouts = {"socket_timeout": STORAGE_TIMEOUT_SECONDS, "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS}
+        client = Redis.from_url(url, **timeouts)
         return LimitStorage(
-            windows=RedisStorage(url, implementation="redispy", key_prefix=key_prefix),
-            delays=RedisDelayStore(client, key_prefix=key_prefix),
+            windows=RedisStorage(url, implementation="redispy", key_prefix=key_prefix, **timeouts),
+            budget=RedisBudgetStore(client),
             redis=client,
         )
     raise ValueError(f"RATE_LIMIT_STORAGE_URL: unsupported scheme in {url.split('://')[0]!r}")

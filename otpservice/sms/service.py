@@ -1,30 +1,43 @@
-"""SmsService: validate, apply the per-number delay and balance check, then dispatch
-(send now, or queue in the outbox) and record."""
+"""SmsService: validate a send, reserve it in the send budget, then dispatch (send now, or
+queue in the outbox) and record.
 
+Plain sends reserve here; a verification reserves its own send (it adds the client's cap)
+and hands the reservation to `deliver`. A send refused before the provider gives back what
+it reserved; a send the provider was asked to take stays counted.
+"""
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from otpservice.core.phone import canonical_e164, canonical_sender, country_of
 from otpservice.delivery.dispatch import Dispatcher, SendResult
-from otpservice.errors import InvalidPhoneNumber, InvalidRequest, SenderNotAllowed
-from otpservice.limits.delay import ExponentialDelay
+from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, InvalidRequest, ProviderError, SenderNotAllowed
+from otpservice.limits.budget import Reservation, SendBudget
 from otpservice.providers.base import OutgoingSms, SmsProvider
 from otpservice.sms.balance import BalanceGuard
-from otpservice.core.phone import is_valid_e164, is_valid_sender
 
 __all__ = ["SendResult", "SmsService"]
 
 
 class SmsService:
-    def __init__(self, dispatcher: Dispatcher, delay: ExponentialDelay, balance: BalanceGuard, *,
-                 default_sender: str | None = None, allowed_senders: list[str] | None = None,
-                 sender_optional: bool = False) -> None:
+    def __init__(self, dispatcher: Dispatcher, budget: SendBudget, balance: BalanceGuard, *,
+                 default_sender: str | None = None, allowed_senders: Iterable[str] = (),
+                 allowed_countries: Iterable[str] = (), sender_optional: bool = False) -> None:
         self._dispatcher = dispatcher
-        self._delay = delay
+        self._budget = budget
         self._balance = balance
         self._default_sender = default_sender
-        self._allowed_senders = set(allowed_senders or [])
+        self._allowed_senders = {canonical_sender(sender) or sender for sender in allowed_senders}
+        self._allowed_countries = frozenset(code.upper() for code in allowed_countries)
         self._sender_optional = sender_optional
 
     @property
     def provider(self) -> SmsProvider:
         return self._dispatcher.primary
+
+    @property
+    def budget(self) -> SendBudget:
+        return self._budget
 
     def resolve_sender(self, sender: str | None) -> str | None:
         sender = sender if sender is not None else self._default_sender
@@ -32,27 +45,41 @@ class SmsService:
             if self._sender_optional:
                 return None
             raise InvalidRequest("sender is required (or set SMS_DEFAULT_SENDER)")
-        if not is_valid_sender(sender):
+        canonical = canonical_sender(sender)
+        if canonical is None:
             raise InvalidRequest("sender must be an E.164 number or an alphanumeric id of 1-11 characters")
-        if self._allowed_senders and sender not in self._allowed_senders:
+        if self._allowed_senders and canonical not in self._allowed_senders:
             raise SenderNotAllowed()
-        return sender
+        return canonical
 
-    async def take_delay(self, receiver: str) -> None:
-        """Count a send to `receiver` against its exponential delay now (raises NumberDelayed);
-        the send that follows passes `delay_taken=True`."""
-        await self._delay.acquire(receiver)
-
-    async def send(self, receiver: str, body: str, sender: str | None = None, *,
-                   kind: str = "sms", verification_id: str | None = None,
-                   message_id: str | None = None, delay_taken: bool = False) -> SendResult:
-        """`message_id`: our id for the message, when the caller records it beforehand."""
-        if not is_valid_e164(receiver):
-            raise InvalidPhoneNumber("receiver must be a valid E.164 phone number")
-        sender = self.resolve_sender(sender)
+    async def prepare(self, sender: str | None = None) -> str | None:
+        """What must hold before anything is reserved: a sender, and a balance when checked."""
+        resolved = self.resolve_sender(sender)
         await self._balance.ensure_funded()
-        if not delay_taken:
-            await self._delay.acquire(receiver)
-        return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
-                                               kind=kind, verification_id=verification_id,
-                                               message_id=message_id)
+        return resolved
+
+    async def send(self, receiver: str, body: str, sender: str | None = None) -> SendResult:
+        """A plain send (POST /send and its compatible routes)."""
+        number = canonical_e164(receiver)
+        if number is None:
+            raise InvalidPhoneNumber("receiver must be a valid E.164 phone number (+ and 2 to 15 digits)")
+        country = country_of(number)
+        if self._allowed_countries and country not in self._allowed_countries:
+            raise CountryNotAllowed()
+        resolved = await self.prepare(sender)
+        reservation = await self._budget.reserve(number, kind="sms", country=country)
+        result = await self.deliver(number, body, resolved, reservation=reservation, kind="sms")
+        return replace(result, rate_headers=reservation.rate_headers())
+
+    async def deliver(self, receiver: str, body: str, sender: str | None, *, reservation: Reservation,
+                      kind: str, verification_id: str | None = None, message_id: str | None = None) -> SendResult:
+        """Dispatch a send already reserved; a refusal before the provider gives the reservation back."""
+        try:
+            return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
+                                                   kind=kind, verification_id=verification_id,
+                                                   message_id=message_id)
+        except ProviderError:
+            raise  # the provider was asked: the send counts
+        except BaseException:
+            await self._budget.release(reservation)
+            raise

@@ -2,7 +2,6 @@
 
 import logging
 
-from limits.aio.storage import Storage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otpservice.clock import Clock
@@ -11,7 +10,6 @@ from otpservice.db.verifications import VerificationStore
 from otpservice.limits.delay import DelayPolicy
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
-from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import CodeBook
 from otpservice.verify.keys import SecretKeys, resolve_secret_keys
 from otpservice.verify.message_text import MessageTemplates
@@ -31,15 +29,12 @@ def check_verification_settings(settings: Settings) -> None:
 
 def build_verification_service(settings: Settings, keys: SecretKeys, clock: Clock,
                                sessions: async_sessionmaker[AsyncSession],
-                               windows: Storage, sms: SmsService, messages: MessageStore) -> VerificationService:
+                               sms: SmsService, messages: MessageStore) -> VerificationService:
     if settings.otp_code_length < RECOMMENDED_CODE_LENGTH:
         log.warning("OTP_CODE_LENGTH=%d: codes shorter than %d digits are easier to guess",
                     settings.otp_code_length, RECOMMENDED_CODE_LENGTH)
     codes = CodeBook(keys.current, keys.previous)
     store = VerificationStore(sessions)
-    caps = VerificationCaps(windows, sends_per_number_hour=settings.otp_max_sends_per_number_hour,
-                            sends_per_number_day=settings.otp_max_sends_per_number_day,
-                            requests_per_ip_minute=settings.otp_max_requests_per_ip_minute)
     templates = MessageTemplates(settings.otp_app_name)
     policy = NumberPolicy(allowed_countries=settings.otp_allowed_countries,
                           mobile_only=settings.otp_mobile_only, test_numbers=settings.test_numbers)
@@ -48,5 +43,5 @@ def build_verification_service(settings: Settings, keys: SecretKeys, clock: Cloc
         max_check_attempts=settings.otp_max_check_attempts, max_sends=settings.otp_max_sends,
         delay=DelayPolicy(base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
                           reset_after=settings.exponential_delay_reset_after))
-    sender = CodeSender(store, sms, codes, caps, templates, clock, max_sends=settings.otp_max_sends)
-    return VerificationService(store, messages, sender, codes, policy, caps, templates, rules, clock)
+    sender = CodeSender(store, sms, codes, templates, clock, max_sends=settings.otp_max_sends)
+    return VerificationService(store, messages, sender, codes, policy, sms, templates, rules, clock)

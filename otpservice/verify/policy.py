@@ -1,9 +1,9 @@
-"""Which numbers may be verified: E.164, allowed countries, SMS-capable types, test numbers."""
+"""Which numbers may be verified: strict E.164, allowed countries, SMS-capable types, test numbers."""
 
 from collections.abc import Iterable, Mapping
 
+from otpservice.core.phone import can_receive_sms, canonical_e164, is_strict_e164, parse_e164, region_of
 from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, NumberTypeNotAllowed
-from otpservice.core.phone import can_receive_sms, parse_e164, region_of
 
 
 class NumberPolicy:
@@ -17,13 +17,18 @@ class NumberPolicy:
         """The configured code of a test number (OTP_TEST_NUMBERS), else None."""
         return self._test_numbers.get(number)
 
-    def ensure_valid(self, number: str) -> None:
-        """Check the form only (for checks): test numbers are taken as configured."""
-        if number not in self._test_numbers and parse_e164(number) is None:
-            raise InvalidPhoneNumber("to must be a valid E.164 phone number")
+    def canonical(self, number: str) -> str:
+        """The one spelling of `number` that is stored and keyed, or InvalidPhoneNumber.
+        Test numbers are taken as configured (they need not be assigned numbers)."""
+        if number in self._test_numbers and is_strict_e164(number):
+            return number
+        canonical = canonical_e164(number)
+        if canonical is None:
+            raise InvalidPhoneNumber("to must be a valid E.164 phone number (+ and 2 to 15 digits)")
+        return canonical
 
     def ensure_allowed(self, number: str) -> None:
-        """Check a number a code is about to be sent to. Test numbers skip these checks."""
+        """Check a (canonical) number a code is about to be sent to. Test numbers skip these checks."""
         if number in self._test_numbers:
             return
         parsed = parse_e164(number)

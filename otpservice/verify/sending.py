@@ -1,9 +1,10 @@
-"""Sending a verification's code: a send slot, the SMS through SmsService, the outcome recorded.
+"""Sending a verification's code: the send slot, the SMS through SmsService, the outcome recorded.
 
 The code is derived again for every send (never stored), so a re-send carries the same code.
-SmsService applies the per-number exponential delay and the balance check. A send refused
-before the provider is no send: its slot is given back. A send the provider failed counts
-(caps included) and ends the verification as failed; the provider's error goes to the caller.
+The caller has reserved the send in the send budget (delay, caps, client, global window);
+a send refused before the provider gives back its reservation and its slot. A send the
+provider failed counts and ends the verification as failed; the provider's error goes to
+the caller.
 """
 
 from datetime import datetime
@@ -11,10 +12,10 @@ from datetime import datetime
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
-from otpservice.errors import MaxAttemptsReached, MaxSendsReached, OTPServiceError, ProviderError
+from otpservice.errors import MaxAttemptsReached, MaxSendsReached, ProviderError
+from otpservice.limits.budget import Reservation
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
-from otpservice.verify.caps import VerificationCaps
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
 from otpservice.verify.message_text import MessageTemplates
 
@@ -22,33 +23,38 @@ MESSAGE_KIND = "otp"
 
 
 class CodeSender:
-    def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook, caps: VerificationCaps,
+    def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook,
                  templates: MessageTemplates, clock: Clock, *, max_sends: int) -> None:
-        self._store, self._sms, self._codes, self._caps = store, sms, codes, caps
+        self._store, self._sms, self._codes = store, sms, codes
         self._templates, self._clock, self._max_sends = templates, clock, max_sends
 
-    async def send_first(self, verification: Verification) -> Verification | None:
-        """Send the code of a verification just created (its first send slot already taken)."""
-        return await self._send(verification, created=True)
+    def refuse_if_used_up(self, verification: Verification) -> None:
+        """Before reserving: a pending verification with no send left is refused at once."""
+        retry_after = verification.expires_at.timestamp() - self._clock.now()
+        if verification.send_attempts >= self._max_sends and retry_after > 0:
+            raise MaxSendsReached(retry_after=retry_after)
 
-    async def resend(self, pending: Verification) -> Verification | None:
+    async def send_first(self, verification: Verification, reservation: Reservation,
+                         sender: str | None) -> Verification | None:
+        """Send the code of a verification just created (its first send slot already taken)."""
+        return await self._send(verification, reservation, sender, created=True)
+
+    async def resend(self, pending: Verification, reservation: Reservation,
+                     sender: str | None) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
         now = self._clock.now()
         if pending.key_id != TEST_NUMBER_KEY_ID and self._code_of(pending) is None:
+            await self._sms.budget.release(reservation)
             await self._fail(pending, to_datetime(now))  # its key was rotated out: start anew
             return None
-        # The delay first: concurrent re-sends are then refused as number_delayed, instead of
-        # holding send slots that make others see a false max_sends_reached.
-        delay_taken = pending.key_id != TEST_NUMBER_KEY_ID and pending.send_attempts < self._max_sends
-        if delay_taken:
-            await self._sms.take_delay(pending.to)
         taken = await self._store.take_send_slot(pending.id, self._max_sends, to_datetime(now))
         if taken is None:
+            await self._sms.budget.release(reservation)
             await self._refuse_if_used_up(pending.id, now)
             return None
-        return await self._send(taken, created=False, delay_taken=delay_taken)
+        return await self._send(taken, reservation, sender, created=False)
 
     async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
         current = await self._store.get(verification_id)
@@ -62,34 +68,33 @@ class CodeSender:
         if current.send_attempts >= self._max_sends:
             raise MaxSendsReached(retry_after=retry_after)
 
-    async def _send(self, verification: Verification, *, created: bool,
-                    delay_taken: bool = False) -> Verification | None:
+    async def _send(self, verification: Verification, reservation: Reservation, sender: str | None, *,
+                    created: bool) -> Verification | None:
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
-            # A test number gets no SMS, but its sends count toward the caps all the same.
-            await self._caps.count_send(verification.to)
+            # A test number gets no SMS; its reservation (caps, client, global) stays taken.
             return await self._store.record_send(verification.id, now, message_id=None,
                                                  delivery_status=None) or verification
         code = self._code_of(verification)
         if code is None:
+            await self._sms.budget.release(reservation)
             await self._fail(verification, now)
             return None
         body = self._templates.render(verification.locale, code, verification.app_hash)
         # A new verification was inserted naming its first message: no UPDATE after the send.
         message_id = verification.last_message_id if created else None
         try:
-            result = await self._sms.send(verification.to, body, kind=MESSAGE_KIND, verification_id=verification.id,
-                                          message_id=message_id, delay_taken=delay_taken)
+            result = await self._sms.deliver(verification.to, body, sender, reservation=reservation,
+                                             kind=MESSAGE_KIND, verification_id=verification.id,
+                                             message_id=message_id)
         except ProviderError:  # the provider was called and did not take the message
-            await self._caps.count_send(verification.to)
             await self._fail(verification, now)
             raise
-        except OTPServiceError:
+        except BaseException:  # refused before the provider: deliver gave the reservation back
             await self._store.give_back_send_slot(verification.id, now)
             if created:
                 await self._store.discard_unsent(verification.id)
             raise
-        await self._caps.count_send(verification.to)
         if created:
             verification.delivery_status = result.status
             return verification

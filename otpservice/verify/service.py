@@ -22,8 +22,9 @@ from otpservice.db.verifications import (
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
 from otpservice.limits.delay import DelayPolicy
 from otpservice.observability import metrics
-from otpservice.core.phone import mask_phone
-from otpservice.verify.caps import VerificationCaps
+from otpservice.core.phone import country_of, mask_phone
+from otpservice.limits.budget import Reservation
+from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook, fixed_code_matches, new_salt
 from otpservice.verify.message_text import MessageTemplates
 from otpservice.verify.policy import NumberPolicy
@@ -48,42 +49,55 @@ class VerificationRules:
 
 class VerificationService:
     def __init__(self, store: VerificationStore, messages: MessageStore, sender: CodeSender, codes: CodeBook,
-                 policy: NumberPolicy, caps: VerificationCaps, templates: MessageTemplates,
+                 policy: NumberPolicy, sms: SmsService, templates: MessageTemplates,
                  rules: VerificationRules, clock: Clock) -> None:
         self._store, self._messages, self._sender = store, messages, sender
-        self._codes, self._policy, self._caps = codes, policy, caps
+        self._codes, self._policy, self._sms = codes, policy, sms
         self._templates, self._rules, self._clock = templates, rules, clock
 
     async def start(self, to: str, *, client_ip: str, locale: str | None = None,
                     app_hash: str | None = None) -> StartOutcome:
         """Send a code to `to`: a new verification, or the same code again for a pending one."""
-        await self._caps.count_request(client_ip)
+        to = self._policy.canonical(to)
         self._policy.ensure_allowed(to)
-        await self._caps.ensure_room_for_send(to)
+        test_number = self._policy.fixed_code_for(to) is not None
+        sender = None if test_number else await self._sms.prepare()
         for _ in range(START_ROUNDS):
             current = await self._store.open_for(to)
             if current is not None and current.status == MAX_ATTEMPTS_REACHED:
                 self._refuse_while_exhausted(current)
             elif current is not None and not await self._expire_if_due(current):
-                resent = await self._sender.resend(current)
+                self._sender.refuse_if_used_up(current)
+                reservation = await self._reserve(to, client_ip, test_number)
+                resent = await self._sender.resend(current, reservation, sender)
                 if resent is not None:
                     metrics.verification_event("resent")
                     _log_info("verification resent", resent)
-                    return StartOutcome(self._view(resent), created=False)
+                    return StartOutcome(self._view(resent), created=False, rate_headers=reservation.rate_headers())
                 continue
             created = self._new_verification(to, client_ip, locale, app_hash)
-            sent = await self._sender.send_first(created) if await self._store.add_pending(created) else None
+            reservation = await self._reserve(to, client_ip, test_number)
+            if not await self._store.add_pending(created):
+                await self._sms.budget.release(reservation)  # another start won the race: read it
+                continue
+            sent = await self._sender.send_first(created, reservation, sender)
             if sent is not None:
                 metrics.verification_event("started")
                 _log_info("verification started", sent)
-                return StartOutcome(self._view(sent), created=True)
+                return StartOutcome(self._view(sent), created=True, rate_headers=reservation.rate_headers())
         raise NumberDelayed("Concurrent requests for this number, retry", retry_after=1)
+
+    async def _reserve(self, to: str, client_ip: str, test_number: bool) -> Reservation:
+        """The one send budget: global window, client cap, number caps, delay, spend budgets.
+        A test number gets no SMS: no delay and no spend, the caps still hold."""
+        return await self._sms.budget.reserve(to, kind="otp", country=country_of(to), client=client_ip,
+                                              delay=not test_number, spend=not test_number)
 
     async def check(self, code: str, *, client_ip: str, verification_id: str | None = None,
                     to: str | None = None) -> CheckOutcome:
-        await self._caps.count_request(client_ip)
+        await self._sms.budget.count_client(client_ip)
         if to is not None:
-            self._policy.ensure_valid(to)
+            to = self._policy.canonical(to)
         if verification_id is not None and not VERIFICATION_ID.match(verification_id):
             metrics.check_result("not_found")
             raise VerificationNotFound()

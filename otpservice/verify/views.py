@@ -1,6 +1,6 @@
 """What the service tells about a verification: everything but its code and salt."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED
@@ -28,6 +28,7 @@ class VerificationView:
 class StartOutcome:
     verification: VerificationView
     created: bool
+    rate_headers: dict[str, str] = field(default_factory=dict)  # the global window's X-RateLimit-*
 
 
 @dataclass(frozen=True)

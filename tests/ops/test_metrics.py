@@ -33,8 +33,9 @@ async def test_refusals_are_counted_by_code(app_client: AppFactory) -> None:
     async with app_client(rate_limit_max_requests=2) as client:
         before = (await client.get("/metrics")).text
         assert (await client.post("/send", json=send_payload())).status_code == 200
-        delayed = await client.post("/send", json=send_payload())
-        limited = await client.post("/send", json=send_payload("+393331234568"))
+        delayed = await client.post("/send", json=send_payload())  # refused: takes no global slot
+        assert (await client.post("/send", json=send_payload("+393331234568"))).status_code == 200
+        limited = await client.post("/send", json=send_payload("+393331234569"))
         after = (await client.get("/metrics")).text
     assert delayed.json()["code"] == "number_delayed" and limited.json()["code"] == "rate_limited"
     for code in ("number_delayed", "rate_limited"):
@@ -70,7 +71,7 @@ async def test_ready_is_503_when_the_database_refuses_connections(app_client: Ap
             services.engine = healthy
         assert response.status_code == 503
         assert response.json() == {"statusCode": 503, "error": "Service Unavailable",
-                                   "message": "database unreachable", "code": "not_ready"}
+                                   "message": "database unreachable (DATABASE_URL)", "code": "not_ready"}
         assert alive.status_code == 200  # liveness has no dependency
         assert (await client.get("/-/ready")).status_code == 200
 

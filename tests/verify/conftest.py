@@ -1,20 +1,11 @@
 """Fixtures of the verification tests: the whole app on SQLite and PostgreSQL, with the fake clock."""
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from otpservice.clock import FakeClock
-from otpservice.db.migrate import upgrade_to_head
 from tests.conftest import AppFactory, make_settings, running_app
-
-
-@pytest.fixture
-async def migrated_database_url(database_url: str) -> str:
-    """The database at head (on PostgreSQL `serve` refuses a schema that is not)."""
-    await asyncio.to_thread(upgrade_to_head, database_url)
-    return database_url
 
 
 @pytest.fixture
