@@ -9,7 +9,8 @@ answers 404 (list NotFound in its `errors`).
 A native route lists the OTPServiceError classes it can raise in `errors`; their status and
 `code` come from errors.py. The table adds what every route of its kind can answer: 500,
 401 (`auth="api_key"`), 400 and 413 (a `request` body). A route whose errors have another
-body (the Twilio-compatible /v2 API) puts them in `responses` with their own model instead.
+body (the Twilio-compatible /v2 API) sets `native_errors=False` and lists every status it can
+answer (401 included) in `responses`, with its own pydantic model for that body.
 
 A route that is not part of the API (an HTML page, static files) is mounted as a plain
 Starlette `Route(..., include_in_schema=False)`; tests/ops/test_openapi.py fails for any
