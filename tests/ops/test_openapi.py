@@ -184,6 +184,29 @@ async def test_the_documented_405_and_503_are_real(app_client: AppFactory) -> No
     assert LimitsUnavailable.status_code == 503 and issubclass(LimitsUnavailable, OTPServiceError)
 
 
+class TwilioError(BaseModel):
+    code: int
+    message: str
+    more_info: str
+    status: int
+
+
+def test_a_route_with_its_own_error_body_documents_exactly_what_it_declares() -> None:
+    twilio_like = ApiRoute("POST", "/v2/Things", _endpoint, "createThing", "x", "twilio", auth="basic",
+                           native_errors=False, request=Twin, request_media=("application/x-www-form-urlencoded",),
+                           responses={201: Answer("made", Twin), 401: Answer("20003", TwilioError),
+                                      429: Answer("60203", TwilioError, headers=("Retry-After",))})
+    document = build_document([*API_ROUTES, twilio_like])
+    assert_valid(document)
+    operation = document["paths"]["/v2/Things"]["post"]
+    assert set(operation["responses"]) == {"201", "401", "429"}
+    assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TwilioError"}
+    assert operation["security"] == [{"basicAuth": []}]
+    assert document["components"]["securitySchemes"]["basicAuth"]["scheme"] == "basic"
+    assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
+
+
 class Twin(BaseModel):
     value: int
 
