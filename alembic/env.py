@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from otpservice.db.engine import make_engine
 from otpservice.db.models import Base
+from otpservice.db.urls import normalize_database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -18,9 +19,9 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return (config.attributes.get("database_url")
-            or os.environ.get("DATABASE_URL")
-            or "sqlite+aiosqlite:///./otpservice.db")
+    return normalize_database_url(config.attributes.get("database_url")
+                                  or os.environ.get("DATABASE_URL")
+                                  or "sqlite+aiosqlite:///./otpservice.db")
 
 
 def run_with_connection(connection: Connection) -> None:

@@ -621,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
         if options.profile_dir is not None:
             profile(bench, options.profile_dir.resolve())
             return 0
-        print_configuration(bench, service_settings(sqlite_backend(temp), 0, fake_url, "aiohttp",
+        # PORT is set per process later; 3000 stands in (PORT=0 is refused at start-up).
+        print_configuration(bench, service_settings(sqlite_backend(temp), 3000, fake_url, "aiohttp",
                                                     options.extra_env), busy_before)
         for name in options.backends:
             if name == "sqlite":

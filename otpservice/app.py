@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from otpservice.admin import routes as admin
-from otpservice.api import fluxkit, messages, openapi, ops, send, twilio_verify, verify, webhooks
-from otpservice.api.middleware import AccessLog, ApiKeyAuth, route_template
+from otpservice.api import docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
+from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth, route_template
+from otpservice.api.routing import ApiRoute
 from otpservice.clock import Clock, SystemClock
 from otpservice.errors import OTPServiceError, error_body
 from otpservice.observability import metrics
@@ -36,7 +37,7 @@ async def handle_service_error(request: Request, exc: Exception) -> Response:
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = _HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
     message = {404: "Route not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
     return JSONResponse(error_body(exc.status_code, message, code), status_code=exc.status_code,
                         headers=exc.headers)
@@ -55,11 +56,16 @@ EXCEPTION_HANDLERS = {
 }
 
 
+# The route table (api/routing.py): what /openapi.json documents, whatever the configuration.
+API_ROUTES: list[ApiRoute] = [*ops.api_routes, *docs.api_routes, *send.api_routes, *fluxkit.api_routes,
+                              *verify.api_routes, *messages.api_routes, *webhooks.api_routes]
+
+
 def build_routes(settings: Settings) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*ops.routes, *openapi.routes, *send.routes, *verify.routes,
-                               *messages.routes, *webhooks.routes, *fluxkit.routes, *twilio_verify.routes]
-    if settings.service_provider == "console":
-        routes += ops.console_routes
+    """Every API route is mounted whatever the settings: one a setting turns off answers 404 itself.
+    The console's HTML pages (left out of the document) exist only with ADMIN_API_KEYS."""
+    routes: list[BaseRoute] = [*ops.routes, *docs.routes, *send.routes, *verify.routes, *messages.routes,
+                               *webhooks.routes, *fluxkit.routes, *twilio_verify.routes]
     if settings.admin_api_keys:  # unset: /admin and everything under it is 404
         routes += admin.routes
     return routes
@@ -69,7 +75,9 @@ def build_middleware(settings: Settings) -> list[Middleware]:
     """The access log is outermost, so that it also sees the 401s of the key check."""
     middleware = [Middleware(AccessLog)]
     if settings.api_keys:
-        middleware.append(Middleware(ApiKeyAuth, keys=[key.get_secret_value() for key in settings.api_keys]))
+        open_prefixes = OPEN_PREFIXES + (("/docs", "/openapi.json") if settings.docs_enabled else ())
+        middleware.append(Middleware(ApiKeyAuth, keys=[key.get_secret_value() for key in settings.api_keys],
+                                     open_prefixes=open_prefixes))
     return middleware
 
 
@@ -93,4 +101,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app = Starlette(routes=build_routes(settings), lifespan=lifespan,
                     exception_handlers=EXCEPTION_HANDLERS, middleware=build_middleware(settings))
     app.state.settings = settings
+    app.state.api_routes = API_ROUTES
     return app

@@ -4,14 +4,13 @@ import argparse
 import asyncio
 import json
 import re
+import os
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
-from pydantic import SecretStr
-
+from otpservice import __version__
 from otpservice.settings import Settings, SettingsError, load_settings
 
-MASK = "********"
 # In-flight requests get this long to finish after SIGTERM before connections are cut.
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
@@ -19,31 +18,80 @@ GRACEFUL_SHUTDOWN_SECONDS = 20
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from otpservice.app import create_app
-    from otpservice.wiring import startup_checks
+    from otpservice.preflight import prepare_or_explain, reach_database, reach_limit_storage, workers_refusal
+    from otpservice.verify.factory import check_verification_settings
+
+    refusal = workers_refusal(settings, args.workers)
+    if refusal:
+        raise SettingsError(refusal)
+
+    async def preflight() -> None:
+        check_verification_settings(settings)
+        await reach_database(settings, require_head=False)
+        await reach_limit_storage(settings)
+        await prepare_or_explain(settings)
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
-    asyncio.run(startup_checks(settings))
+    asyncio.run(preflight())
     # proxy_headers off: X-Forwarded-For is read by the app alone, from TRUSTED_PROXIES only.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False,
-                access_log=False, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
+                               "proxy_headers": False, "access_log": False, "server_header": False,
+                               "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS}
+    if args.workers > 1:
+        # Each worker reads the same environment; --host/--port were written into it above.
+        uvicorn.run("otpservice.cli:app_from_environment", factory=True, workers=args.workers, **options)
+    else:
+        from otpservice.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def app_from_environment() -> Any:
+    """The app of one `serve --workers N` worker process."""
+    from otpservice.app import create_app
+    from otpservice.observability.logging import configure_logging, secret_values
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format, secret_values(settings))
+    return create_app(settings)
+
+
+def _say_database(settings: Settings) -> None:
+    from otpservice.db.urls import database_location
+
+    print(f"database: {database_location(settings.database_url)}", file=sys.stderr)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from otpservice.db.migrate import upgrade_to_head
 
-    upgrade_to_head(settings.database_url)
+    from otpservice.db.urls import database_location
+    from otpservice.preflight import reach_database, reason
+
+    _say_database(settings)
+    asyncio.run(reach_database(settings, require_head=False))
+    try:
+        upgrade_to_head(settings.database_url)
+    except Exception as exc:
+        raise SettingsError(f"DATABASE_URL: cannot migrate {database_location(settings.database_url)}: "
+                            f"{reason(exc)}") from None
     print("database is at the latest migration")
     return 0
 
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.preflight import prepare_or_explain, sqlite_file
     from otpservice.verify.purge import purge
-    from otpservice.wiring import prepare_database
+
+    _say_database(settings)
+    path = sqlite_file(settings)
+    if path is not None and not path.exists():
+        # Run from the wrong folder, a relative path would make a new empty database here.
+        raise SettingsError(f"DATABASE_URL: no database at {path}; nothing to purge")
 
     async def run() -> dict[str, int]:
-        await prepare_database(settings)
+        await prepare_or_explain(settings)
         return await purge(settings)
 
     print(json.dumps(asyncio.run(run()), sort_keys=True))
@@ -72,45 +120,10 @@ async def _send_one(settings: Settings, to: str, body: str, sender: str | None) 
     return 0
 
 
-def masked_settings(settings: Settings) -> dict[str, str]:
-    """NAME -> value as an operator would write it, with every secret shown as MASK."""
-    shown: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            text = MASK
-        elif isinstance(value, list):
-            text = ",".join(MASK if isinstance(item, SecretStr) else str(item) for item in value)
-        elif value is None:
-            text = ""
-        elif isinstance(value, bool):
-            text = str(value).lower()
-        else:
-            text = _mask_url_password(str(value))
-        shown[name.upper()] = text
-    return shown
-
-
-def _mask_url_password(value: str) -> str:
-    try:
-        parts = urlsplit(value)
-        password = parts.password
-    except ValueError:
-        return value
-    if not password:
-        return value
-    netloc = parts.netloc.replace(f":{password}@", f":{MASK}@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _check_config(settings: Settings, args: argparse.Namespace) -> int:
-    from otpservice.verify.factory import check_verification_settings
+    from otpservice.preflight import check_config
 
-    check_verification_settings(settings)
-    for name, value in sorted(masked_settings(settings).items()):
-        print(f"{name}={value}")
-    print("configuration is valid", file=sys.stderr)
-    return 0
+    return check_config(settings)
 
 
 SERVICE_SID = re.compile(r"VA[0-9a-fA-F]{32}")
@@ -159,19 +172,53 @@ COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send
             "services": _services}
 
 
+ENVIRONMENT = "Configured by environment variables (README: Configuration); `check-config` shows them."
+
+
+def _command(commands: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    return commands.add_parser(name, help=summary, description=f"{description}\n\n{ENVIRONMENT}",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _workers(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number >= 1")
+    return int(value)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="otpservice", description="SMS sending and phone verification. "
-                                   "Configured by environment variables (see `check-config`).")
+                                   + ENVIRONMENT)
+    root.add_argument("--version", action="version", version=f"otpservice {__version__}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("serve", help="run the HTTP service (HOST, PORT)")
-    commands.add_parser("migrate", help="bring the database schema to the latest migration")
-    commands.add_parser("purge", help="delete finished verifications and messages older than OTP_RETENTION_DAYS")
-    send = commands.add_parser("send", help="send one SMS through the configured provider")
-    send.add_argument("--to", required=True, help="E.164 receiver")
-    send.add_argument("--body", required=True, help="message text")
+    serve = _command(commands, "serve", "run the HTTP service",
+                     "Run the HTTP service. On SQLite the database is brought to the latest migration first;\n"
+                     "on PostgreSQL it must be there already (`otpservice migrate`). The database and the\n"
+                     "limit storage are reached before listening: a failure is one line and exit code 2.")
+    serve.add_argument("--host", help="address to listen on (overrides HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (overrides PORT, default 3000)")
+    serve.add_argument("--workers", type=_workers, default=1,
+                       help="worker processes under one supervisor (default 1); more than one needs\n"
+                            "PostgreSQL, Redis limits (RATE_LIMIT_STORAGE_URL) and a real provider")
+    _command(commands, "migrate", "bring the database schema to the latest migration",
+             "Bring the database (DATABASE_URL) to the latest Alembic migration. Works from any folder;\n"
+             "prints the absolute database location.")
+    _command(commands, "purge", "delete old finished verifications and messages",
+             "Delete verifications that are no longer pending, and messages, older than\n"
+             "OTP_RETENTION_DAYS (default 30); prints the counts as JSON. Never creates a database:\n"
+             "a SQLite file that does not exist is an error (a relative path is read from the current folder).")
+    send = _command(commands, "send", "send one SMS through the configured provider",
+                    "Send one SMS through SERVICE_PROVIDER, recorded like POST /send; prints the result as JSON.")
+    send.add_argument("--to", required=True, help="E.164 receiver, e.g. +393331234567")
+    send.add_argument("--body", required=True, help="message text (1 to 1600 characters)")
     send.add_argument("--sender", default=None, help="sender (default: SMS_DEFAULT_SENDER)")
-    commands.add_parser("check-config", help="validate the environment and print the effective settings")
-    services = commands.add_parser("services", help="services of the Twilio Verify compatible API (/v2)")
+    _command(commands, "check-config", "validate the settings and reach the database and the limit storage",
+             "Print the effective settings (secrets masked), the absolute database location, then connect\n"
+             "to the database and the limit storage and say what was reached. Exit code 1 when anything\n"
+             "is unreachable or invalid, 2 when a variable has a bad value.")
+    services = _command(commands, "services", "services of the Twilio Verify compatible API (/v2)",
+                        "Create or list the Services of the Twilio Verify compatible API. An app moving from\n"
+                        "Twilio keeps its TWILIO_VERIFY_SERVICE_SID: create a service under that very SID.")
     actions = services.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a service under a given SID (keep TWILIO_VERIFY_SERVICE_SID)")
     create.add_argument("--sid", required=True, help="VA followed by 32 hex digits")
@@ -185,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "serve":
+            # Written into the environment too, so that --workers' processes read the same.
+            for name, value in (("HOST", args.host), ("PORT", args.port)):
+                if value is not None:
+                    os.environ[name] = str(value)
         settings = load_settings()
         from otpservice.observability.logging import configure_logging, secret_values
 

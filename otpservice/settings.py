@@ -5,15 +5,20 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from phonenumbers import SUPPORTED_REGIONS
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from otpservice.limits.durations import parse_duration_ms
 from otpservice.core.phone import is_strict_e164, is_valid_sender
+from otpservice.db.urls import normalize_database_url
+from otpservice.limits.durations import parse_duration_ms
 
 ProviderName = Literal["twilio", "kaleyra", "vonage", "console"]
 CommaList = Annotated[list[str], NoDecode]
 SecretList = Annotated[list[SecretStr], NoDecode]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+MAX_WINDOW_MS = 365 * 24 * 3600 * 1000
 
 
 class SettingsError(Exception):
@@ -27,10 +32,11 @@ def _split_commas(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    # allow_inf_nan: SMS_RATE_LIMIT=inf and the like are refused, not taken as "no limit".
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", allow_inf_nan=False)
 
     host: str = "127.0.0.1"
-    port: int = Field(3000, ge=0, le=65535)
+    port: int = Field(3000, ge=1, le=65535)
     database_url: str = "sqlite+aiosqlite:///./otpservice.db"
 
     service_provider: ProviderName = "console"
@@ -105,6 +111,8 @@ class Settings(BaseSettings):
     sms_fallback_provider: ProviderName | None = None
     public_base_url: str | None = None
     webhook_secret: SecretStr | None = None
+    docs_enabled: bool = True
+    console_provider_allowed: bool = False
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
@@ -120,8 +128,25 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_time_window")
     @classmethod
     def _window(cls, value: str) -> str:
-        if parse_duration_ms(value) <= 0:
-            raise ValueError("must be a positive duration")
+        milliseconds = parse_duration_ms(value)
+        if not 0 < milliseconds <= MAX_WINDOW_MS:
+            raise ValueError("must be a positive duration of at most 365 days")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("kaleyra_balance_path")
+    @classmethod
+    def _balance_path(cls, value: str) -> str:
+        try:
+            value.format(sid="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may contain {sid} and no other placeholder") from None
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
         return value
 
     @field_validator("rate_limit_storage_url")
@@ -186,6 +211,10 @@ class Settings(BaseSettings):
             raise ValueError("ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed)")
         if self.otp_test_numbers and not self.otp_test_numbers_allowed:
             raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
+        uses_console = "console" in (self.service_provider, self.sms_fallback_provider)
+        if uses_console and not self.is_sqlite and not self.console_provider_allowed:
+            raise ValueError("SERVICE_PROVIDER: the console provider (codes readable at /dev/outbox) runs only on "
+                             "SQLite; set a real provider, or CONSOLE_PROVIDER_ALLOWED=true")
         return self
 
     @property
@@ -211,8 +240,8 @@ class Settings(BaseSettings):
 
 
 def _iso_country(code: str) -> str:
-    if len(code) != 2 or not code.isascii() or not code.isalpha():
-        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code")
+    if len(code) != 2 or not code.isascii() or code.upper() not in SUPPORTED_REGIONS:
+        raise ValueError(f"{code!r} is not an ISO 3166 alpha-2 code of a country with phone numbers")
     return code.upper()
 
 

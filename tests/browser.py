@@ -1,44 +1,65 @@
-"""A real headless Chromium (Debian's `chromium` + `chromium-driver`) driven by selenium.
+"""A real headless Chromium (Debian's `chromium` + `chromium-driver`, driven by selenium), and the
+list of every URL a page made it request (from Chrome's performance log).
 
-scripts/test installs both when they are missing (scripts/lib.sh ensure_browser), so the
-browser tests run rather than skip; outside that set-up a missing browser skips them with
-the reason, and fails them in CI.
+Use: `from tests.browser import browser, loaded_urls` in a test module (pytest finds the fixture
+by that import). scripts/test installs the two packages when they are missing (ensure_browser).
 """
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
-WINDOW = (1280, 1000)
+IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def _find(names: tuple[str, ...]) -> str | None:
-    return next((path for name in names if (path := shutil.which(name))), None)
+def _binaries() -> tuple[str, str] | None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (chromium, driver) if chromium and driver else None
 
 
 @pytest.fixture
-def browser() -> Iterator["object"]:
-    """A fresh headless Chrome (own profile, no cookies) for one test."""
-    chromium, driver = _find(CHROMIUM_NAMES), _find(("chromedriver",))
-    if chromium is None or driver is None:
-        message = "chromium and chromedriver are needed (scripts/test installs them)"
-        if os.environ.get("CI", "").lower() == "true":
+def browser() -> Iterator[Any]:
+    """A headless selenium Chrome driver that records the network log; quit at the end."""
+    found = _binaries()
+    if found is None:
+        message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    chromium, driver_path = found
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--disable-extensions", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--no-first-run", "--no-default-browser-check",
+                     # No background traffic of Chromium's own (updates, safe browsing...).
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-default-apps", "--disable-domain-reliability", "--metrics-recording-only"):
         options.add_argument(argument)
-    chrome = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    chrome.set_page_load_timeout(30)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
     try:
-        yield chrome
+        yield driver
     finally:
-        chrome.quit()
+        driver.quit()
+
+
+def loaded_urls(driver: Any) -> list[str]:
+    """Every URL the browser requested since the last call (documents, scripts, styles, images,
+    fetches), read from the performance log, in order, data: URLs left out."""
+    urls: list[str] = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith("data:") and url not in urls:
+                urls.append(url)
+    return urls

@@ -22,7 +22,8 @@ async def replica_env(postgres_database: str, redis_url: str, redis_prefix: str)
     await reset_postgres(postgres_database)
     env = {"DATABASE_URL": postgres_database, "RATE_LIMIT_STORAGE_URL": redis_url,
            "RATE_LIMIT_KEY_PREFIX": redis_prefix.replace(":", "-"),
-           "OTP_SECRET_KEY": "replica-test-key-0123456789abcdef0123456789", "PATH": "/usr/bin:/bin"}
+           "OTP_SECRET_KEY": "replica-test-key-0123456789abcdef0123456789", "PATH": "/usr/bin:/bin",
+           "CONSOLE_PROVIDER_ALLOWED": "true"}
     migrated = subprocess.run([str(BIN), "migrate"], env=env, capture_output=True, text=True, timeout=60)
     assert migrated.returncode == 0, migrated.stderr
     return env

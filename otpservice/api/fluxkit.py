@@ -1,15 +1,15 @@
 """POST /messaging/sms: FluxKit's messaging route (SPEC 15), the same send as POST /send."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from otpservice.api.body import read_json
 from otpservice.api.context import services_of
-from otpservice.api.openapi import RATE_LIMIT_HEADERS, Schema, errors, json_content, model_schemas, ref, response
+from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
+from otpservice.api.send import SEND_ERRORS
 
 
 class FluxKitSmsRequest(BaseModel):
@@ -18,6 +18,13 @@ class FluxKitSmsRequest(BaseModel):
     to: StrictStr
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
     sender: StrictStr | None = Field(None, alias="from", description="Overrides SMS_DEFAULT_SENDER")
+
+
+class FluxKitSmsResponse(BaseModel):
+    messageId: Annotated[str, Field(description="Our message id (GET /messages/{messageId})")]
+    status: Literal["sent", "queued", "failed"]
+    channel: Literal["sms"]
+    to: str
 
 
 async def send_sms(request: Request) -> JSONResponse:
@@ -30,22 +37,12 @@ async def send_sms(request: Request) -> JSONResponse:
                         headers=result.rate_headers)
 
 
-routes = [Route("/messaging/sms", send_sms, methods=["POST"])]
-
-_RESPONSE: Schema = {"type": "object", "required": ["messageId", "status", "channel", "to"], "properties": {
-    "messageId": {"type": "string", "description": "Our message id (GET /messages/{sid})"},
-    "status": {"type": "string", "enum": ["sent", "queued", "failed"]},
-    "channel": {"type": "string", "enum": ["sms"]},
-    "to": {"type": "string"},
-}}
-OPENAPI_SCHEMAS: dict[str, Schema] = {**model_schemas(FluxKitSmsRequest), "FluxKitSmsResponse": _RESPONSE}
-OPENAPI: dict[str, Schema] = {"/messaging/sms": {"post": {
-    "summary": "Send one SMS (FluxKit messaging route)", "tags": ["sms"],
-    "requestBody": {"required": True, "content": json_content(
-        ref("FluxKitSmsRequest"), {"to": "+393331234567", "body": "Hello from otpservice", "from": "ACME"})},
-    "responses": {
-        "200": response("The provider accepted the message", ref("FluxKitSmsResponse"), RATE_LIMIT_HEADERS),
-        "202": response("Queued in our outbox", ref("FluxKitSmsResponse")),
-        **errors(400, 402, 403, 429, 500, 502, 504),
-    },
-}}}
+api_routes = [
+    ApiRoute("POST", "/messaging/sms", send_sms, "sendFluxKitSms", "Send one SMS (FluxKit messaging route)", "sms",
+             request=FluxKitSmsRequest,
+             request_example={"to": "+393331234567", "body": "Hello from otpservice", "from": "ACME"},
+             responses={200: Answer("Sent", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS),
+                        202: Answer("Queued in our outbox", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS)},
+             errors=SEND_ERRORS),
+]
+routes = mount(api_routes)

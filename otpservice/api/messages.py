@@ -1,13 +1,46 @@
 """GET /messages/{sid}: a message's record and status history (number always masked)."""
 
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from otpservice.api.context import services_of
+from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.clock import iso
 from otpservice.errors import MessageNotFound
 from otpservice.core.phone import mask_phone
+
+
+MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed"]
+
+
+class MessageEvent(BaseModel):
+    status: MessageState
+    provider: str | None
+    providerStatus: str | None
+    errorCode: str | None
+    at: datetime
+
+
+class Message(BaseModel):
+    id: str
+    sid: str
+    provider: str
+    to: Annotated[str, Field(description="Masked: +39******4567")]
+    from_: Annotated[str | None, Field(alias="from")]
+    status: MessageState
+    providerStatus: str | None
+    numSegments: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    attempts: int
+    errorCode: str | None
+    errorMessage: str | None
+    verificationId: str | None
+    createdAt: datetime
+    updatedAt: datetime
+    history: list[MessageEvent]
 
 
 async def get_message(request: Request) -> JSONResponse:
@@ -38,4 +71,9 @@ async def get_message(request: Request) -> JSONResponse:
     })
 
 
-routes = [Route("/messages/{sid}", get_message, methods=["GET"])]
+api_routes = [
+    ApiRoute("GET", "/messages/{sid}", get_message, "getMessage", "A message's record and status history", "sms",
+             path_params={"sid": "Either id that /send returned"},
+             responses={200: Answer("The message (number masked)", Message)}, errors=(MessageNotFound,)),
+]
+routes = mount(api_routes)

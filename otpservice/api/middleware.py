@@ -36,17 +36,18 @@ def _digest(value: bytes) -> bytes:
 
 
 class ApiKeyAuth:
-    """Every route outside OPEN_PREFIXES requires `Authorization: Bearer <one of keys>`."""
+    """Every route outside `open_prefixes` requires `Authorization: Bearer <one of keys>`."""
 
-    def __init__(self, app: ASGIApp, keys: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, keys: Iterable[str], open_prefixes: tuple[str, ...] = OPEN_PREFIXES) -> None:
         self.app = app
+        self._open = open_prefixes
         self._digests = [_digest(key.encode()) for key in keys]
         if not self._digests:
             raise ValueError("ApiKeyAuth needs at least one key")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(OPEN_PREFIXES + OWN_AUTH_PREFIXES) or path in OPEN_PATHS \
+        if scope["type"] != "http" or path.startswith(self._open + OWN_AUTH_PREFIXES) or path in OPEN_PATHS \
                 or self._authorized(scope):
             await self.app(scope, receive, send)
             return

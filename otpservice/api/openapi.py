@@ -1,171 +1,175 @@
-"""GET /openapi.json: an OpenAPI 3.1 document of the routes this app actually serves.
-
-The default path items live in openapi_paths.py. A route module may describe its own
-routes instead: a module that defines `OPENAPI` (path -> path item) and, optionally,
-`OPENAPI_SCHEMAS` (name -> JSON schema, e.g. from `model_schemas(...)`) has them merged
-in, its path items replacing the defaults of the same path. Operations whose route is
-not mounted (a feature not built, /dev/outbox without the console provider) are left out,
-so the document never promises a route that answers 404.
-"""
+"""GET /openapi.json: the OpenAPI 3.1 document, built from the route table (api/routing.py),
+the pydantic models that validate, and the error classes of errors.py. Nothing here is kept
+by hand per route: add a route to the table and it is documented."""
 
 import re
-import sys
+from collections import defaultdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
 
-from otpservice.api.middleware import OPEN_PREFIXES
-from otpservice.settings import Settings
+from otpservice import errors
+from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute
+from otpservice.errors import LimitsUnavailable, OTPServiceError, RateLimited
 
 Schema = dict[str, Any]
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
-
-ERROR_CODES: dict[int, str] = {
-    400: "invalid_request, invalid_phone_number",
-    401: "unauthorized",
-    402: "insufficient_balance",
-    403: "sender_not_allowed, number_blocked, country_not_allowed, number_type_not_allowed, invalid_signature",
-    404: "not_found, verification_not_found, message_not_found",
-    405: "method_not_allowed",
-    429: "rate_limited, number_delayed, number_cap_reached, ip_rate_limited, max_sends_reached, "
-         "max_attempts_reached, provider_rate_limited",
-    500: "internal_error",
-    502: "provider_error",
-    503: "not_ready",
-    504: "provider_error (the provider timed out)",
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEMES: dict[str, Schema] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "One of API_KEYS"},
+    "adminBearerAuth": {"type": "http", "scheme": "bearer", "description": "One of ADMIN_API_KEYS"},
+    "basicAuth": {"type": "http", "scheme": "basic",
+                  "description": "Any user name (your account SID), one of API_KEYS as the password"},
 }
-
-ERROR_SCHEMA: Schema = {
-    "type": "object",
-    "description": "The body of every error, whatever produced it.",
-    "required": ["statusCode", "error", "message", "code"],
-    "additionalProperties": False,
-    "properties": {
-        "statusCode": {"type": "integer", "description": "The HTTP status, repeated"},
-        "error": {"type": "string", "description": "The HTTP reason phrase"},
-        "message": {"type": "string", "description": "Human-readable text"},
-        "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "Stable machine code"},
-    },
-}
-
-RATE_LIMIT_HEADERS: Schema = {
-    "X-RateLimit-Limit": {"description": "Requests allowed per window", "schema": {"type": "integer"}},
+SECURITY = {"api_key": "bearerAuth", "admin_key": "adminBearerAuth", "basic": "basicAuth"}
+HEADERS: dict[str, Schema] = {
+    "Retry-After": {"required": True, "description": "Whole seconds until it may succeed",
+                    "schema": {"type": "integer", "minimum": 1}},
+    "X-RateLimit-Limit": {"description": "Requests allowed per window (RATE_LIMIT_MAX_REQUESTS)",
+                          "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in this window", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Seconds to the window's end", "schema": {"type": "integer"}},
 }
+_PATH_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+def error_classes() -> list[type[OTPServiceError]]:
+    """Every error class errors.py defines (the base included: 500 internal_error)."""
+    return [value for value in vars(errors).values()
+            if isinstance(value, type) and issubclass(value, OTPServiceError)]
 
 
-def json_content(schema: Schema, example: Any = None) -> Schema:
-    media: Schema = {"schema": schema}
-    if example is not None:
-        media["example"] = example
-    return {"application/json": media}
+def error_codes() -> list[str]:
+    return sorted({cls.code for cls in error_classes()})
 
 
-def response(description: str, schema: Schema | None = None, headers: Schema | None = None) -> Schema:
-    result: Schema = {"description": description}
-    if schema is not None:
-        result["content"] = json_content(schema)
-    if headers:
-        result["headers"] = headers
+def error_schema() -> Schema:
+    return {
+        "type": "object",
+        "title": "Error",
+        "description": "The body of every error of the native API, whatever produced it.",
+        "required": ["statusCode", "error", "message", "code"],
+        "properties": {
+            "statusCode": {"type": "integer", "description": "The HTTP status, repeated"},
+            "error": {"type": "string", "description": "The HTTP reason phrase"},
+            "message": {"type": "string", "description": "Human-readable text"},
+            "code": {"type": "string", "enum": error_codes(), "description": "Stable machine code"},
+            "scope": {"type": "string", "description": "A refusal's scope, e.g. `global` or `country` "
+                                                       "(`budget_exhausted`)"},
+            "key": {"type": "string", "description": "The refused key within the scope, e.g. `*` or `GB`"},
+        },
+    }
+
+
+def _ref(model: type[BaseModel]) -> Schema:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _components(api_routes: list[ApiRoute]) -> dict[str, Schema]:
+    """Component schemas of every model the table names, from pydantic's JSON Schema."""
+    inputs = {api.request for api in api_routes if api.request is not None}
+    outputs = {answer.model for api in api_routes for answer in api.responses.values() if answer.model}
+    pairs = [(model, "validation") for model in inputs] + [(model, "serialization") for model in outputs]
+    names = [model.__name__ for model in {*inputs, *outputs}]
+    duplicated = {name for name in names if names.count(name) > 1}
+    if duplicated:  # the generated clients would lose one of them
+        raise ValueError(f"two models share a name in the route table: {sorted(duplicated)}")
+    _, defs = models_json_schema(sorted(pairs, key=lambda pair: pair[0].__name__), ref_template=REF)
+    return dict(sorted(defs.get("$defs", {}).items()))
+
+
+def _content(answer: Answer) -> Schema:
+    schema = _ref(answer.model) if answer.model else {"type": "string"}
+    return {answer.media_type: {"schema": schema}}
+
+
+def _answer(answer: Answer) -> Schema:
+    result: Schema = {"description": answer.description}
+    if answer.model or answer.media_type != "application/json":
+        result["content"] = _content(answer)
+    if answer.headers:
+        result["headers"] = {name: HEADERS[name] for name in answer.headers}
     return result
 
 
-def errors(*statuses: int) -> dict[str, Schema]:
-    """Error responses whose `statusCode` must equal the HTTP status; 429s carry Retry-After."""
-    result: dict[str, Schema] = {}
-    for status in statuses:
-        schema = {"allOf": [ref("Error"), {"properties": {"statusCode": {"const": status}}}]}
-        headers: Schema = {}
-        if status == 429:
-            headers = {"Retry-After": {"required": True, "description": "Whole seconds until it may succeed",
-                                       "schema": {"type": "integer", "minimum": 1}}}
-        result[str(status)] = response(f"`code`: {ERROR_CODES[status]}", schema, headers)
+def _error_responses(api: ApiRoute) -> dict[str, Schema]:
+    by_status: dict[int, list[str]] = defaultdict(list)
+    for cls in api.all_errors():
+        if cls.code not in by_status[cls.status_code]:
+            by_status[cls.status_code].append(cls.code)
+    responses: dict[str, Schema] = {}
+    for status, codes in sorted(by_status.items()):
+        result: Schema = {"description": "`code`: " + ", ".join(f"`{code}`" for code in codes),
+                          "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+        retry = status == 429 or any(issubclass(cls, LimitsUnavailable) for cls in api.all_errors()
+                                     if cls.status_code == status)
+        headers = ["Retry-After"] if retry else []
+        if status == 429 and any(issubclass(cls, RateLimited) for cls in api.all_errors()):
+            headers += RATE_LIMIT_HEADERS
+        if headers:
+            result["headers"] = {name: HEADERS[name] for name in headers}
+        responses[str(status)] = result
+    return responses
+
+
+def _parameters(api: ApiRoute) -> list[Schema]:
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+                   **({"description": api.path_params[name]} if name in api.path_params else {})}
+                  for name in _PATH_PARAM.findall(api.path)]
+    if api.query is not None:
+        schema = api.query.model_json_schema()
+        for name, prop in schema.get("properties", {}).items():
+            description = prop.pop("description", None)
+            parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                               "schema": prop, **({"description": description} if description else {})})
+    return parameters
+
+
+def operation(api: ApiRoute) -> Schema:
+    result: Schema = {"operationId": api.operation_id, "summary": api.summary, "tags": [api.tag]}
+    if api.description:
+        result["description"] = api.description
+    parameters = _parameters(api)
+    if parameters:
+        result["parameters"] = parameters
+    if api.request is not None:
+        media: Schema = {"schema": _ref(api.request)}
+        if api.request_example is not None:
+            media["example"] = dict(api.request_example)
+        result["requestBody"] = {"required": True, "content": {kind: media for kind in api.request_media}}
+    responses = {str(status): _answer(answer) for status, answer in sorted(api.responses.items())}
+    result["responses"] = {**responses, **_error_responses(api)}
+    result["security"] = [{SECURITY[api.auth]: []}] if api.auth in SECURITY else []
     return result
 
 
-def model_schemas(*models: type[BaseModel]) -> dict[str, Schema]:
-    """Component schemas of pydantic models (their nested models included)."""
-    schemas: dict[str, Schema] = {}
-    for model in models:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return schemas
-
-
-_PARAM = re.compile(r"\{([^}]+)\}")
-
-
-def _mounted(routes: list[BaseRoute]) -> dict[str, tuple[str, set[str]]]:
-    """Path shape (`/verify/{}`) -> (the mounted path, its methods)."""
-    mounted: dict[str, tuple[str, set[str]]] = {}
-    for route in routes:
-        if isinstance(route, Route):
-            _, methods = mounted.setdefault(_PARAM.sub("{}", route.path_format), (route.path_format, set()))
-            methods.update(m.lower() for m in route.methods or ())
-    return mounted
-
-
-def _renamed(operation: Schema, documented: str, actual: str) -> Schema:
-    """The operation with its path parameters named as the mounted route names them."""
-    names = dict(zip(_PARAM.findall(documented), _PARAM.findall(actual)))
-    if not names or all(k == v for k, v in names.items()):
-        return dict(operation)
-    parameters = [{**p, "name": names.get(p["name"], p["name"])} if p.get("in") == "path" else p
-                  for p in operation.get("parameters", [])]
-    return {**operation, "parameters": parameters}
-
-
-def _module_parts(routes: list[BaseRoute]) -> tuple[dict[str, Schema], dict[str, Schema]]:
-    paths: dict[str, Schema] = {}
-    schemas: dict[str, Schema] = {}
-    names = {getattr(route.endpoint, "__module__", None) for route in routes if isinstance(route, Route)}
-    for name in sorted(name for name in names if name):
-        module = sys.modules.get(name)
-        paths.update(getattr(module, "OPENAPI", {}))
-        schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
-    return paths, schemas
-
-
-def build_document(routes: list[BaseRoute], settings: Settings) -> Schema:
-    from otpservice.api.openapi_paths import default_paths, default_schemas
-
-    module_paths, module_schemas = _module_parts(routes)
-    documented = {**default_paths(), **module_paths}
-    mounted = _mounted(routes)
-    secured = bool(settings.api_keys)
-    paths: dict[str, Schema] = {}
-    for documented_path, item in documented.items():
-        path, methods = mounted.get(_PARAM.sub("{}", documented_path), (documented_path, set()))
-        operations = {m: _renamed(op, documented_path, path) for m, op in item.items()
-                      if m in HTTP_METHODS and m in methods}
-        for operation in operations.values():
-            if secured and path.startswith(OPEN_PREFIXES):
-                operation["security"] = []
-            elif secured:
-                operation["responses"] = {**operation["responses"], **errors(401)}
-        if operations:
-            paths[path] = {**{k: v for k, v in item.items() if k not in HTTP_METHODS}, **operations}
-    document: Schema = {
+def build_document(api_routes: list[ApiRoute]) -> Schema:
+    """The whole document; it depends on the code alone, never on the configuration."""
+    paths: dict[str, Schema] = defaultdict(dict)
+    for api in api_routes:
+        path = _PATH_PARAM.sub(r"{\1}", api.path)
+        if api.method.lower() in paths[path]:
+            raise ValueError(f"{api.method} {path} is declared twice in the route table")
+        paths[path][api.method.lower()] = operation(api)
+    operation_ids = [api.operation_id for api in api_routes]
+    if len(set(operation_ids)) != len(operation_ids):
+        raise ValueError("operationIds must be unique")
+    used = {SECURITY[api.auth] for api in api_routes if api.auth in SECURITY}
+    return {
         "openapi": "3.1.0",
         "info": {"title": "otpservice", "version": _version(),
-                 "description": "SMS sending and phone verification. Every error has the body `Error`."},
-        "paths": paths,
-        "components": {"schemas": {"Error": ERROR_SCHEMA, **default_schemas(), **module_schemas}},
+                 "description": "SMS sending and phone verification. Every error of the native API has the "
+                                "body `Error`; a wrong method on a known path answers 405 "
+                                "`method_not_allowed`, an unknown path 404 `not_found`."},
+        "paths": dict(paths),
+        "components": {
+            "schemas": {"Error": error_schema(), **_components(api_routes)},
+            "securitySchemes": {name: scheme for name, scheme in SECURITY_SCHEMES.items() if name in used},
+        },
     }
-    if secured:
-        document["components"]["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-        document["security"] = [{"bearerAuth": []}]
-    return document
 
 
 def _version() -> str:
@@ -178,9 +182,6 @@ def _version() -> str:
 async def openapi_json(request: Request) -> JSONResponse:
     document = getattr(request.app.state, "openapi", None)
     if document is None:
-        document = build_document(list(request.app.routes), request.app.state.settings)
+        document = build_document(request.app.state.api_routes)
         request.app.state.openapi = document
     return JSONResponse(document)
-
-
-routes = [Route("/openapi.json", openapi_json, methods=["GET"])]

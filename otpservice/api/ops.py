@@ -1,17 +1,34 @@
 """Operations: liveness, readiness, Prometheus metrics, and the console provider's dev outbox."""
 
 import asyncio
+from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from otpservice.api.context import services_of
+from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.errors import NotFound, ServiceUnavailable
 from otpservice.observability.metrics import REGISTRY
 from otpservice.providers.console import ConsoleProvider
+
+class Status(BaseModel):
+    status: str
+
+
+class OutboxMessage(BaseModel):
+    sid: str
+    to: str
+    body: str
+    dateEvent: datetime
+
+
+class Outbox(BaseModel):
+    messages: list[OutboxMessage]
+
 
 # A probe must answer before the orchestrator's own timeout, even when the database hangs.
 READY_TIMEOUT_SECONDS = 2.0
@@ -48,9 +65,16 @@ async def dev_outbox(request: Request) -> JSONResponse:
     return JSONResponse({"messages": list(provider.outbox)})
 
 
-routes = [
-    Route("/-/healthz", healthz, methods=["GET"]),
-    Route("/-/ready", ready, methods=["GET"]),
-    Route("/metrics", prometheus_metrics, methods=["GET"]),
+api_routes = [
+    ApiRoute("GET", "/-/healthz", healthz, "healthz", "Liveness (no dependency)", "operations", auth="none",
+             responses={200: Answer("Alive", Status)}),
+    ApiRoute("GET", "/-/ready", ready, "ready", "Readiness: the database answers", "operations", auth="none",
+             responses={200: Answer("Ready", Status)}, errors=(ServiceUnavailable,)),
+    ApiRoute("GET", "/metrics", prometheus_metrics, "metrics", "Prometheus metrics", "operations",
+             responses={200: Answer("Prometheus text format", media_type="text/plain")}),
+    ApiRoute("GET", "/dev/outbox", dev_outbox, "devOutbox", "Messages kept by the console provider", "development",
+             description="Development only: 404 unless SERVICE_PROVIDER=console. The codes are readable here, "
+                         "so with API_KEYS set it needs a key like every API route.",
+             responses={200: Answer("The last messages, newest first", Outbox)}, errors=(NotFound,)),
 ]
-console_routes = [Route("/dev/outbox", dev_outbox, methods=["GET"])]
+routes = mount(api_routes)

@@ -1,14 +1,16 @@
 """POST /send: the reference SMS service's contract."""
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from otpservice import errors
 from otpservice.api.body import read_json
 from otpservice.api.context import services_of
+from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
 from otpservice.clock import iso
 
 
@@ -18,6 +20,13 @@ class SendRequest(BaseModel):
     sender: StrictStr | None = None
     receiver: StrictStr
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
+
+
+class SendResponse(BaseModel):
+    dateEvent: datetime
+    numSegments: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    sid: Annotated[str, Field(description="The provider's message id, or ours when queued")]
+    status: Literal["sent", "queued"]
 
 
 async def send(request: Request) -> JSONResponse:
@@ -31,4 +40,19 @@ async def send(request: Request) -> JSONResponse:
     }, status_code=202 if result.status == "queued" else 200, headers=result.rate_headers)
 
 
-routes = [Route("/send", send, methods=["POST"])]
+# What any send may answer, beyond the checks of its own input.
+SEND_ERRORS: tuple[type[errors.OTPServiceError], ...] = (
+    errors.InvalidPhoneNumber, errors.NumberBlocked, errors.CountryNotAllowed, errors.InsufficientBalance,
+    errors.RateLimited, errors.NumberDelayed, errors.NumberCapReached, errors.BudgetExhausted,
+    errors.ProviderRateLimited, errors.ProviderError, errors.ProviderTimeout, errors.LimitsUnavailable,
+)
+
+api_routes = [
+    ApiRoute("POST", "/send", send, "sendSms", "Send one SMS", "sms", request=SendRequest,
+             request_example={"sender": "ACME", "receiver": "+393331234567", "body": "Hello from otpservice"},
+             responses={200: Answer("The provider accepted the message", SendResponse, headers=RATE_LIMIT_HEADERS),
+                        202: Answer("Queued in our outbox; `sid` is our message id", SendResponse,
+                                    headers=RATE_LIMIT_HEADERS)},
+             errors=(errors.SenderNotAllowed, *SEND_ERRORS)),
+]
+routes = mount(api_routes)

@@ -169,18 +169,19 @@ async def unknown(call: Call) -> Response:
 START_IGNORED = frozenset({"DeviceIp", "RiskCheck", "Tags"})  # advice to Twilio's fraud checks: ours run anyway
 _routes = [
     Route("/Services", endpoint(create_service, {"FriendlyName", "CodeLength", "DoNotShareWarningEnabled"}),
-          methods=["POST"]),
-    Route("/Services/{service_sid}", endpoint(fetch_service), methods=["GET"]),
+          methods=["POST"], include_in_schema=False),
+    Route("/Services/{service_sid}", endpoint(fetch_service), methods=["GET"], include_in_schema=False),
     Route("/Services/{service_sid}/Verifications",
-          endpoint(start, {"To", "Channel", "Locale", "AppHash"}, START_IGNORED), methods=["POST"]),
+          endpoint(start, {"To", "Channel", "Locale", "AppHash"}, START_IGNORED), methods=["POST"], include_in_schema=False),
     Route("/Services/{service_sid}/Verifications/{verification_sid}",
-          endpoint(fetch_verification), methods=["GET"]),
+          endpoint(fetch_verification), methods=["GET"], include_in_schema=False),
     Route("/Services/{service_sid}/Verifications/{verification_sid}",
-          endpoint(update_verification, {"Status"}), methods=["POST"]),
+          endpoint(update_verification, {"Status"}), methods=["POST"], include_in_schema=False),
     Route("/Services/{service_sid}/VerificationCheck", endpoint(check, {"Code", "To", "VerificationSid"}),
-          methods=["POST"]),
+          methods=["POST"], include_in_schema=False),
 ]
 # A Mount, not top-level routes: these answer Twilio's bodies, not the native API's (and
-# so stay out of /openapi.json, which documents the native API).
+# so stay out of /openapi.json, which documents the native API; TWILIO-VERIFY.md and Twilio's
+# own documents describe them).
 routes = [Mount("/v2", routes=[*_routes, Route("/{rest:path}", endpoint(unknown),
-                                              methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])]
+                                              methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)])]

@@ -1,15 +1,18 @@
 """Phone verification routes: POST /verify/start, POST /verify/check, GET /verify/{id},
 POST /verify/{id}/cancel (SPEC section 2)."""
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
 
+from otpservice import errors
 from otpservice.api.body import client_ip, read_json
 from otpservice.api.context import services_of
+from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
+from otpservice.api.send import SEND_ERRORS
 from otpservice.clock import iso
 from otpservice.errors import InvalidRequest, MethodNotAllowed
 from otpservice.verify.views import VerificationView
@@ -19,7 +22,7 @@ APP_HASH_PATTERN = r"^[A-Za-z0-9+/]{11}$"
 CODE_PATTERN = r"^[0-9]{4,10}$"
 
 
-class StartRequest(BaseModel):
+class VerifyStartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: StrictStr
@@ -28,7 +31,7 @@ class StartRequest(BaseModel):
     app_hash: Annotated[StrictStr, Field(pattern=APP_HASH_PATTERN)] | None = Field(None, alias="appHash")
 
 
-class CheckRequest(BaseModel):
+class VerifyCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: StrictStr | None = None
@@ -36,9 +39,38 @@ class CheckRequest(BaseModel):
     code: Annotated[StrictStr, Field(pattern=CODE_PATTERN)]
 
 
+VERIFICATION_STATES = Literal["pending", "approved", "canceled", "expired", "failed", "max_attempts_reached"]
+
+
+class Verification(BaseModel):
+    id: Annotated[str, Field(pattern=r"^VE[0-9a-f]{32}$")]
+    to: Annotated[str, Field(description="E.164")]
+    channel: Literal["sms"]
+    status: VERIFICATION_STATES
+    expiresAt: datetime
+    sendAttempts: Annotated[int, Field(ge=0)]
+    canResendAt: datetime
+    checkAttemptsLeft: Annotated[int, Field(ge=0)]
+    locale: Annotated[str, Field(description="The language of the message: the one asked for, or en")]
+
+
+class VerificationDetail(Verification):
+    createdAt: datetime
+    approvedAt: datetime | None
+    deliveryStatus: Annotated[str | None, Field(description="State of the last SMS")]
+
+
+class VerifyCheckResponse(BaseModel):
+    id: Annotated[str, Field(pattern=r"^VE[0-9a-f]{32}$")]
+    to: str
+    status: Literal["approved", "pending", "max_attempts_reached"]
+    valid: bool
+    checkAttemptsLeft: Annotated[int, Field(ge=0)]
+
+
 async def start(request: Request) -> JSONResponse:
     services = services_of(request)
-    payload = await read_json(request, StartRequest)
+    payload = await read_json(request, VerifyStartRequest)
     outcome = await services.verify.start(payload.to, client_ip=client_ip(request), locale=payload.locale,
                                           app_hash=payload.app_hash)
     return JSONResponse(start_fields(outcome.verification), status_code=201 if outcome.created else 200,
@@ -47,7 +79,7 @@ async def start(request: Request) -> JSONResponse:
 
 async def check(request: Request) -> JSONResponse:
     services = services_of(request)
-    payload = await read_json(request, CheckRequest)
+    payload = await read_json(request, VerifyCheckRequest)
     if (payload.to is None) == (payload.id is None):
         raise InvalidRequest("body must have exactly one of 'to' or 'id'")
     outcome = await services.verify.check(payload.code, client_ip=client_ip(request),
@@ -79,6 +111,7 @@ def start_fields(found: VerificationView) -> dict[str, Any]:
         "sendAttempts": found.send_attempts,
         "canResendAt": iso(found.can_resend_at),
         "checkAttemptsLeft": found.check_attempts_left,
+        "locale": found.locale,
     }
 
 
@@ -91,9 +124,32 @@ def detail_fields(found: VerificationView) -> dict[str, Any]:
     }
 
 
-routes: list[BaseRoute] = [
-    Route("/verify/start", start, methods=["POST"]),
-    Route("/verify/check", check, methods=["POST"]),
-    Route("/verify/{verification_id}", lookup, methods=["GET"]),
-    Route("/verify/{verification_id}/cancel", cancel, methods=["POST"]),
+ID_PARAM = {"verification_id": "Verification id (VE + 32 hex)"}
+CHECK_ERRORS = (errors.InvalidPhoneNumber, errors.VerificationNotFound, errors.IpRateLimited,
+                errors.MaxAttemptsReached, errors.LimitsUnavailable)
+START_ERRORS = (*SEND_ERRORS, errors.NumberTypeNotAllowed, errors.IpRateLimited, errors.MaxSendsReached,
+                errors.MaxAttemptsReached)
+
+api_routes = [
+    ApiRoute("POST", "/verify/start", start, "startVerification",
+             "Start a verification (or re-send the pending one's code)", "verify",
+             request=VerifyStartRequest, request_example={"to": "+393339876543"},
+             responses={201: Answer("A new verification", Verification, headers=RATE_LIMIT_HEADERS),
+                        200: Answer("The pending verification, its same code sent again", Verification,
+                                    headers=RATE_LIMIT_HEADERS)},
+             errors=START_ERRORS,
+             description="429 `max_attempts_reached`: the number's verification spent its checks; a new one "
+                         "can start after its `expiresAt` (the Retry-After)."),
+    ApiRoute("POST", "/verify/check", check, "checkVerification", "Check a code", "verify",
+             request=VerifyCheckRequest, request_example={"to": "+393331234567", "code": "123456"},
+             responses={200: Answer("Checked; `valid` tells the result", VerifyCheckResponse)},
+             errors=CHECK_ERRORS, description="Exactly one of `to` and `id`."),
+    ApiRoute("GET", "/verify/{verification_id}", lookup, "getVerification", "A verification, in any state",
+             "verify", path_params=ID_PARAM, responses={200: Answer("The verification", VerificationDetail)},
+             errors=(errors.VerificationNotFound, MethodNotAllowed)),
+    ApiRoute("POST", "/verify/{verification_id}/cancel", cancel, "cancelVerification",
+             "Cancel a pending verification", "verify", path_params=ID_PARAM,
+             responses={200: Answer("The canceled verification", VerificationDetail)},
+             errors=(errors.VerificationNotFound,)),
 ]
+routes = mount(api_routes)

@@ -1,14 +1,15 @@
 """Delivery receipts: Twilio (signed), Vonage and Kaleyra (our token in the callback URL)."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from otpservice.api.body import parse_json, read_body
 from otpservice.api.context import services_of
+from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.clock import to_datetime
 from otpservice.delivery import states
 from otpservice.delivery.callbacks import KALEYRA_DLR_PATH, TWILIO_STATUS_PATH, VONAGE_DLR_PATH
@@ -18,6 +19,24 @@ from otpservice.errors import InvalidRequest, MessageNotFound, NotFound, Webhook
 log = logging.getLogger("otpservice.webhooks")
 MAX_RECEIPT_BYTES = 16 * 1024
 MAX_ID_LENGTH = 64
+
+
+class TwilioStatusCallback(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    MessageSid: str
+    MessageStatus: str
+    ErrorCode: str | None = None
+
+
+class DeliveryReceipt(BaseModel):
+    """Vonage and Kaleyra receipts: their fields as each provider names them."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class WebhookToken(BaseModel):
+    token: str | None = Field(None, description="WEBHOOK_SECRET (or send it as the X-Webhook-Token header)")
 
 
 async def _params(request: Request) -> dict[str, str]:
@@ -100,8 +119,26 @@ def _first(params: Mapping[str, str], *names: str) -> str | None:
     return next((params[name] for name in names if params.get(name)), None)
 
 
-routes = [
-    Route(TWILIO_STATUS_PATH, twilio_status, methods=["POST"]),
-    Route(VONAGE_DLR_PATH, vonage_dlr, methods=["GET", "POST"]),
-    Route(KALEYRA_DLR_PATH, kaleyra_dlr, methods=["GET", "POST"]),
+RECORDED = {204: Answer("Receipt recorded (or ignored when already applied)")}
+RECEIPT_ERRORS = (InvalidRequest, WebhookForbidden, NotFound, MessageNotFound)
+FORM_OR_JSON = ("application/x-www-form-urlencoded", "application/json")
+
+
+def _receipt_routes(path: str, endpoint: Callable[[Request], Awaitable[Response]], provider: str) -> list[ApiRoute]:
+    summary = f"{provider.capitalize()} delivery receipt (404 while WEBHOOK_SECRET is unset)"
+    return [ApiRoute(method, path, endpoint, f"{provider}Receipt{method.capitalize()}", summary, "webhooks",
+                     auth="none", responses=RECORDED, query=WebhookToken, errors=RECEIPT_ERRORS,
+                     request=DeliveryReceipt if method == "POST" else None, request_media=FORM_OR_JSON)
+            for method in ("GET", "POST")]
+
+
+api_routes = [
+    ApiRoute("POST", TWILIO_STATUS_PATH, twilio_status, "twilioStatusCallback",
+             "Twilio status callback, signed with X-Twilio-Signature (404 unless PUBLIC_BASE_URL is set)",
+             "webhooks", auth="none", request=TwilioStatusCallback,
+             request_media=("application/x-www-form-urlencoded",), responses=RECORDED,
+             errors=(WebhookForbidden, NotFound, MessageNotFound)),
+    *_receipt_routes(VONAGE_DLR_PATH, vonage_dlr, "vonage"),
+    *_receipt_routes(KALEYRA_DLR_PATH, kaleyra_dlr, "kaleyra"),
 ]
+routes = mount(api_routes)

@@ -12,12 +12,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import otpservice._alembic
+
+
+def script_location() -> str:
+    try:
+        import otpservice._alembic
+    except ImportError:
+        # An editable install of a checkout: setuptools' finder cannot map a folder without
+        # __init__.py under a regular package, so use the checkout's own alembic/ folder.
+        return str(Path(__file__).resolve().parents[2] / "alembic")
+    return str(Path(list(otpservice._alembic.__path__)[0]))
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(Path(list(otpservice._alembic.__path__)[0])))
+    config.set_main_option("script_location", script_location())
     config.attributes["database_url"] = database_url
     config.attributes["configure_logging"] = False
     return config

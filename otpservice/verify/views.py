@@ -25,6 +25,7 @@ class VerificationView:
     service_sid: str | None = None
     updated_at: float | None = None
     last_sent_at: float | None = None
+    locale: str = "en"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def describe(verification: Verification, *, delay: DelayPolicy, max_sends: int,
         service_sid=verification.service_sid,
         updated_at=verification.updated_at.timestamp(),
         last_sent_at=verification.last_sent_at.timestamp() if verification.last_sent_at else None,
+        locale=verification.locale,
     )
 
 

@@ -56,10 +56,24 @@ async def test_operations_and_webhooks_are_open_everything_else_is_not(app_clien
         # Open prefix: the router answers (404 here, as no webhook is mounted), not the key check.
         webhook = await client.post("/webhooks/nowhere")
         assert webhook.status_code == 404 and webhook.json()["code"] == "not_found"
-        for path in ("/metrics", "/openapi.json", "/dev/outbox", "/no-such-route"):
+        for path in ("/metrics", "/dev/outbox", "/no-such-route"):
             response = await client.get(path)
             assert response.status_code == 401, path
             assert response.json() == UNAUTHORIZED
+        # The API's documentation is open (SPEC section 13) unless DOCS_ENABLED=false.
+        assert (await client.get("/openapi.json")).status_code == 200
+        assert (await client.get("/docs")).status_code == 200
+
+
+async def test_with_docs_disabled_the_document_needs_a_key_and_the_page_is_gone(app_client: AppFactory) -> None:
+    async with app_client(api_keys=KEYS, docs_enabled=False) as client:
+        assert (await client.get("/openapi.json")).json() == UNAUTHORIZED
+        assert (await client.get("/docs")).status_code == 401
+        keyed = {"Authorization": f"Bearer {KEY_ONE}"}
+        assert (await client.get("/openapi.json", headers=keyed)).status_code == 200
+        page = await client.get("/docs", headers=keyed)
+        assert page.status_code == 404 and page.json()["code"] == "not_found"
+        assert (await client.get("/docs/swagger-ui-bundle.js", headers=keyed)).status_code == 404
 
 
 async def test_without_api_keys_the_api_is_open_with_a_warning(app_client: AppFactory,

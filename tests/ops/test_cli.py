@@ -48,16 +48,21 @@ def test_a_bad_value_stops_serve_with_one_line_naming_it(tmp_path: Path, variabl
 
 
 def test_check_config_prints_settings_with_secrets_masked(tmp_path: Path) -> None:
-    env = {**SECRETS, "DATABASE_URL": "postgresql+asyncpg://otp:db-password-555@db.internal:5432/otp",
-           "RATE_LIMIT_STORAGE_URL": "redis://:redis-password-666@cache:6379/0", "PORT": "8080"}
+    # Nothing listens on port 1: the settings are printed, the unreachable services named, exit 1.
+    env = {**SECRETS, "DATABASE_URL": "postgresql+asyncpg://otp:db-password-555@127.0.0.1:1/otp",
+           "RATE_LIMIT_STORAGE_URL": "redis://:redis-password-666@127.0.0.1:1/0", "PORT": "8080",
+           "CONSOLE_PROVIDER_ALLOWED": "true"}
     result = run([sys.executable, "-m", "otpservice", "check-config"], env, tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "DATABASE_URL: cannot connect to 127.0.0.1:1/otp" in result.stderr
+    assert "RATE_LIMIT_STORAGE_URL: cannot reach Redis at 127.0.0.1:1/0" in result.stderr
+    assert "Traceback" not in result.stderr
     shown = dict(line.split("=", 1) for line in result.stdout.splitlines())
     assert shown["PORT"] == "8080" and shown["SERVICE_PROVIDER"] == "console"
     assert shown["OTP_SECRET_KEY"] == "********" and shown["WEBHOOK_SECRET"] == "********"
     assert shown["API_KEYS"] == "********,********"
-    assert shown["DATABASE_URL"] == "postgresql+asyncpg://otp:********@db.internal:5432/otp"
-    assert shown["RATE_LIMIT_STORAGE_URL"] == "redis://:********@cache:6379/0"
+    assert shown["DATABASE_URL"] == "postgresql+asyncpg://otp:********@127.0.0.1:1/otp"
+    assert shown["RATE_LIMIT_STORAGE_URL"] == "redis://:********@127.0.0.1:1/0"
     output = result.stdout + result.stderr
     for secret in [*SECRETS.values(), "db-password-555", "redis-password-666"]:
         for part in secret.split(","):
@@ -70,6 +75,7 @@ def test_migrate_works_from_any_directory(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     result = run([str(BIN), "migrate"], sqlite_env(tmp_path), elsewhere)
     assert result.returncode == 0, result.stderr
+    assert f"database: {tmp_path / 'data' / 'otp.db'}" in result.stderr.splitlines()
     with sqlite3.connect(tmp_path / "data" / "otp.db") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         versions = {row[0] for row in db.execute("SELECT version_num FROM alembic_version")}
@@ -109,6 +115,7 @@ def test_purge_prints_the_counts(tmp_path: Path) -> None:
     assert run([str(BIN), "migrate"], sqlite_env(tmp_path), tmp_path).returncode == 0
     result = run([str(BIN), "purge"], sqlite_env(tmp_path), tmp_path)
     assert result.returncode == 0, result.stderr
+    assert f"database: {tmp_path / 'data' / 'otp.db'}" in result.stderr.splitlines()
     counts = json.loads(result.stdout)
     assert isinstance(counts, dict) and counts and all(isinstance(v, int) for v in counts.values())
 

@@ -7,7 +7,7 @@ from tests.conftest import AppFactory
 from tests.verify.helpers import NUMBER, check, last_code, services, start, verification_rows
 
 DETAIL_FIELDS = {"id", "to", "channel", "status", "expiresAt", "sendAttempts", "canResendAt",
-                 "checkAttemptsLeft", "createdAt", "approvedAt", "deliveryStatus"}
+                 "checkAttemptsLeft", "createdAt", "approvedAt", "deliveryStatus", "locale"}
 
 
 async def test_lookup_of_a_pending_verification(verify_app: AppFactory) -> None:

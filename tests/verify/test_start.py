@@ -10,7 +10,8 @@ from otpservice.clock import FakeClock
 from tests.conftest import AppFactory
 from tests.verify.helpers import NUMBER, OTHER_NUMBER, last_code, sent_bodies, services, start, verification_rows
 
-START_FIELDS = {"id", "to", "channel", "status", "expiresAt", "sendAttempts", "canResendAt", "checkAttemptsLeft"}
+START_FIELDS = {"id", "to", "channel", "status", "expiresAt", "sendAttempts", "canResendAt", "checkAttemptsLeft",
+                "locale"}
 
 
 def seconds_between(earlier: str, later: str) -> float:
