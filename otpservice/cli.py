@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import sys
+from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -19,12 +20,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from otpservice.app import create_app
-    from otpservice.wiring import startup_checks
+    from otpservice.wiring import request_stop, startup_checks
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
     asyncio.run(startup_checks(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # The outbox worker stops at the signal, not after the requests in flight.
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                request_stop(services)
+            super().handle_exit(sig, frame)
+
+    # In-flight requests wait at most for one provider call (PROVIDER_TIMEOUT): the process
+    # is gone within PROVIDER_TIMEOUT + 2 s of SIGTERM.
+    grace = min(GRACEFUL_SHUTDOWN_SECONDS, int(settings.provider_timeout) + 1)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                            server_header=False, timeout_graceful_shutdown=grace)
+    Server(config).run()
     return 0
 
 

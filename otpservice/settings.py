@@ -89,10 +89,11 @@ class Settings(BaseSettings):
     sms_fallback_provider: ProviderName | None = None
     public_base_url: str | None = None
     webhook_secret: SecretStr | None = None
+    webhook_previous_secrets: SecretList = []
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
-        "otp_test_numbers", "api_keys", mode="before",
+        "otp_test_numbers", "api_keys", "webhook_previous_secrets", mode="before",
     )(_split_commas)
 
     @field_validator("log_level", mode="before")

@@ -32,9 +32,9 @@ async def get_message(request: Request) -> JSONResponse:
         "verificationId": message.verification_id,
         "createdAt": iso(message.created_at.timestamp()),
         "updatedAt": iso(message.updated_at.timestamp()),
-        "history": [{"status": event.status, "provider": event.provider, "providerStatus": event.provider_status,
-                     "errorCode": event.error_code, "at": iso(event.created_at.timestamp())}
-                    for event in history],
+        # `detail` was scrubbed of the message body before it was stored.
+        "history": [{"status": event.status, "at": iso(event.created_at.timestamp()), "provider": event.provider,
+                     "detail": event.detail} for event in history],
     })
 
 

@@ -11,7 +11,7 @@ E164: Schema = {"type": "string", "description": "E.164 phone number", "examples
 ISO_TIME: Schema = {"type": "string", "format": "date-time"}
 VERIFICATION_ID: Schema = {"type": "string", "pattern": "^VE[0-9a-f]{32}$"}
 VERIFICATION_STATES = ["pending", "approved", "canceled", "expired", "failed", "max_attempts_reached"]
-MESSAGE_STATES = ["queued", "sending", "sent", "delivered", "undelivered", "failed"]
+MESSAGE_STATES = ["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
 SEND_ERRORS = (400, 402, 403, 429, 500, 502, 504)
 
 
@@ -80,9 +80,9 @@ def default_schemas() -> dict[str, Schema]:
             "numSegments": {"type": "string", "pattern": "^[0-9]+$"}, "attempts": {"type": "integer"},
             "errorCode": nullable_text, "errorMessage": nullable_text, "verificationId": nullable_text,
             "createdAt": ISO_TIME, "updatedAt": ISO_TIME,
-            "history": {"type": "array", "items": _obj(["status", "at"], {
-                "status": {"type": "string", "enum": MESSAGE_STATES}, "provider": nullable_text,
-                "providerStatus": nullable_text, "errorCode": nullable_text, "at": ISO_TIME})},
+            "history": {"type": "array", "items": _obj(["status", "at", "provider", "detail"], {
+                "status": {"type": "string", "enum": [*MESSAGE_STATES, "ambiguous"]}, "provider": nullable_text,
+                "detail": nullable_text, "at": ISO_TIME})},
         }),
     }
 

@@ -20,6 +20,8 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_id,
+    provider_word,
     retry_after_seconds,
     scrub,
     to_decimal,
@@ -76,10 +78,11 @@ class TwilioProvider:
         if not response.is_success:
             raise self._error(response)
         body = json_or_empty(response)
-        sid = body.get("sid")
-        if not isinstance(sid, str) or not sid:
-            raise unreadable_answer(self.name, response)
-        return SendReceipt(sid=sid, provider_status=str(body.get("status") or "queued"),
+        sid = provider_id(body.get("sid"))
+        if sid is None:
+            unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
+        return SendReceipt(sid=sid, provider_status=provider_word(body.get("status") or "queued"),
                            segments=_segments(body.get("num_segments")))
 
     async def balance(self) -> Decimal | None:

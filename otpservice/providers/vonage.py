@@ -25,6 +25,7 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_id,
     scrub,
     to_decimal,
     unreadable_answer,
@@ -77,16 +78,19 @@ class VonageProvider:
         body = json_or_empty(response)
         entries = [entry for entry in body.get("messages") or [] if isinstance(entry, dict)]
         if not entries:
-            raise unreadable_answer(self.name, response)
+            unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
         for entry in entries:
             status = str(entry.get("status", ""))
             if status != "0":
                 raise _error(status, str(entry.get("error-text") or ""))
-        sid = entries[0].get("message-id")
-        if not isinstance(sid, str) or not sid:
-            raise unreadable_answer(self.name, response)
-        return SendReceipt(sid=sid, provider_status="accepted",
-                           segments=_count(body.get("message-count")) or len(entries))
+        # A long text goes as several parts, each with its own id: receipts come per part.
+        parts = tuple(part for part in (provider_id(entry.get("message-id")) for entry in entries) if part)
+        if not parts:
+            unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
+        return SendReceipt(sid=parts[0], provider_status="accepted",
+                           segments=_count(body.get("message-count")) or len(entries), part_ids=parts)
 
     async def balance(self) -> Decimal | None:
         # Basic auth rather than the documented query parameters: the secret then never

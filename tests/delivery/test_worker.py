@@ -13,8 +13,11 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import upgrade_to_head
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
+from otpservice.db.verifications import VerificationStore
+from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
-from otpservice.delivery.worker import OutboxWorker, RetryPolicy
+from otpservice.delivery.policy import RetryPolicy
+from otpservice.delivery.worker import OutboxWorker
 from otpservice.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from otpservice.providers.base import OutgoingSms, SendReceipt
 
@@ -51,9 +54,11 @@ def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
            max_attempts: int = 3) -> tuple[Dispatcher, OutboxWorker]:
     chain = ProviderChain(list(providers))
     cipher = BodyCipher(["k"])
-    dispatcher = Dispatcher(chain, store, clock, queue_enabled=True, throttle=None, cipher=cipher, retry_delay=2)
-    worker = OutboxWorker(store, chain, cipher, None, clock,
-                          RetryPolicy(max_attempts=max_attempts, base_seconds=2, cap_seconds=10))
+    policy = RetryPolicy(chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2,
+                         max_wait_seconds=10)
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=True, throttle=None, cipher=cipher)
+    worker = OutboxWorker(store, deliverer, cipher, None, clock)
     return dispatcher, worker
 
 
