@@ -149,6 +149,15 @@ class MessageStore:
                                      provider_status=provider_status, error_code=error_code, created_at=now))
             return True
 
+    async def fail_expired_leases(self, now: datetime, detail: str) -> int:
+        """Queue off: messages left `sending` past their lease end `failed`, never sent again."""
+        failed = 0
+        for message in await self.expired_leases(now, limit=10_000):
+            failed += await self.finish_attempt(message.id, now, Outcome(
+                status="failed", provider=message.provider, error_code="lease_expired", error_message=detail,
+                detail=detail, before=("ambiguous",)), lease_expired_before=now)
+        return failed
+
     async def purge_older_than(self, cutoff: datetime) -> int:
         """Delete finished messages created before `cutoff`, with their history; queued ones stay."""
         async with self._sessions.begin() as session:
