@@ -173,21 +173,24 @@ async def test_a_code_that_fails_for_good_after_its_retries_fails_its_verificati
     assert len(fake_twilio.sends) == 6
 
 
-async def test_codes_go_out_before_queued_plain_messages(fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
-    """Under SMS_RATE_LIMIT, a code queued after plain messages is still the next one sent."""
-    async with provider_app(fake_twilio, sms_queue_enabled=True, sms_rate_limit=0.5,
-                            sms_default_sender="ACME") as client:
-        worker = client.app.state.services.worker  # type: ignore[attr-defined]
-        worker.stop()  # the background worker waits: the outbox fills up first
-        statuses = [(await client.post("/send", json={**SEND, "receiver": f"+39333123450{index}"})).status_code
-                    for index in range(3)]
-        assert statuses[1:] == [202, 202]
+async def test_codes_go_out_before_queued_plain_messages(fake_twilio: TwilioFake, provider_app: ProviderApp,
+                                                        clock: FakeClock, monkeypatch: Any) -> None:
+    """A code queued after plain messages that are due before it is still claimed first."""
+    monkeypatch.setattr("otpservice.app.start_background", _no_background)  # this test drains by hand
+    for _ in range(3):
+        fake_twilio.push(DOWN)
+    async with provider_app(fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME") as client:
+        for index in range(2):
+            response = await client.post("/send", json={**SEND, "receiver": f"+39333123450{index}"})
+            assert response.status_code == 202
+        clock.advance(5)  # the plain messages are due
         otp = "+393339876543"
         assert (await client.post("/verify/start", json={"to": otp})).status_code == 201
-        before = len(fake_twilio.sends)
-        worker._stop.clear()  # noqa: SLF001 - let it run again
-        while len(fake_twilio.sends) < before + 1:
-            await drain(client)
-            await asyncio.sleep(0.05)
-        worker.stop()
-    assert fake_twilio.sends[before].form["To"] == otp
+        clock.advance(5)  # now the code is due too, later than they are
+        assert await drain(client) == 3
+    first, *rest = [request.form["To"] for request in fake_twilio.sends[3:]]
+    assert first == otp and sorted(rest) == ["+393331234500", "+393331234501"]
+
+
+async def _no_background(services: Any) -> None:
+    return None
