@@ -8,7 +8,7 @@ another provider then could deliver the message twice.
 import logging
 from dataclasses import dataclass, replace
 
-from otpservice.errors import ProviderError
+from otpservice.errors import ProviderError, ProviderRejected
 from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider, scrub_body
 
 log = logging.getLogger("otpservice.delivery")
@@ -63,5 +63,7 @@ class ProviderChain:
                                                       "sent": "unknown" if exc.may_have_sent else "no"})
                 if exc.may_have_sent:
                     break
-        assert last is not None, "an attempt needs at least one provider"
+        if last is None:  # no provider left to ask (the configuration changed since it was queued)
+            return AttemptResult(self.primary.name, error=ProviderRejected("no configured provider may take it"),
+                                 refused_by=refused_by)
         return last

@@ -51,14 +51,20 @@ class Deliverer:
         self._messages, self._verifications, self._clock = messages, verifications, clock
         # Sends the provider accepted whose record the database refused: never sent again here.
         self.unrecorded: set[str] = set()
+        # Attempts under way in this process: a slow one is never taken for a crashed one.
+        self._in_flight: set[str] = set()
         self._recorders: set[asyncio.Task[None]] = set()
 
     async def attempt(self, message: Message, sms: OutgoingSms) -> Delivered:
         refused = _names(message.refused_by)
-        result = await self.chain.attempt(sms, self.policy.candidates(refused, message.retry_provider), refused)
-        if result.receipt is not None:
-            return await self._sent(message, result)
-        return await self._not_sent(message, result)
+        self._in_flight.add(message.id)
+        try:
+            result = await self.chain.attempt(sms, self.policy.candidates(refused, message.retry_provider), refused)
+            if result.receipt is not None:
+                return await self._sent(message, result)
+            return await self._not_sent(message, result)
+        finally:
+            self._in_flight.discard(message.id)
 
     async def _sent(self, message: Message, result: AttemptResult) -> Delivered:
         receipt = result.receipt
@@ -68,7 +74,8 @@ class Deliverer:
                           callback_url=_signed_callback(result), parts=receipt.part_ids,
                           refused_by=",".join(result.refused_by) or None)
         try:
-            await self._messages.finish_attempt(message.id, to_datetime(self._clock.now()), outcome)
+            if not await self._messages.finish_attempt(message.id, to_datetime(self._clock.now()), outcome):
+                log.warning("accepted send found its claim taken over", extra={"message_id": message.id})
         except (SQLAlchemyError, OSError):
             # The provider has the message: the caller is told so, and it is never sent again.
             log.exception("could not record an accepted send; retrying the write",
@@ -118,7 +125,7 @@ class Deliverer:
 
     async def recover_lease(self, message: Message) -> bool:
         """A `sending` message past its lease: its process died mid-call, so it may have sent."""
-        if message.id in self.unrecorded:
+        if message.id in self.unrecorded or message.id in self._in_flight:
             return False
         decision = self.policy.after_lease_expired(message.attempts, provider=message.provider,
                                                    ambiguous_before=message.ambiguous_count or 0)
