@@ -40,8 +40,8 @@ def test_sigterm_finishes_the_call_in_flight_and_leaves_the_rest_queued(tmp_path
     queued = 8
     database = tmp_path / "otp.db"
     with start_fake("twilio") as (_, fake):
-        for _ in range(queued):
-            fake.push(DOWN)  # every first call fails: all of them wait in the outbox
+        for index in range(queued):  # every first call fails: all of them wait in the outbox
+            fake.push_when("Body", f"message {index}", DOWN)
         env = service_env(fake, database, SMS_QUEUE_ENABLED="true", SMS_RATE_LIMIT="100", LOG_LEVEL="info")
         with serve(env, tmp_path / "server.log") as (base_url, process):
             for index in range(queued):
