@@ -179,7 +179,7 @@ def scrub_body(text: str, body: str, limit: int = 200) -> str:
     return scrub(cleaned, limit)
 
 
-def unreadable_answer(provider: str, response: httpx.Response) -> None:
+def log_unreadable_answer(provider: str, response: httpx.Response) -> None:
     """A 2xx whose body lacks what a success must carry (a proxy page, a changed API): the
     provider may well have taken the message, so it counts as sent, its id unknown."""
     log.warning("unreadable provider answer", extra={"provider": provider, "status": response.status_code})

@@ -28,7 +28,7 @@ from otpservice.providers.base import (
     retry_after_seconds,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 
@@ -77,7 +77,7 @@ class KaleyraProvider:
         first = _first_entry(body.get("data"))
         sid = provider_id(first.get("message_id") or body.get("id"))
         if sid is None:
-            unreadable_answer(self.name, response)
+            log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
         return SendReceipt(sid=sid, provider_status=provider_word(first.get("status") or "accepted"))
 

@@ -25,7 +25,7 @@ from otpservice.providers.base import (
     retry_after_seconds,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 
@@ -80,7 +80,7 @@ class TwilioProvider:
         body = json_or_empty(response)
         sid = provider_id(body.get("sid"))
         if sid is None:
-            unreadable_answer(self.name, response)
+            log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
         return SendReceipt(sid=sid, provider_status=provider_word(body.get("status") or "queued"),
                            segments=_segments(body.get("num_segments")))

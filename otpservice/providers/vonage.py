@@ -28,7 +28,7 @@ from otpservice.providers.base import (
     provider_id,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.segments import is_gsm7
@@ -78,7 +78,7 @@ class VonageProvider:
         body = json_or_empty(response)
         entries = [entry for entry in body.get("messages") or [] if isinstance(entry, dict)]
         if not entries:
-            unreadable_answer(self.name, response)
+            log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
         for entry in entries:
             status = str(entry.get("status", ""))
@@ -87,7 +87,7 @@ class VonageProvider:
         # A long text goes as several parts, each with its own id: receipts come per part.
         parts = tuple(part for part in (provider_id(entry.get("message-id")) for entry in entries) if part)
         if not parts:
-            unreadable_answer(self.name, response)
+            log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
         return SendReceipt(sid=parts[0], provider_status="accepted",
                            segments=_count(body.get("message-count")) or len(entries), part_ids=parts)

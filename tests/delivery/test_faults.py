@@ -1,7 +1,6 @@
 """Delivery faults (SPEC sections 14 and 16), through the whole app and real fake-provider servers:
 ambiguous outcomes, failover rules, queued codes checked against their verification, codes first."""
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -11,7 +10,6 @@ from otpservice.clock import FakeClock
 from otpservice.db.models import Message
 from tests.fakes import Reply, TwilioFake, VonageFake
 from tests.fakes.fixtures import ProviderApp, fake_twilio, fake_vonage, provider_app  # noqa: F401
-from tests.fakes.twilio import error_reply
 from tests.fakes.vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET
 from tests.ops.helpers import closed_port
 
