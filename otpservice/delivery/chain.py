@@ -1,11 +1,8 @@
-"""One attempt at a message: the providers the retry policy allows, in order.
-
-A provider that certainly did not send hands over to the next one at once; one whose
-outcome is unknown (the request went out, no answer came back) ends the attempt: asking
-another provider then could deliver the message twice.
-"""
+"""One attempt at a message: the providers the retry policy allows, in order, handing over
+to the next one after an error only when the policy says so (policy.hands_over_at_once)."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from otpservice.errors import ProviderError, ProviderRejected
@@ -39,7 +36,8 @@ class ProviderChain:
     def names(self) -> tuple[str, ...]:
         return tuple(self._by_name)
 
-    async def attempt(self, sms: OutgoingSms, candidates: list[str], refused_by: tuple[str, ...] = ()) -> AttemptResult:
+    async def attempt(self, sms: OutgoingSms, candidates: list[str], refused_by: tuple[str, ...] = (), *,
+                      hands_over: Callable[[ProviderError], bool]) -> AttemptResult:
         last: AttemptResult | None = None
         refusal: ProviderError | None = None
         for name in candidates:
@@ -61,7 +59,7 @@ class ProviderChain:
                 last = AttemptResult(name, error=exc, refusal=refusal, refused_by=refused_by)
                 log.warning("provider failed", extra={"provider": name, "code": exc.code,
                                                       "sent": "unknown" if exc.may_have_sent else "no"})
-                if exc.may_have_sent:
+                if not hands_over(exc):
                     break
         if last is None:  # no provider left to ask (the configuration changed since it was queued)
             return AttemptResult(self.primary.name, error=ProviderRejected("no configured provider may take it"),

@@ -59,7 +59,8 @@ class Deliverer:
         refused = _names(message.refused_by)
         self._in_flight.add(message.id)
         try:
-            result = await self.chain.attempt(sms, self.policy.candidates(refused, message.retry_provider), refused)
+            result = await self.chain.attempt(sms, self.policy.candidates(refused, message.retry_provider), refused,
+                                              hands_over=self.policy.hands_over_at_once)
             if result.receipt is not None:
                 return await self._sent(message, result)
             return await self._not_sent(message, result)

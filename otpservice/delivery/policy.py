@@ -49,6 +49,12 @@ class RetryPolicy:
         ceiling = min(self.max_wait_seconds, self.first_retry_seconds * 2 ** max(attempts - 1, 0))
         return random.uniform(ceiling / 2, ceiling)
 
+    @staticmethod
+    def hands_over_at_once(error: ProviderError) -> bool:
+        """Within one attempt, may the next provider be asked after this error? Only when the
+        message certainly did not go: asking another after a lost answer could send it twice."""
+        return not error.may_have_sent
+
     def candidates(self, refused_by: Sequence[str], retry_provider: str | None) -> list[str]:
         """The providers one attempt may try, in order."""
         if retry_provider is not None:
