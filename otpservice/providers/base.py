@@ -167,6 +167,19 @@ def provider_word(value: object, default: str = "unknown") -> str:
     return text if _SAFE_WORD.fullmatch(text) else default
 
 
+# A 1600-character UCS-2 body is 25 parts: anything far above is no count worth storing.
+MAX_SEGMENTS = 1000
+
+
+def provider_count(value: object) -> int | None:
+    """A provider's segment count fit to store (1..MAX_SEGMENTS), else None (not reported)."""
+    try:
+        count = int(str(value))
+    except ValueError:
+        return None
+    return count if 0 < count <= MAX_SEGMENTS else None
+
+
 def scrub_body(text: str, body: str, limit: int = 200) -> str:
     """Provider free text without the message body (nor any digit run of it: a code), no
     control characters, numbers masked, bounded: fit for a caller, a log line and a row."""

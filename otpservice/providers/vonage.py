@@ -5,7 +5,6 @@ Vonage answers HTTP 200 even when it refuses: the verdict is in each messages[] 
 
 import re
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
@@ -25,6 +24,7 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_count,
     provider_id,
     scrub,
     to_decimal,
@@ -90,7 +90,7 @@ class VonageProvider:
             log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
         return SendReceipt(sid=parts[0], provider_status="accepted",
-                           segments=_count(body.get("message-count")) or len(entries), part_ids=parts)
+                           segments=provider_count(body.get("message-count")) or len(entries), part_ids=parts)
 
     async def balance(self) -> Decimal | None:
         # Basic auth rather than the documented query parameters: the secret then never
@@ -120,11 +120,3 @@ def _error(status: str, error_text: str) -> OTPServiceError:
         return ProviderInsufficientBalance(f"vonage says the balance is insufficient ({detail})")
     reason = _REJECTED.get(status, "rejected the message")
     return ProviderRejected(f"vonage: {reason} ({detail})")
-
-
-def _count(value: Any) -> int | None:
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        return None
-    return count if count > 0 else None

@@ -23,7 +23,7 @@ async def test_odd_provider_strings_never_make_a_write_fail(fake_twilio: TwilioF
     """A 2xx whose id and status do not fit the columns (or hold a NUL, which PostgreSQL
     refuses): the message is sent all the same, under our own id."""
     fake_twilio.push(Reply(201, json={"sid": "SM" + "9" * 300, "status": "queued\x00" + "x" * 80,
-                                      "num_segments": "1"}))
+                                      "num_segments": "9" * 30}))
     fake_twilio.push(Reply(201, json={"sid": "SM\x00bad", "status": "ok"}))
     await asyncio.to_thread(upgrade_to_head, database_url)
     settings = make_settings(database_url, **fake_twilio.settings())
