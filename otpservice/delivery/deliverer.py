@@ -128,12 +128,14 @@ class Deliverer:
         """A `sending` message past its lease: its process died mid-call, so it may have sent."""
         if message.id in self.unrecorded or message.id in self._in_flight:
             return False
-        decision = self.policy.after_lease_expired(message.attempts, provider=message.provider,
+        # Which provider had the call is unknown: the one its attempt asked first, most likely.
+        asked = (self.policy.candidates(_names(message.refused_by), message.retry_provider) or [message.provider])[0]
+        decision = self.policy.after_lease_expired(message.attempts, provider=asked,
                                                    ambiguous_before=message.ambiguous_count or 0)
         now = self._clock.now()
         detail = "the attempt was interrupted (lease expired): it may have been sent"
         outcome = Outcome(
-            status=states.QUEUED if decision.retry else states.FAILED, provider=message.provider,
+            status=states.QUEUED if decision.retry else states.FAILED, provider=asked,
             error_code="lease_expired", error_message=detail, detail=detail,
             next_attempt_at=to_datetime(now + decision.delay) if decision.retry else None,
             retry_provider=decision.retry_provider, ambiguous_count=(message.ambiguous_count or 0) + 1,

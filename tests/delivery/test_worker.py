@@ -159,6 +159,8 @@ async def test_a_send_interrupted_mid_call_is_recorded_and_retried(store: Messag
     clock.advance(61)
     assert await worker.drain_once() == 1
     assert [sms.body for sms in provider.sent] == ["code 654321"]
+    # Its outcome was unknown: the history says so, and the retry went to the same provider.
+    assert [event.status for event in await store.history(message_id)] == ["ambiguous", "queued", "sent"]
 
 
 async def _all_ids(store: MessageStore) -> list[str]:
