@@ -6,6 +6,7 @@ import json
 import re
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 from otpservice import __version__
@@ -33,17 +34,31 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
     asyncio.run(preflight())
+    # In-flight requests wait at most for one provider call (PROVIDER_TIMEOUT): the process
+    # is gone within PROVIDER_TIMEOUT + 2 s of SIGTERM.
+    grace = min(GRACEFUL_SHUTDOWN_SECONDS, int(settings.provider_timeout) + 1)
     # proxy_headers off: X-Forwarded-For is read by the app alone, from TRUSTED_PROXIES only.
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
                                "proxy_headers": False, "access_log": False, "server_header": False,
-                               "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS}
+                               "timeout_graceful_shutdown": grace}
     if args.workers > 1:
         # Each worker reads the same environment; --host/--port were written into it above.
         uvicorn.run("otpservice.cli:app_from_environment", factory=True, workers=args.workers, **options)
-    else:
-        from otpservice.app import create_app
+        return 0
+    from otpservice.app import create_app
+    from otpservice.wiring import request_stop
 
-        uvicorn.run(create_app(settings), **options)
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # The outbox worker stops at the signal, not after the requests in flight.
+            services = getattr(app.state, "services", None)
+            if services is not None:
+                request_stop(services)
+            super().handle_exit(sig, frame)
+
+    Server(uvicorn.Config(app, **options)).run()
     return 0
 
 

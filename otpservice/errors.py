@@ -141,6 +141,9 @@ class ProviderError(OTPServiceError):
 
     status_code, code, default_message = 502, "provider_error", "SMS provider error"
     retryable = True
+    # True when the request may have reached the provider (a read timeout, a dropped
+    # answer): the message may have gone out, so it is never failed over at once.
+    may_have_sent = False
 
 
 class ProviderRateLimited(ProviderError, TooManyRequests):
@@ -153,6 +156,12 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderTimeout(ProviderError):
     status_code, default_message = 504, "SMS provider timed out"
+
+
+class ProviderAnswerLost(ProviderTimeout):
+    """The request went out and no answer came back (read timeout, connection dropped)."""
+
+    may_have_sent = True
 
 
 class ProviderCredentialsRefused(ProviderError):

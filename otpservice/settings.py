@@ -113,11 +113,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     docs_enabled: bool = True
     console_provider_allowed: bool = False
+    webhook_previous_secrets: SecretList = []
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
         "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
-        "admin_api_keys", mode="before",
+        "admin_api_keys", "webhook_previous_secrets", mode="before",
     )(_split_commas)
 
     @field_validator("log_level", mode="before")

@@ -25,9 +25,12 @@ from otpservice.verify.keys import resolve_secret_keys
 from otpservice.delivery.callbacks import callback_urls
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
+from otpservice.db.verifications import VerificationStore
+from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
+from otpservice.delivery.policy import RetryPolicy
 from otpservice.delivery.throttle import ProviderThrottle
-from otpservice.delivery.worker import OutboxWorker, RetryPolicy
+from otpservice.delivery.worker import OutboxWorker
 
 log = logging.getLogger("otpservice")
 
@@ -71,10 +74,11 @@ async def build_services(settings: Settings, clock: Clock,
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
     throttle = ProviderThrottle(storage.windows, settings.sms_rate_limit) if settings.sms_queue_enabled else None
-    retry = RetryPolicy(lease_seconds=max(60.0, settings.provider_timeout * len(providers) * 3))
-    dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
-                            throttle=throttle, cipher=cipher, lease_seconds=retry.lease_seconds)
-    worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry)
+    retry = RetryPolicy.for_timeout(chain.names, settings.provider_timeout, queue_enabled=settings.sms_queue_enabled)
+    deliverer = Deliverer(chain, messages, VerificationStore(sessions), retry, clock)
+    dispatcher = Dispatcher(deliverer, messages, clock, queue_enabled=settings.sms_queue_enabled,
+                            throttle=throttle, cipher=cipher)
+    worker = OutboxWorker(messages, deliverer, cipher, throttle, clock, queue_enabled=settings.sms_queue_enabled)
     alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
     secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
     alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
@@ -113,15 +117,22 @@ def budget_rules(settings: Settings) -> BudgetRules:
 
 
 async def start_background(services: Services) -> None:
-    """The outbox worker runs in every process; claims keep replicas from sending twice.
-    The alert sender delivers this process's alerts."""
+    """The outbox worker runs in every process (claims keep replicas from sending twice);
+    with the queue off it only recovers the leases of crashed sends. The alert sender
+    delivers this process's alerts."""
     stop_alerts = asyncio.Event()
     services.extras["alerts"] = (stop_alerts, asyncio.create_task(services.alerts.run(stop_alerts),
                                                                   name="alert-sender"))
-    if services.settings.sms_queue_enabled:
-        stop = asyncio.Event()
-        task = asyncio.create_task(services.worker.run(stop), name="outbox-worker")
-        services.extras["worker"] = (stop, task)
+    task = asyncio.create_task(services.worker.run(), name="outbox-worker")
+    services.extras["worker"] = (asyncio.get_running_loop(), task)
+
+
+def request_stop(services: Services) -> None:
+    """From a signal handler: the worker finishes the call in flight and starts no other."""
+    running = services.extras.get("worker")
+    if running is not None:
+        loop, _ = running
+        loop.call_soon_threadsafe(services.worker.stop)
 
 
 async def stop_background(services: Services) -> None:
@@ -131,8 +142,8 @@ async def stop_background(services: Services) -> None:
         await alerts[1]
     running = services.extras.pop("worker", None)
     if running is not None:
-        stop, task = running
-        stop.set()
+        _, task = running
+        services.worker.stop()
         await task
 
 

@@ -69,8 +69,9 @@ def test_two_replicas_never_send_an_outbox_message_twice(replica_env: dict[str, 
     with start_fake("twilio") as (_, fake):
         env = {**replica_env, **{key.upper(): str(value) for key, value in fake.settings().items()},
                "SMS_QUEUE_ENABLED": "true", "SMS_RATE_LIMIT": "1000", "RATE_LIMIT_MAX_REQUESTS": "1000"}
-        for _ in range(count):
-            fake.push(Reply(503, json={"code": 20500, "message": "down", "status": 503}))
+        for index in range(count):  # each message's first call, whenever a worker's retry comes
+            fake.push_when("Body", f"message {index}", Reply(503, json={"code": 20500, "message": "down",
+                                                                        "status": 503}))
         with serve(env, tmp_path / "a.log") as (first, _), serve(env, tmp_path / "b.log") as (second, _):
             ids = [httpx.post((first, second)[index % 2] + "/send", json={
                 "sender": "ACME", "receiver": f"+3933312345{index:02d}", "body": f"message {index}"}

@@ -14,15 +14,14 @@ from otpservice.errors import MessageNotFound
 from otpservice.core.phone import mask_phone
 
 
-MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed"]
+MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
 
 
 class MessageEvent(BaseModel):
-    status: MessageState
-    provider: str | None
-    providerStatus: str | None
-    errorCode: str | None
+    status: MessageState | Literal["ambiguous"]
     at: datetime
+    provider: str | None
+    detail: Annotated[str | None, Field(description="Scrubbed provider detail (never the message body)")]
 
 
 class Message(BaseModel):
@@ -65,9 +64,9 @@ async def get_message(request: Request) -> JSONResponse:
         "verificationId": message.verification_id,
         "createdAt": iso(message.created_at.timestamp()),
         "updatedAt": iso(message.updated_at.timestamp()),
-        "history": [{"status": event.status, "provider": event.provider, "providerStatus": event.provider_status,
-                     "errorCode": event.error_code, "at": iso(event.created_at.timestamp())}
-                    for event in history],
+        # `detail` was scrubbed of the message body before it was stored.
+        "history": [{"status": event.status, "at": iso(event.created_at.timestamp()), "provider": event.provider,
+                     "detail": event.detail} for event in history],
     })
 
 

@@ -14,6 +14,7 @@ from otpservice.clock import to_datetime
 from otpservice.delivery import states
 from otpservice.delivery.callbacks import KALEYRA_DLR_PATH, TWILIO_STATUS_PATH, VONAGE_DLR_PATH
 from otpservice.delivery.signatures import token_valid, twilio_signature_valid
+from otpservice.providers.base import provider_word
 from otpservice.errors import InvalidRequest, MessageNotFound, NotFound, WebhookForbidden
 
 log = logging.getLogger("otpservice.webhooks")
@@ -66,7 +67,8 @@ async def _apply(request: Request, provider: str, sid: str | None, word: str | N
     if status is not None:
         changed = await services.messages.advance_status(
             provider, sid, status, states.states_before(status), to_datetime(services.clock.now()),
-            provider_status=word[:32], error_code=error_code[:64] if error_code not in (None, "", "0") else None)
+            provider_status=provider_word(word),
+            error_code=provider_word(error_code) if error_code not in (None, "", "0") else None)
         log.info("delivery receipt", extra={"provider": provider, "sid": sid, "status": status,
                                             "applied": changed})
         if not changed and await services.messages.get(sid) is None:
@@ -76,15 +78,23 @@ async def _apply(request: Request, provider: str, sid: str | None, word: str | N
 
 
 async def twilio_status(request: Request) -> Response:
-    settings = services_of(request).settings
+    services = services_of(request)
+    settings = services.settings
     if not settings.public_base_url or not settings.twilio_auth_token:
         raise NotFound()
     await read_body(request, MAX_RECEIPT_BYTES)
     form = await request.form()
     params = {k: v for k, v in form.items() if isinstance(v, str)}
+    # Twilio signs the exact callback URL it was given for that message: the one we stored
+    # with it (PUBLIC_BASE_URL may have changed since), else the one it would be given now.
     url = settings.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
+    sid = params.get("MessageSid")
+    if sid and len(sid) <= MAX_ID_LENGTH and "\x00" not in sid:
+        message = await services.messages.get(sid)
+        if message is not None and message.provider == "twilio" and message.callback_url:
+            url = message.callback_url
     signature = request.headers.get("X-Twilio-Signature", "")
     if not twilio_signature_valid(settings.twilio_auth_token.get_secret_value(), url, params, signature):
         raise WebhookForbidden()
@@ -93,11 +103,15 @@ async def twilio_status(request: Request) -> Response:
 
 
 def _check_token(request: Request) -> None:
-    secret = services_of(request).settings.webhook_secret
-    if secret is None:
+    """The current WEBHOOK_SECRET, or one of WEBHOOK_PREVIOUS_SECRETS: receipts for messages
+    sent before a rotation still carry the old one in their callback URL."""
+    settings = services_of(request).settings
+    if settings.webhook_secret is None:
         raise NotFound()
     given = request.query_params.get("token") or request.headers.get("X-Webhook-Token")
-    if not token_valid(secret.get_secret_value(), given):
+    accepted = [settings.webhook_secret, *settings.webhook_previous_secrets]
+    # Every candidate is compared, so that the time taken does not tell which one matched.
+    if not sum(token_valid(secret.get_secret_value(), given) for secret in accepted):
         raise WebhookForbidden()
 
 

@@ -60,6 +60,13 @@ class Message(Base):
     verification_id: Mapped[str | None] = mapped_column(String(34), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Retry state (delivery/policy.py): providers that refused it for good (comma-separated),
+    # the provider its next attempt must go to (after an ambiguous outcome), how many
+    # ambiguous outcomes it had, and the status callback URL given with its last attempt.
+    refused_by: Mapped[str | None] = mapped_column(String(64))
+    retry_provider: Mapped[str | None] = mapped_column(String(16))
+    ambiguous_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    callback_url: Mapped[str | None] = mapped_column(String(512))
 
     __table_args__ = (
         Index("ix_messages_outbox", "status", "next_attempt_at"),
@@ -68,6 +75,17 @@ class Message(Base):
         Index("ix_messages_verification_status", "verification_id", "status"),
         Index("ix_messages_receiver_created", "receiver", "created_at"),
     )
+
+
+class MessagePart(Base):
+    """The provider id of each part of a multi-part send (Vonage gives one per part)."""
+
+    __tablename__ = "message_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(34), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_sid: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class MessageEvent(Base):
@@ -82,6 +100,7 @@ class MessageEvent(Base):
     provider_status: Mapped[str | None] = mapped_column(String(32))
     error_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(String(200))  # scrubbed: never the message body
 
 
 class Verification(Base):

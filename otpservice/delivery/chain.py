@@ -1,43 +1,67 @@
-"""The primary provider, then SMS_FALLBACK_PROVIDER after a retryable failure."""
+"""One attempt at a message: the providers the retry policy allows, in order, handing over
+to the next one after an error only when the policy says so (policy.hands_over_at_once)."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from otpservice.errors import ProviderError
-from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider
+from otpservice.errors import ProviderError, ProviderRejected
+from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider, scrub_body
 
 log = logging.getLogger("otpservice.delivery")
 
 
 @dataclass(frozen=True)
-class ChainReceipt:
-    provider: str
-    receipt: SendReceipt
+class AttemptResult:
+    provider: str  # the one that accepted, else the last one asked
+    receipt: SendReceipt | None = None
+    error: ProviderError | None = None  # the last provider's error
+    refusal: ProviderError | None = None  # the first refusal for good
+    refused_by: tuple[str, ...] = ()  # every provider that refused it for good, so far
+    callback_url: str | None = None
 
 
 class ProviderChain:
     def __init__(self, providers: list[SmsProvider], callbacks: dict[str, str] | None = None) -> None:
         """`callbacks`: status callback URL by provider name (when PUBLIC_BASE_URL is set)."""
         self.providers = providers
+        self._by_name = {provider.name: provider for provider in providers}
         self._callbacks = callbacks or {}
 
     @property
     def primary(self) -> SmsProvider:
         return self.providers[0]
 
-    async def send(self, sms: OutgoingSms) -> ChainReceipt:
-        """Raises the last provider's error when none accepted the message."""
-        last_error: ProviderError | None = None
-        for provider in self.providers:
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
+
+    async def attempt(self, sms: OutgoingSms, candidates: list[str], refused_by: tuple[str, ...] = (), *,
+                      hands_over: Callable[[ProviderError], bool]) -> AttemptResult:
+        last: AttemptResult | None = None
+        refusal: ProviderError | None = None
+        for name in candidates:
+            provider = self._by_name.get(name)
+            if provider is None:  # a provider no longer configured: the primary takes over
+                provider, name = self.primary, self.primary.name
+            callback = self._callbacks.get(name)
             try:
-                callback = self._callbacks.get(provider.name)
                 receipt = await provider.send(replace(sms, status_callback=callback) if callback else sms)
-                return ChainReceipt(provider.name, receipt)
+                return AttemptResult(name, receipt=receipt, refused_by=refused_by, callback_url=callback)
             except ProviderError as exc:
+                # Provider free text may quote the message (hence a code): scrubbed before it
+                # reaches a caller, a log line or a row.
+                exc.message = scrub_body(exc.message, sms.body)
+                exc.args = (exc.message,)
                 if not exc.retryable:
-                    raise
-                last_error = exc
-                log.warning("provider failed, trying the next one" if provider is not self.providers[-1]
-                            else "provider failed", extra={"provider": provider.name, "code": exc.code})
-        assert last_error is not None
-        raise last_error
+                    refused_by = (*refused_by, name)
+                    refusal = refusal or exc
+                last = AttemptResult(name, error=exc, refusal=refusal, refused_by=refused_by)
+                log.warning("provider failed", extra={"provider": name, "code": exc.code,
+                                                      "sent": "unknown" if exc.may_have_sent else "no"})
+                if not hands_over(exc):
+                    break
+        if last is None:  # no provider left to ask (the configuration changed since it was queued)
+            return AttemptResult(self.primary.name, error=ProviderRejected("no configured provider may take it"),
+                                 refused_by=refused_by)
+        return last

@@ -1,7 +1,7 @@
 """Hand a message to the provider now, or park it in the outbox (202) to be sent later.
 
 With SMS_QUEUE_ENABLED, a message goes to the outbox when the provider rate
-(SMS_RATE_LIMIT) is used up, or when every provider failed with a retryable error.
+(SMS_RATE_LIMIT) is used up, or when the retry policy says to try again later.
 """
 
 import logging
@@ -9,15 +9,15 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from otpservice.clock import Clock, to_datetime
+from otpservice.core.phone import mask_phone
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Message
-from otpservice.delivery.chain import ProviderChain
+from otpservice.delivery import states
 from otpservice.delivery.crypto import BodyCipher
+from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.throttle import ProviderThrottle
-from otpservice.errors import ProviderError
 from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms, SmsProvider
-from otpservice.core.phone import mask_phone
 from otpservice.sms.segments import count_segments
 
 log = logging.getLogger("otpservice.delivery")
@@ -38,62 +38,51 @@ def new_message_id() -> str:
 
 
 class Dispatcher:
-    def __init__(self, chain: ProviderChain, messages: MessageStore, clock: Clock, *,
-                 queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher,
-                 retry_delay: float = 2.0, lease_seconds: float = 60.0) -> None:
-        self._chain, self._messages, self._clock = chain, messages, clock
+    def __init__(self, deliverer: Deliverer, messages: MessageStore, clock: Clock, *,
+                 queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher) -> None:
+        self._deliverer, self._messages, self._clock = deliverer, messages, clock
         self._queue_enabled, self._throttle, self._cipher = queue_enabled, throttle, cipher
-        self._retry_delay, self._lease_seconds = retry_delay, lease_seconds
 
     @property
     def primary(self) -> SmsProvider:
-        return self._chain.primary
+        return self._deliverer.chain.primary
 
     async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None,
                        message_id: str | None = None) -> SendResult:
         now = self._clock.now()
         message_id = message_id or new_message_id()
         sms = replace(sms, client_ref=message_id)
-        record = Message(id=message_id, provider=self._chain.primary.name, kind=kind,
+        record = Message(id=message_id, provider=self.primary.name, kind=kind,
                          receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
-                         attempts=1, verification_id=verification_id, created_at=to_datetime(now),
-                         updated_at=to_datetime(now), body_ciphertext=self._cipher.encrypt(sms.body, message_id))
+                         attempts=1, ambiguous_count=0, verification_id=verification_id,
+                         created_at=to_datetime(now), updated_at=to_datetime(now),
+                         body_ciphertext=self._cipher.encrypt(sms.body, message_id))
         if self._queue_enabled and self._throttle and not await self._throttle.try_acquire():
-            record.status, record.attempts, record.next_attempt_at = "queued", 0, to_datetime(now)
+            record.status, record.attempts, record.next_attempt_at = states.QUEUED, 0, to_datetime(now)
             await self._messages.add(record)
             return self._queued(record, sms, now)
         # Recorded before the call, as a claimed outbox message: a crash during the call leaves
-        # a row, which (queue on) a worker sends again once the lease ends. Only a message whose
-        # call was in flight may so go twice.
-        record.status, record.next_attempt_at = "sending", to_datetime(now + self._lease_seconds)
+        # a row, which the lease recovery finds (queue on: sent again, queue off: failed).
+        record.status = states.SENDING
+        record.next_attempt_at = to_datetime(now + self._deliverer.policy.lease_seconds)
         await self._messages.add(record)
-        try:
-            sent = await self._chain.send(sms)
-        except ProviderError as exc:
-            finished = to_datetime(self._clock.now())
-            if self._queue_enabled and exc.retryable:
-                await self._messages.finish_attempt(
-                    record.id, finished, status="queued", error_code=exc.code, error_message=exc.message,
-                    next_attempt_at=to_datetime(now + self._retry_delay))
-                record.error_code = exc.code
-                return self._queued(record, sms, now)
-            await self._messages.finish_attempt(record.id, finished, status="failed", error_code=exc.code,
-                                                error_message=exc.message)
-            metrics.message_outcome(record.provider, "failed")
-            log.warning("send failed", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
-                                              "code": exc.code, "message_id": record.id})
-            raise
-        segments = sent.receipt.segments or record.segments
-        await self._messages.finish_attempt(
-            record.id, to_datetime(self._clock.now()), status="sent", provider=sent.provider,
-            provider_sid=sent.receipt.sid, provider_status=sent.receipt.provider_status, segments=segments)
-        metrics.message_outcome(sent.provider, "sent")
-        log.info("sms sent", extra={"provider": sent.provider, "to": mask_phone(sms.receiver),
-                                    "message_id": record.id, "sid": sent.receipt.sid})
-        return SendResult(record.id, sent.receipt.sid, "sent", segments, now)
+        delivered = await self._deliverer.attempt(record, sms)
+        if delivered.status == states.QUEUED:
+            record.error_code = delivered.error.code if delivered.error else None
+            return self._queued(record, sms, now)
+        if delivered.status == states.FAILED:
+            assert delivered.error is not None
+            log.warning("send failed", extra={"provider": delivered.provider, "to": mask_phone(sms.receiver),
+                                              "code": delivered.error.code, "message_id": record.id})
+            raise delivered.error
+        segments = delivered.segments or record.segments
+        sid = delivered.sid or record.id  # a 2xx we could not read: sent, under our own id
+        log.info("sms sent", extra={"provider": delivered.provider, "to": mask_phone(sms.receiver),
+                                    "message_id": record.id, "sid": sid})
+        return SendResult(record.id, sid, states.SENT, segments, now)
 
     def _queued(self, record: Message, sms: OutgoingSms, now: float) -> SendResult:
-        metrics.message_outcome(record.provider, "queued")
+        metrics.message_outcome(record.provider, states.QUEUED)
         log.info("sms queued", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
                                       "message_id": record.id, "code": record.error_code})
-        return SendResult(record.id, record.id, "queued", record.segments, now)
+        return SendResult(record.id, record.id, states.QUEUED, record.segments, now)

@@ -2,9 +2,13 @@
 
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 DELIVERED, UNDELIVERED, FAILED = "delivered", "undelivered", "failed"
+# Never sent: its code's verification was over (approved, canceled, expired) before its turn.
+CANCELED = "canceled"
+# Not a state: the history's word for an attempt whose outcome is unknown (it may have sent).
+AMBIGUOUS = "ambiguous"
 
-RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3}
-FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED})
+RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3, CANCELED: 3}
+FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELED})
 
 
 def states_before(state: str) -> tuple[str, ...]:

@@ -34,10 +34,12 @@ class ProviderThrottle:
             log.warning("provider throttle: limit storage unavailable, message left queued")
             return False
 
-    async def acquire(self, deadline_seconds: float = 30.0) -> bool:
-        """Wait for a slot (the worker's path); False if none came before the deadline."""
+    async def acquire(self, deadline_seconds: float = 30.0, stop: asyncio.Event | None = None) -> bool:
+        """Wait for a slot (the worker's path); False if none came before the deadline or `stop`."""
         give_up = time.monotonic() + deadline_seconds
         while not await self.try_acquire():
+            if stop is not None and stop.is_set():
+                return False
             try:
                 stats = await self._limiter.get_window_stats(self._item, self._name)
                 wait = max(0.01, min(stats.reset_time - time.time(), 1.0))
@@ -45,5 +47,12 @@ class ProviderThrottle:
                 wait = 1.0
             if time.monotonic() + wait > give_up:
                 return False
-            await asyncio.sleep(wait)
+            if stop is None:
+                await asyncio.sleep(wait)
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), wait)
+                return False
+            except TimeoutError:
+                pass
         return True

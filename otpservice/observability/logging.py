@@ -30,7 +30,7 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
 _PHONE = re.compile(r"(?<![\w+])\+\d{6,15}\b")
 _SECRET_FIELDS = ("otp_secret_key", "otp_previous_secret_keys", "api_keys", "twilio_auth_token",
                   "twilio_api_key_secret", "kaleyra_api_key", "vonage_api_secret", "webhook_secret",
-                  "admin_api_keys")
+                  "admin_api_keys", "webhook_previous_secrets")
 # Shorter values would blank out ordinary words; settings this short are no secret anyway.
 MIN_SECRET_LENGTH = 4
 # aiosqlite and SQLAlchemy print SQL parameters (full numbers) at DEBUG: kept at WARNING.

@@ -15,12 +15,12 @@ import httpx
 
 from otpservice.errors import (
     ProviderCredentialsRefused,
+    ProviderAnswerLost,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
-    ProviderUnreadableAnswer,
 )
 from otpservice.core.phone import mask_phone
 
@@ -40,9 +40,13 @@ class OutgoingSms:
 
 @dataclass(frozen=True)
 class SendReceipt:
-    sid: str
+    """`sid` None: the provider took the message but its id could not be read.
+    `part_ids`: every part's id of a multi-part send (Vonage), the first being `sid`."""
+
+    sid: str | None
     provider_status: str
     segments: int | None = None
+    part_ids: tuple[str, ...] = ()
 
 
 class SmsProvider(Protocol):
@@ -60,25 +64,42 @@ async def call_provider(client: httpx.AsyncClient, provider: str, method: str, u
     """One HTTP call with transport failures turned into ProviderErrors.
 
     The client's timeouts bound each phase (connect, each read); the call as a whole
-    is also bounded by the read timeout, so that PROVIDER_TIMEOUT is a total.
+    is also bounded by the read timeout, so that PROVIDER_TIMEOUT is a total. A failure
+    before the request could leave (refused, connect timeout, no pooled connection) is
+    ProviderUnavailable / ProviderTimeout; one after it may have left is ProviderAnswerLost.
     """
     total = client.timeout.read
     try:
         async with asyncio.timeout(total):
             return await client.request(method, url, **kwargs)
     except (httpx.TransportError, aiohttp.ClientError, TimeoutError) as exc:
-        if _timed_out(exc):
-            log.warning("provider call timed out", extra={"provider": provider})
-            raise ProviderTimeout(f"{provider} did not answer in time") from None
-        log.warning("provider unreachable", extra={"provider": provider, "error": type(exc).__name__})
+        timed_out, unsent = _timed_out(exc), never_sent(exc)
+        log.warning("provider call failed", extra={"provider": provider, "error": type(exc).__name__,
+                                                   "sent": "no" if unsent else "unknown"})
+        if not unsent:
+            raise ProviderAnswerLost(f"{provider} did not answer in time" if timed_out
+                                     else f"{provider} dropped the connection before answering") from None
+        if timed_out:
+            raise ProviderTimeout(f"{provider} could not be reached in time") from None
         raise ProviderUnavailable(f"{provider} is unreachable") from None
 
 
+def _origin(exc: BaseException) -> BaseException:
+    # httpx-aiohttp maps aiohttp's errors onto httpx's (every connection error becomes
+    # ConnectTimeout): judge by the aiohttp exception it came from.
+    return exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
+
+
 def _timed_out(exc: BaseException) -> bool:
-    # httpx-aiohttp maps every aiohttp connection error (refused, reset, disconnected)
-    # to httpx.ConnectTimeout: judge by the aiohttp exception it came from.
-    origin = exc.__cause__ if isinstance(exc.__cause__, aiohttp.ClientError) else exc
-    return isinstance(origin, (httpx.TimeoutException, TimeoutError))
+    return isinstance(_origin(exc), (httpx.TimeoutException, TimeoutError))
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the request certainly never reached the provider: no connection was made."""
+    origin = _origin(exc)
+    if isinstance(origin, aiohttp.ClientError):
+        return isinstance(origin, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+    return isinstance(origin, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def raise_for_common_status(provider: str, response: httpx.Response) -> None:
@@ -130,7 +151,48 @@ def scrub(text: object, limit: int = 160) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def unreadable_answer(provider: str, response: httpx.Response) -> ProviderError:
-    """A 2xx whose body lacks what a success must carry (a proxy page, a changed API)."""
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_SAFE_WORD = re.compile(r"[A-Za-z0-9 ._-]{1,32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def provider_id(value: object) -> str | None:
+    """A provider's message id fit to store and look up, else None (unknown)."""
+    return value if isinstance(value, str) and _SAFE_ID.fullmatch(value) else None
+
+
+def provider_word(value: object, default: str = "unknown") -> str:
+    """A provider's status word fit to store (32 plain characters), else `default`."""
+    text = str(value).strip() if value is not None else ""
+    return text if _SAFE_WORD.fullmatch(text) else default
+
+
+# A 1600-character UCS-2 body is 25 parts: anything far above is no count worth storing.
+MAX_SEGMENTS = 1000
+
+
+def provider_count(value: object) -> int | None:
+    """A provider's segment count fit to store (1..MAX_SEGMENTS), else None (not reported)."""
+    try:
+        count = int(str(value))
+    except ValueError:
+        return None
+    return count if 0 < count <= MAX_SEGMENTS else None
+
+
+def scrub_body(text: str, body: str, limit: int = 200) -> str:
+    """Provider free text without the message body (nor any digit run of it: a code), no
+    control characters, numbers masked, bounded: fit for a caller, a log line and a row."""
+    cleaned = _CONTROL.sub(" ", text)
+    body = " ".join(body.split())
+    if body:
+        cleaned = " ".join(cleaned.split()).replace(body, "[message]")
+        for run in set(re.findall(r"\d{3,}", body)):
+            cleaned = cleaned.replace(run, "[redacted]")
+    return scrub(cleaned, limit)
+
+
+def log_unreadable_answer(provider: str, response: httpx.Response) -> None:
+    """A 2xx whose body lacks what a success must carry (a proxy page, a changed API): the
+    provider may well have taken the message, so it counts as sent, its id unknown."""
     log.warning("unreadable provider answer", extra={"provider": provider, "status": response.status_code})
-    return ProviderUnreadableAnswer(f"{provider} gave an unreadable answer (HTTP {response.status_code})")

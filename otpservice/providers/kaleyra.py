@@ -23,10 +23,12 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_id,
+    provider_word,
     retry_after_seconds,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 
@@ -73,10 +75,11 @@ class KaleyraProvider:
             raise self._error(response)
         body = json_or_empty(response)
         first = _first_entry(body.get("data"))
-        sid = first.get("message_id") or body.get("id")
-        if not isinstance(sid, str) or not sid:
-            raise unreadable_answer(self.name, response)
-        return SendReceipt(sid=sid, provider_status=str(first.get("status") or "accepted"))
+        sid = provider_id(first.get("message_id") or body.get("id"))
+        if sid is None:
+            log_unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
+        return SendReceipt(sid=sid, provider_status=provider_word(first.get("status") or "accepted"))
 
     async def balance(self) -> Decimal | None:
         response = await call_provider(self._client, self.name, "GET", self._balance_url, headers=self._headers)

@@ -20,7 +20,10 @@ def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | N
 
         transport = AiohttpTransport()
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
-    return httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout),
+    # A connection not made within half the budget times out as a connect timeout (nothing
+    # sent), before the total PROVIDER_TIMEOUT that means "the request may have gone out".
+    timeout = httpx.Timeout(settings.provider_timeout, connect=settings.provider_timeout / 2)
+    return httpx.AsyncClient(timeout=timeout,
                              transport=transport, limits=limits)
 
 

@@ -20,10 +20,13 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_count,
+    provider_id,
+    provider_word,
     retry_after_seconds,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 
@@ -76,11 +79,12 @@ class TwilioProvider:
         if not response.is_success:
             raise self._error(response)
         body = json_or_empty(response)
-        sid = body.get("sid")
-        if not isinstance(sid, str) or not sid:
-            raise unreadable_answer(self.name, response)
-        return SendReceipt(sid=sid, provider_status=str(body.get("status") or "queued"),
-                           segments=_segments(body.get("num_segments")))
+        sid = provider_id(body.get("sid"))
+        if sid is None:
+            log_unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
+        return SendReceipt(sid=sid, provider_status=provider_word(body.get("status") or "queued"),
+                           segments=provider_count(body.get("num_segments")))  # "0": not reported
 
     async def balance(self) -> Decimal | None:
         response = await call_provider(self._client, self.name, "GET", f"{self._account_url}/Balance.json",
@@ -115,8 +119,3 @@ def _int_or_none(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-def _segments(value: Any) -> int | None:
-    """Twilio's num_segments, a string; "0" (Messaging Service) means not reported."""
-    count = _int_or_none(value)
-    return count if count and count > 0 else None

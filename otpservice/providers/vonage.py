@@ -5,7 +5,6 @@ Vonage answers HTTP 200 even when it refuses: the verdict is in each messages[] 
 
 import re
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
@@ -25,9 +24,11 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    provider_count,
+    provider_id,
     scrub,
     to_decimal,
-    unreadable_answer,
+    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.segments import is_gsm7
@@ -77,16 +78,19 @@ class VonageProvider:
         body = json_or_empty(response)
         entries = [entry for entry in body.get("messages") or [] if isinstance(entry, dict)]
         if not entries:
-            raise unreadable_answer(self.name, response)
+            log_unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
         for entry in entries:
             status = str(entry.get("status", ""))
             if status != "0":
                 raise _error(status, str(entry.get("error-text") or ""))
-        sid = entries[0].get("message-id")
-        if not isinstance(sid, str) or not sid:
-            raise unreadable_answer(self.name, response)
-        return SendReceipt(sid=sid, provider_status="accepted",
-                           segments=_count(body.get("message-count")) or len(entries))
+        # A long text goes as several parts, each with its own id: receipts come per part.
+        parts = tuple(part for part in (provider_id(entry.get("message-id")) for entry in entries) if part)
+        if not parts:
+            log_unreadable_answer(self.name, response)
+            return SendReceipt(sid=None, provider_status="unknown")
+        return SendReceipt(sid=parts[0], provider_status="accepted",
+                           segments=provider_count(body.get("message-count")) or len(entries), part_ids=parts)
 
     async def balance(self) -> Decimal | None:
         # Basic auth rather than the documented query parameters: the secret then never
@@ -116,11 +120,3 @@ def _error(status: str, error_text: str) -> OTPServiceError:
         return ProviderInsufficientBalance(f"vonage says the balance is insufficient ({detail})")
     reason = _REJECTED.get(status, "rejected the message")
     return ProviderRejected(f"vonage: {reason} ({detail})")
-
-
-def _count(value: Any) -> int | None:
-    try:
-        count = int(value)
-    except (TypeError, ValueError):
-        return None
-    return count if count > 0 else None

@@ -23,7 +23,10 @@ async def purge(settings: Settings, clock: Clock | None = None) -> dict[str, int
         verifications = VerificationStore(sessions)
         expired = await verifications.expire_all_due(to_datetime(now))
         deleted_verifications = await verifications.purge_finished_before(cutoff)
-        deleted_messages = await MessageStore(sessions).purge_older_than(cutoff)
+        messages = MessageStore(sessions)
+        if not settings.sms_queue_enabled:  # no worker will ever take a crashed send again
+            await messages.fail_expired_leases(to_datetime(now), "the attempt was interrupted (lease expired)")
+        deleted_messages = await messages.purge_older_than(cutoff)
     finally:
         await engine.dispose()
     return {"expired": expired, "verifications": deleted_verifications, "messages": deleted_messages}

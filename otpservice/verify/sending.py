@@ -7,6 +7,7 @@ provider failed counts and ends the verification as failed; the provider's error
 the caller.
 """
 
+import logging
 from datetime import datetime
 
 from otpservice.clock import Clock, to_datetime
@@ -20,6 +21,7 @@ from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
 from otpservice.verify.message_text import MessageTemplates
 
 MESSAGE_KIND = "otp"
+log = logging.getLogger("otpservice.verify")
 
 
 class CodeSender:
@@ -99,8 +101,13 @@ class CodeSender:
         if created:
             verification.delivery_status = result.status
             return verification
-        return await self._store.record_send(verification.id, now, message_id=result.message_id,
-                                             delivery_status=result.status) or verification
+        try:
+            return await self._store.record_send(verification.id, now, message_id=result.message_id,
+                                                 delivery_status=result.status) or verification
+        except Exception:  # the SMS is out and its message row says so: the caller gets its answer
+            log.exception("re-send recorded on its message but not on the verification",
+                          extra={"verification_id": verification.id})
+            return verification
 
     def _code_of(self, verification: Verification) -> str | None:
         return self._codes.code_for(verification.id, verification.code_salt, verification.key_id,

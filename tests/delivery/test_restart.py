@@ -17,8 +17,10 @@ def test_queued_messages_survive_kill_9(tmp_path: Path) -> None:
         env = {key.upper(): str(value) for key, value in fake.settings().items()}
         env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/otp.db", SMS_QUEUE_ENABLED="true",
                    OTP_SECRET_KEY="restart-test-key-0123456789abcdef0123", RATE_LIMIT_MAX_REQUESTS="1000")
-        for _ in range(MESSAGES):
-            fake.push(Reply(503, json={"code": 20500, "message": "down", "status": 503}))
+        for index in range(MESSAGES):  # refused while the first process lives, whatever its retries
+            for _ in range(3):
+                fake.push_when("Body", f"message {index}", Reply(503, json={"code": 20500, "message": "down",
+                                                                            "status": 503}))
         with serve(env, tmp_path / "first.log") as (base_url, process):
             ids = []
             for index in range(MESSAGES):

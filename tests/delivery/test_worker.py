@@ -13,8 +13,11 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import upgrade_to_head
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
+from otpservice.db.verifications import VerificationStore
+from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
-from otpservice.delivery.worker import OutboxWorker, RetryPolicy
+from otpservice.delivery.policy import RetryPolicy
+from otpservice.delivery.worker import OutboxWorker
 from otpservice.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from otpservice.providers.base import OutgoingSms, SendReceipt
 
@@ -51,9 +54,11 @@ def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
            max_attempts: int = 3) -> tuple[Dispatcher, OutboxWorker]:
     chain = ProviderChain(list(providers))
     cipher = BodyCipher(["k"])
-    dispatcher = Dispatcher(chain, store, clock, queue_enabled=True, throttle=None, cipher=cipher, retry_delay=2)
-    worker = OutboxWorker(store, chain, cipher, None, clock,
-                          RetryPolicy(max_attempts=max_attempts, base_seconds=2, cap_seconds=10))
+    policy = RetryPolicy(chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2,
+                         max_wait_seconds=10)
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=True, throttle=None, cipher=cipher)
+    worker = OutboxWorker(store, deliverer, cipher, None, clock)
     return dispatcher, worker
 
 
@@ -154,6 +159,8 @@ async def test_a_send_interrupted_mid_call_is_recorded_and_retried(store: Messag
     clock.advance(61)
     assert await worker.drain_once() == 1
     assert [sms.body for sms in provider.sent] == ["code 654321"]
+    # Its outcome was unknown: the history says so, and the retry went to the same provider.
+    assert [event.status for event in await store.history(message_id)] == ["ambiguous", "queued", "sent"]
 
 
 async def _all_ids(store: MessageStore) -> list[str]:
@@ -163,3 +170,45 @@ async def _all_ids(store: MessageStore) -> list[str]:
 
     async with store._sessions() as session:  # noqa: SLF001 - test-only peek
         return list((await session.execute(select(Message.id))).scalars())
+
+
+async def test_queue_off_an_interrupted_send_is_failed_never_resent_and_purged(
+        store: MessageStore, clock: FakeClock, database_url: str) -> None:
+    """With the queue off, a row left `sending` by a crash becomes `failed` once its lease has
+    run (the worker's recovery, or `otpservice purge`), is never sent again, and purge removes it."""
+    from otpservice.verify.purge import purge
+    from tests.conftest import make_settings
+
+    provider = ScriptedProvider("twilio")
+    chain = ProviderChain([provider])
+    cipher = BodyCipher(["k"])
+    policy = RetryPolicy(chain.names, lease_seconds=20, queue_enabled=False)
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=False, throttle=None, cipher=cipher)
+    worker = OutboxWorker(store, deliverer, cipher, None, clock, queue_enabled=False)
+
+    class Died(BaseException):
+        pass
+
+    async def die(sms: OutgoingSms) -> SendReceipt:
+        raise Died()
+
+    provider.send = die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        await dispatcher.dispatch(OutgoingSms(NUMBER, "code 654321", "ACME"), kind="otp", verification_id=None)
+    [first] = await _all_ids(store)
+    clock.advance(21)
+    await worker.drain_once()
+    recovered = await store.get(first)
+    assert recovered is not None and (recovered.status, recovered.body_ciphertext) == ("failed", None)
+    assert [event.status for event in await store.history(first)] == ["ambiguous", "failed"]
+    # A second crash, and no process runs after it: purge itself ends it, then removes it once old.
+    with pytest.raises(Died):
+        await dispatcher.dispatch(OutgoingSms(NUMBER, "code 111111", "ACME"), kind="otp", verification_id=None)
+    del provider.send
+    second = next(message_id for message_id in await _all_ids(store) if message_id != first)
+    assert provider.sent == []
+    clock.advance(31 * 86_400)
+    settings = make_settings(database_url, sms_queue_enabled=False)
+    assert (await purge(settings, clock))["messages"] == 2
+    assert await store.get(second) is None

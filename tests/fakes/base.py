@@ -62,6 +62,8 @@ class FakeProvider:
         self._record = record
         self._requests: list[Recorded] = []
         self._script: dict[str, deque[Reply]] = {"send": deque(), "balance": deque()}
+        # Replies for the requests whose form has a given field value: {(field, value): replies}.
+        self._keyed: dict[tuple[str, str], deque[Reply]] = {}
         self.delay = 0.0
         self.balance: str | None = DEFAULT_BALANCE
         self._server: "_ServerThread | None" = None
@@ -81,9 +83,16 @@ class FakeProvider:
         with self._lock:
             self._script[kind].append(reply)
 
+    def push_when(self, field: str, value: str, reply: Reply) -> None:
+        """Answer the next request whose form field `field` is `value` with `reply`, whatever
+        else comes first (e.g. the first call for one message body, not the next call at all)."""
+        with self._lock:
+            self._keyed.setdefault((field, value), deque()).append(reply)
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._keyed.clear()
             for queue in self._script.values():
                 queue.clear()
         self.delay, self.balance = 0.0, DEFAULT_BALANCE
@@ -130,7 +139,9 @@ class FakeProvider:
         with self._lock:
             if self._record:
                 self._requests.append(recorded)
-            queue = self._script.get(kind)
+            keyed = next((replies for (name, value), replies in self._keyed.items()
+                          if replies and recorded.form.get(name) == value), None)
+            queue = keyed if keyed is not None else self._script.get(kind)
             reply = queue.popleft() if queue else None
         delay = reply.delay if reply is not None and reply.delay else self.delay
         await self._pause(delay)

@@ -35,8 +35,10 @@ RUN = settings(max_examples=30, derandomize=True, deadline=None, database=None,
 
 @pytest.fixture
 def api_schema(tmp_path: Path) -> Iterator[schemathesis.BaseSchema]:
+    # Conformance, not refusals: limits high, the per-number delay negligible.
     app_settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/schemathesis.db",
-                                 rate_limit_max_requests=100_000)
+                                 rate_limit_max_requests=100_000, otp_max_requests_per_ip_minute=100_000,
+                                 exponential_delay_base=0.001, exponential_delay_max=0.001)
     try:
         # Starts the app's lifespan on schemathesis' own event loop thread.
         yield schemathesis.openapi.from_asgi("/openapi.json", create_app(app_settings))

@@ -8,38 +8,48 @@ import aiohttp
 import httpx
 import pytest
 
-from otpservice.errors import ProviderTimeout, ProviderUnavailable
+from otpservice.errors import ProviderAnswerLost, ProviderError, ProviderTimeout, ProviderUnavailable
 from otpservice.providers.base import call_provider, scrub, to_decimal
 from tests.providers.helpers import Script
 
 
 @pytest.mark.parametrize(("failure", "error"), [
+    # No connection was made: certainly not sent.
     (httpx.ConnectError("refused"), ProviderUnavailable),
-    (httpx.RemoteProtocolError("server disconnected"), ProviderUnavailable),
-    (httpx.ReadTimeout("slow"), ProviderTimeout),
     (httpx.ConnectTimeout("slow"), ProviderTimeout),
-    (aiohttp.ClientPayloadError("truncated"), ProviderUnavailable),
+    (httpx.PoolTimeout("busy"), ProviderTimeout),
+    # The request went out, no answer came back: it may have been sent.
+    (httpx.RemoteProtocolError("server disconnected"), ProviderAnswerLost),
+    (httpx.ReadTimeout("slow"), ProviderAnswerLost),
+    (aiohttp.ClientPayloadError("truncated"), ProviderAnswerLost),
 ])
-async def test_transport_failures_become_provider_errors(failure: Exception, error: type[Exception]) -> None:
+async def test_transport_failures_become_provider_errors(failure: Exception, error: type[ProviderError]) -> None:
     script = Script()
     script.fail(failure)
     with pytest.raises(error) as raised:
         await call_provider(script.client(), "acme", "GET", "https://acme.test/")
     assert type(raised.value) is error
+    assert raised.value.may_have_sent is (error is ProviderAnswerLost)
 
 
 async def test_aiohttp_errors_wrapped_as_connect_timeout_are_judged_by_their_cause() -> None:
-    """httpx-aiohttp turns a refused connection into httpx.ConnectTimeout: it is no timeout."""
-    wrapped = httpx.ConnectTimeout("refused")
-    wrapped.__cause__ = aiohttp.ServerDisconnectedError()
+    """httpx-aiohttp turns every aiohttp connection error into httpx.ConnectTimeout: a refused
+    connection is no timeout, and a server that hung up mid-answer may have taken the request."""
+    refused = httpx.ConnectTimeout("no connection")
+    refused.__cause__ = aiohttp.ConnectionTimeoutError()
+    dropped = httpx.ConnectTimeout("disconnected")
+    dropped.__cause__ = aiohttp.ServerDisconnectedError()
     slow = httpx.ReadTimeout("slow")
     slow.__cause__ = aiohttp.SocketTimeoutError()
     script = Script()
-    script.fail(wrapped)
-    script.fail(slow)
-    with pytest.raises(ProviderUnavailable):
+    for failure in (refused, dropped, slow):
+        script.fail(failure)
+    with pytest.raises(ProviderTimeout) as first:
         await call_provider(script.client(), "acme", "GET", "https://acme.test/")
-    with pytest.raises(ProviderTimeout):
+    assert not first.value.may_have_sent
+    with pytest.raises(ProviderAnswerLost):
+        await call_provider(script.client(), "acme", "GET", "https://acme.test/")
+    with pytest.raises(ProviderAnswerLost):
         await call_provider(script.client(), "acme", "GET", "https://acme.test/")
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from otpservice.errors import (
-    ProviderUnreadableAnswer,
     ProviderCredentialsRefused,
     ProviderError,
     ProviderInsufficientBalance,
@@ -112,10 +111,19 @@ async def test_throttling_says_retry_after_one_second() -> None:
     assert raised.value.response_headers()["Retry-After"] == "1"
 
 
+@pytest.mark.parametrize("body", [
+    {"message-count": "0", "messages": []}, "<html>oops</html>", {"message-count": "1", "messages": [{"status": "0"}]},
+])
+async def test_an_unreadable_200_counts_as_sent_with_an_unknown_id(body: Any) -> None:
+    script = Script()
+    if isinstance(body, dict):
+        script.reply(200, json=body)
+    else:
+        script.reply(200, text=body)
+    assert (await vonage(script).send(SMS)).sid is None
+
+
 @pytest.mark.parametrize(("status", "body", "error"), [
-    (200, {"message-count": "0", "messages": []}, ProviderUnreadableAnswer),
-    (200, "<html>oops</html>", ProviderUnreadableAnswer),
-    (200, {"message-count": "1", "messages": [{"status": "0"}]}, ProviderUnreadableAnswer),
     (401, {"error": "unauthorized"}, ProviderCredentialsRefused),
     (503, "busy", ProviderUnavailable),
 ])
