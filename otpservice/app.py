@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from otpservice.api import messages, openapi, ops, send, verify, webhooks
+from otpservice.api import admin_fraud, messages, openapi, ops, send, verify, webhooks
 from otpservice.api.middleware import AccessLog, ApiKeyAuth, route_template
 from otpservice.clock import Clock, SystemClock
 from otpservice.errors import OTPServiceError, error_body
@@ -59,6 +59,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
                                *messages.routes, *webhooks.routes]
     if settings.service_provider == "console":
         routes += ops.console_routes
+    if settings.admin_api_keys:  # unset: /admin and everything under it is 404
+        routes += admin_fraud.routes
     return routes
 
 

@@ -130,6 +130,19 @@ class MaxAttemptsReached(TooManyRequests):
     code, default_message = "max_attempts_reached", "Maximum check attempts reached"
 
 
+class DestinationSuspended(TooManyRequests):
+    """The SMS-pumping breaker (or an operator block) covers the number: nothing is sent."""
+
+    code, default_message = "destination_suspended", "SMS to this destination is suspended for now"
+
+    def __init__(self, message: str | None = None, *, scope: str, key: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.scope, self.key = scope, key
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "scope": self.scope, "key": self.key}
+
+
 # --- provider problems ----------------------------------------------------------
 class ProviderError(OTPServiceError):
     """The provider failed. `retryable` ones may be queued and retried later."""
@@ -187,3 +200,12 @@ class ProviderInsufficientBalance(InsufficientBalance, ProviderError):
 
 class ServiceUnavailable(OTPServiceError):
     status_code, code, default_message = 503, "not_ready", "Service not ready"
+
+
+class LimitsUnavailable(OTPServiceError):
+    """A limit or breaker state that must be read could not be: fail closed."""
+
+    status_code, code, default_message = 503, "limits_unavailable", "Limit storage unavailable, retry later"
+
+    def response_headers(self) -> dict[str, str]:
+        return {**super().response_headers(), "Retry-After": "1"}

@@ -18,6 +18,7 @@ from otpservice.providers.registry import balance_check_enabled, build_provider,
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
+from otpservice.fraud.factory import build_fraud
 from otpservice.verify.factory import build_verification_service, check_verification_settings
 from otpservice.verify.keys import resolve_secret_keys
 from otpservice.delivery.callbacks import callback_urls
@@ -63,6 +64,7 @@ async def build_services(settings: Settings, clock: Clock,
     if settings.sms_fallback_provider:
         providers.append(build_provider(settings.sms_fallback_provider, settings, http, clock))
     messages = MessageStore(sessions)
+    fraud_guard, fraud_operator = build_fraud(settings, sessions, engine.dialect.name, clock)
     cipher = BodyCipher([keys.current, *keys.previous])
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
@@ -70,7 +72,7 @@ async def build_services(settings: Settings, clock: Clock,
     retry = RetryPolicy(lease_seconds=max(60.0, settings.provider_timeout * len(providers) * 3))
     dispatcher = Dispatcher(chain, messages, clock, queue_enabled=settings.sms_queue_enabled,
                             throttle=throttle, cipher=cipher, lease_seconds=retry.lease_seconds)
-    worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry)
+    worker = OutboxWorker(messages, chain, cipher, throttle, clock, retry, on_sent=fraud_guard.delivered)
     delay = ExponentialDelay(storage.delays, DelayPolicy(
         base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
         reset_after=settings.exponential_delay_reset_after), clock)
@@ -84,10 +86,11 @@ async def build_services(settings: Settings, clock: Clock,
                      or settings.service_provider == "console")
     global_limit = WindowLimit(storage.windows, "global", settings.rate_limit_max_requests,
                                settings.rate_limit_window_ms / 1000, RateLimited)
-    verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages)
+    verify = build_verification_service(settings, keys, clock, sessions, storage.windows, sms, messages,
+                                        fraud_guard)
     return Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                     global_limit=global_limit, provider=provider, messages=messages, sms=sms, verify=verify,
-                    worker=worker)
+                    worker=worker, fraud_guard=fraud_guard, fraud_operator=fraud_operator)
 
 
 async def start_background(services: Services) -> None:

@@ -9,6 +9,8 @@ from starlette.requests import Request
 
 from otpservice.clock import Clock
 from otpservice.delivery.worker import OutboxWorker
+from otpservice.fraud.guard import FraudGuard
+from otpservice.fraud.operator import BreakerOperator
 from otpservice.db.messages import MessageStore
 from otpservice.limits.storage import LimitStorage
 from otpservice.limits.window import WindowLimit
@@ -32,6 +34,8 @@ class Services:
     verify: VerificationService
     worker: OutboxWorker
     extras: dict[str, Any] = field(default_factory=dict)
+    fraud_guard: FraudGuard | None = None
+    fraud_operator: BreakerOperator | None = None
 
 
 def services_of(request: Request) -> Services:

@@ -4,6 +4,7 @@ exponential backoff and jitter, and gives up after a bounded number of attempts.
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from otpservice.clock import Clock, to_datetime
@@ -35,7 +36,8 @@ class RetryPolicy:
 class OutboxWorker:
     def __init__(self, messages: MessageStore, chain: ProviderChain, cipher: BodyCipher,
                  throttle: ProviderThrottle | None, clock: Clock, policy: RetryPolicy,
-                 batch_size: int = 50) -> None:
+                 batch_size: int = 50, on_sent: Callable[[Message], Awaitable[None]] | None = None) -> None:
+        self._on_sent = on_sent  # e.g. the breaker, which counts a verification's first SMS once sent
         self._messages, self._chain, self._cipher = messages, chain, cipher
         self._throttle, self._clock, self._policy = throttle, clock, policy
         self._batch_size = batch_size
@@ -96,6 +98,8 @@ class OutboxWorker:
             provider_sid=sent.receipt.sid, provider_status=sent.receipt.provider_status,
             segments=sent.receipt.segments)
         metrics.message_outcome(sent.provider, "sent")
+        if self._on_sent is not None:
+            await self._on_sent(message)
         log.info("queued sms sent", extra={"provider": sent.provider, "message_id": message.id,
                                            "attempts": message.attempts})
 

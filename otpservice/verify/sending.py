@@ -12,6 +12,7 @@ from otpservice.clock import Clock, to_datetime
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
 from otpservice.errors import MaxAttemptsReached, MaxSendsReached, OTPServiceError, ProviderError
+from otpservice.fraud.guard import FraudGuard
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
 from otpservice.verify.caps import VerificationCaps
@@ -23,8 +24,9 @@ MESSAGE_KIND = "otp"
 
 class CodeSender:
     def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook, caps: VerificationCaps,
-                 templates: MessageTemplates, clock: Clock, *, max_sends: int) -> None:
+                 templates: MessageTemplates, clock: Clock, *, max_sends: int, guard: FraudGuard) -> None:
         self._store, self._sms, self._codes, self._caps = store, sms, codes, caps
+        self._guard = guard  # the breaker counts a verification once its first SMS was accepted
         self._templates, self._clock, self._max_sends = templates, clock, max_sends
 
     async def send_first(self, verification: Verification) -> Verification | None:
@@ -83,6 +85,8 @@ class CodeSender:
         except ProviderError:  # the provider was called and did not take the message
             await self._caps.count_send(verification.to)
             await self._fail(verification, now)
+            if not created:  # breaker: a failed verification never settles
+                await self._guard.settled(verification, "failed")
             raise
         except OTPServiceError:
             await self._store.give_back_send_slot(verification.id, now)
@@ -90,6 +94,8 @@ class CodeSender:
                 await self._store.discard_unsent(verification.id)
             raise
         await self._caps.count_send(verification.to)
+        if created and result.status == "sent":
+            await self._guard.sent(verification)  # breaker; a queued first SMS counts once delivered
         if created:
             verification.delivery_status = result.status
             return verification

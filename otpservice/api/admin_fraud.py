@@ -1,0 +1,78 @@
+"""Operator routes of the breaker: GET /admin/fraud/breakers, POST /admin/fraud/breakers/{scope}/{key}.
+
+They answer only with `ADMIN_API_KEYS` set (else the routes are not mounted: 404) and take
+`Authorization: Bearer <admin key>`, compared in constant time; API_KEYS do not open them.
+"""
+
+import hashlib
+import hmac
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from otpservice.api.body import read_json
+from otpservice.api.context import services_of
+from otpservice.errors import NotFound, Unauthorized
+from otpservice.fraud.operator import BreakerOperator, Override, check_override
+
+
+class OverrideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reset", "block", "allow"]
+    ttl: Annotated[StrictInt, Field(gt=0, le=365 * 86400)] | None = None
+    note: Annotated[StrictStr, Field(max_length=200)] | None = None
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+def require_admin(request: Request) -> str:
+    """The caller's key fingerprint (for the override log line); raises Unauthorized."""
+    keys = [key.get_secret_value() for key in request.app.state.settings.admin_api_keys]
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    presented = _digest(token.strip())
+    matched = False
+    for key in keys:  # every key compared, every time
+        matched |= hmac.compare_digest(presented, _digest(key))
+    if not (matched and scheme.lower() == "bearer"):
+        raise Unauthorized("Missing or invalid admin key", headers={"WWW-Authenticate": "Bearer"})
+    return "admin:" + presented.hex()[:8]
+
+
+def _operator(request: Request) -> BreakerOperator:
+    operator = services_of(request).fraud_operator
+    if operator is None:
+        raise NotFound()
+    return operator
+
+
+async def list_breakers(request: Request) -> JSONResponse:
+    require_admin(request)
+    return JSONResponse({"breakers": await _operator(request).list()})
+
+
+async def override(request: Request) -> JSONResponse:
+    actor = require_admin(request)
+    scope, key = request.path_params["scope"], request.path_params["key"]
+    payload = await read_json(request, OverrideRequest)
+    wanted = Override(payload.action, payload.ttl, payload.note)
+    check_override(scope, key, wanted)
+    operator = _operator(request)
+    await operator.apply(scope, key, wanted, actor=actor)
+    services = services_of(request)
+    if services.fraud_guard is not None:
+        services.fraud_guard.cache.invalidate()  # this replica at once; the others within 2 s
+    listed = [item for item in await operator.list() if item["scope"] == scope and item["key"] == key]
+    state = listed[0] if listed else {"scope": scope, "key": key, "state": "closed"}
+    return JSONResponse(state)
+
+
+routes: list[BaseRoute] = [
+    Route("/admin/fraud/breakers", list_breakers, methods=["GET"]),
+    Route("/admin/fraud/breakers/{scope}/{key}", override, methods=["POST"]),
+]
