@@ -110,6 +110,8 @@ async def stop_background(services: Services) -> None:
 
 
 async def close_services(services: Services) -> None:
+    if services.fraud_guard is not None:
+        await services.fraud_guard.counts.flush()  # the breaker's last second of counts
     await services.http.aclose()
     await services.limit_storage.close()
     await services.engine.dispose()

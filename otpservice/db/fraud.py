@@ -31,13 +31,14 @@ class FraudStore:
         self._sessions = sessions
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def add_counts(self, keys: list[tuple[str, str]], bucket: int, *, sent: int = 0,
-                         approved: int = 0, ended: int = 0) -> None:
-        """Add to the minute's counts of every (scope, key), in one transaction."""
+    async def add_many(self, rows: list[tuple[str, str, int, int, int, int]]) -> None:
+        """Add (scope, key, bucket, sent, approved, ended) to the buckets' counts, in one transaction."""
+        if not rows:
+            return
         async with self._sessions.begin() as session:
-            for scope, key in keys:
+            for scope, key, bucket, sent, approved, ended in sorted(rows):  # one lock order for every replica
                 statement = self._insert(FraudCount).values(
-                    scope=scope, key=key, bucket=bucket, sent=max(sent, 0), approved=approved, ended=ended)
+                    scope=scope, key=key, bucket=bucket, sent=sent, approved=approved, ended=ended)
                 await session.execute(statement.on_conflict_do_update(
                     index_elements=["scope", "key", "bucket"],
                     set_={"sent": FraudCount.sent + sent, "approved": FraudCount.approved + approved,

@@ -12,6 +12,7 @@ from otpservice.clock import Clock, to_datetime
 from otpservice.db.fraud import FraudStore
 from otpservice.db.models import FraudBreaker, Message, Verification
 from otpservice.errors import DestinationSuspended, LimitsUnavailable
+from otpservice.fraud.counting import CountBuffer
 from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
 from otpservice.fraud.rules import (COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of,
                                     keys_of, tally, trips)
@@ -29,6 +30,7 @@ class FraudGuard:
     def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock) -> None:
         self._store, self._rules, self._clock = store, rules, clock
         self.cache = BreakerCache(store, clock, rules.ttl, rules.window)
+        self.counts = CountBuffer(store, clock)
         self._pruned_at = float("-inf")
         self._evaluated: dict[tuple[str, str], float] = {}
 
@@ -46,6 +48,7 @@ class FraudGuard:
         try:
             await self.cache.rows()
             now = self._clock.now()
+            await self.counts.flush_if_due()
             await self._prune_if_due(now)
             for scope, key in keys:
                 await self._evaluate(scope, key, now)
@@ -175,8 +178,9 @@ class FraudGuard:
             increments = {"sent": {"sent": 1}, "approved": {"approved": 1}, "ended": {"ended": 1},
                           "failed": {"sent": -1}}.get(event)
             if increments:
-                await self._store.add_counts(keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds),
-                                             **increments)
+                self.counts.add(keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds),
+                                **increments)
+                await self.counts.flush_if_due()
             if event == "sent":
                 metrics.fraud_sent(_country(keys))
             elif event == "approved":

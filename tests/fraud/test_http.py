@@ -156,5 +156,6 @@ async def test_a_queued_first_sms_counts_once_the_outbox_sends_it(sqlite_url: st
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.2)
+        await client.app.state.services.fraud_guard.counts.flush()  # type: ignore[attr-defined]
         counts = await store.counts("prefix", RANGE, 0)
         assert sum(count.sent for count in counts) == 3
