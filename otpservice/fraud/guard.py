@@ -91,8 +91,11 @@ class FraudGuard:
                 metrics.fraud_start(country, "probe")
                 return
             refusing = half_open
-        worst = max(refusing, key=lambda item: refusal_seconds(item, now))
-        enforced = self._rules.mode == "enforce" or worst.state == "blocked"
+        # Operator blocks act in shadow too; the breakers' own refusals only in enforce.
+        enforceable = refusing if self._rules.mode == "enforce" else [
+            item for item in refusing if item.state == "blocked"]
+        enforced = bool(enforceable)
+        worst = max(enforceable or refusing, key=lambda item: refusal_seconds(item, now))
         decision = "refuse" if enforced else "would_refuse"
         self._log_decision(worst, decision)
         metrics.fraud_start(country, decision)

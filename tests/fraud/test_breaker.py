@@ -238,3 +238,15 @@ async def test_a_state_read_once_stays_usable_for_a_few_seconds_then_fails_close
             await r.guard.before_start(in_range(3))
         await engine_gone.dispose()
         _ = timedelta
+
+
+async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_later(migrated_url: str,
+                                                                                   clock: FakeClock) -> None:
+    async with rig(migrated_url, clock, with_mode("shadow")) as r:
+        await attack(r, 20)
+        clock.advance(MATURE)
+        await r.guard.before_start(in_range(20))  # trips; shadow lets it through
+        await r.operator.apply("country", "IT", Override("block", ttl=60), actor="t")
+        clock.advance(2)
+        refusal = await refused(r, in_range(21))
+        assert (refusal.scope, refusal.key) == ("country", "IT")
