@@ -47,8 +47,8 @@ class CountBuffer:
             self._flushed_at = self._clock.now()
             pending, self._pending = self._pending, defaultdict(lambda: [0, 0, 0])
             try:
-                await self._store.add_many(
-                    [(scope, key, bucket, *counts) for (scope, key, bucket), counts in pending.items()])
+                await self._store.add_many([(scope, key, bucket, sent, approved, ended)
+                                            for (scope, key, bucket), (sent, approved, ended) in pending.items()])
             except Exception:
                 log.warning("breaker counts not written yet", exc_info=True)
                 for name, counts in pending.items():  # kept for the next flush

@@ -6,23 +6,20 @@ Counting never fails a verification: an error there is logged and the flow goes 
 """
 
 import logging
-from datetime import datetime
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.fraud import FraudStore
-from otpservice.db.models import FraudBreaker, Message, Verification
+from otpservice.db.models import Message, Verification
 from otpservice.errors import DestinationSuspended, LimitsUnavailable
 from otpservice.fraud.counting import CountBuffer
 from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
-from otpservice.fraud.rules import (COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of,
-                                    keys_of, tally, trips)
+from otpservice.fraud.rules import COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of, keys_of
+from otpservice.fraud.transitions import Transitions
 from otpservice.observability import metrics
 
 log = logging.getLogger("otpservice.fraud")
 
-EVALUATE_SECONDS = 2.0
 PRUNE_SECONDS = 300.0
-_EVALUATED_MAX = 50_000
 TEST_NUMBER_KEY_ID = "test-number"  # verify.codes' key id of test numbers: no SMS, never counted
 
 
@@ -31,8 +28,8 @@ class FraudGuard:
         self._store, self._rules, self._clock = store, rules, clock
         self.cache = BreakerCache(store, clock, rules.ttl, rules.window)
         self.counts = CountBuffer(store, clock)
+        self._transitions = Transitions(store, rules, clock, self.cache)
         self._pruned_at = float("-inf")
-        self._evaluated: dict[tuple[str, str], float] = {}
 
     @property
     def rules(self) -> FraudRules:
@@ -51,7 +48,7 @@ class FraudGuard:
             await self.counts.flush_if_due()
             await self._prune_if_due(now)
             for scope, key in keys:
-                await self._evaluate(scope, key, now)
+                await self._transitions.evaluate(scope, key, now)
             views = [view(row, now, self._rules.ttl) for row in self.cache.matching(to, _iso(keys))]
             await self._decide(to, country, views, now)
         except DestinationSuspended:
@@ -70,13 +67,13 @@ class FraudGuard:
         half_open = [item for item in views if item.state == "half_open"]
         for item in half_open:
             if item.row.probes >= MAX_PROBES:
-                refusing.append(await self._reopen_if_probes_aged(item, now))
+                refusing.append(await self._transitions.reopen_if_probes_aged(item, now))
         if not refusing and not half_open:
             metrics.fraud_start(country, "pass")
             return
         if await self._store.approved_since(to, to_datetime(now - EXEMPT_AFTER_APPROVAL)):
             worst = max(refusing or half_open, key=lambda item: refusal_seconds(item, now))
-            self._log_decision(worst, "exempt")
+            self._transitions.log_decision(worst, "exempt")
             metrics.fraud_start(country, "exempt")
             return
         if not refusing:
@@ -87,7 +84,7 @@ class FraudGuard:
                 for item in half_open:
                     if item.row.probes == 0:
                         metrics.fraud_transition(item.row.scope, "open", "half_open")
-                    self._log_decision(item, "probe")
+                    self._transitions.log_decision(item, "probe")
                 metrics.fraud_start(country, "probe")
                 return
             refusing = half_open
@@ -97,20 +94,12 @@ class FraudGuard:
         enforced = bool(enforceable)
         worst = max(enforceable or refusing, key=lambda item: refusal_seconds(item, now))
         decision = "refuse" if enforced else "would_refuse"
-        self._log_decision(worst, decision)
+        self._transitions.log_decision(worst, decision)
         metrics.fraud_start(country, decision)
         metrics.fraud_refusal(country, worst.row.scope, decision)
         if enforced:
             raise DestinationSuspended(scope=worst.row.scope, key=worst.row.key,
                                        retry_after=refusal_seconds(worst, now))
-
-    async def _reopen_if_probes_aged(self, item: View, now: float) -> View:
-        """Three probes out and none approved within OTP_TTL: open again, for longer."""
-        row = item.row
-        if row.last_probe_at is not None and row.last_probe_at.timestamp() + self._rules.ttl <= now:
-            await self._reopen(row, now)
-            return View(row, "open", now + self._rules.cooldown_for(row.trips + 1))
-        return item
 
     async def _prune_if_due(self, now: float) -> None:
         """Buckets older than two windows are never read again."""
@@ -121,36 +110,6 @@ class FraudGuard:
             await self._store.prune(bucket_of(now - 2 * self._rules.window, self._rules.bucket_seconds))
         except Exception:
             log.warning("breaker count pruning failed", exc_info=True)
-
-    async def _evaluate(self, scope: str, key: str, now: float) -> None:
-        if now - self._evaluated.get((scope, key), float("-inf")) < EVALUATE_SECONDS:
-            return
-        if len(self._evaluated) > _EVALUATED_MAX:
-            self._evaluated.clear()
-        self._evaluated[(scope, key)] = now
-        cached = self.cache.get(scope, key)
-        if cached is not None and cached.state == "open":
-            return
-        since = now - self._rules.window
-        if cached is not None and cached.counts_since is not None:
-            since = max(since, cached.counts_since.timestamp())
-        size = self._rules.bucket_seconds
-        try:
-            counted = tally(await self._store.counts(scope, key, bucket_of(since, size)), now, self._rules.ttl, size)
-        except Exception:  # counts unreadable: the state already known still decides
-            log.warning("breaker counts unreadable", exc_info=True)
-            return
-        if not trips(self._rules, scope, counted):
-            return
-        reason = (f"conversion {counted.ratio:.2f} < {self._rules.min_conversion} over "
-                  f"{counted.settled} settled in {self._rules.window} s")
-        opened = await self._store.trip(scope, key, to_datetime(now), to_datetime(now + self._rules.cooldown),
-                                        settled=counted.settled, approved=counted.approved, reason=reason)
-        if opened:
-            metrics.fraud_transition(scope, "closed", "open")
-            self._log(scope, key, "trip", counted.settled, counted.approved)
-            self.cache.invalidate()
-            await self.cache.rows()
 
     # --- counts along the verification's life ------------------------------------
     async def sent(self, verification: Verification) -> None:
@@ -189,43 +148,9 @@ class FraudGuard:
             elif event == "approved":
                 metrics.fraud_approved(_country(keys))
             if event in ("approved", "ended", "expired"):
-                await self._settle_probes(keys, verification.created_at, approved=event == "approved")
+                await self._transitions.settle_probes(keys, verification.created_at, approved=event == "approved")
         except Exception:
             log.exception("breaker counting failed", extra={"event": event})
-
-    async def _settle_probes(self, keys: list[tuple[str, str]], created_at: datetime, *, approved: bool) -> None:
-        now = self._clock.now()
-        for scope, key in keys:
-            row = self.cache.get(scope, key)
-            if row is None or row.state != "open" or row.retry_at is None or created_at < row.retry_at:
-                continue
-            if approved:
-                if await self._store.close_after_probe(scope, key, to_datetime(now)):
-                    metrics.fraud_transition(scope, "half_open", "closed")
-                    self._log(scope, key, "close", row.settled, row.approved)
-            else:
-                failed = await self._store.probe_failed(scope, key, to_datetime(now))
-                if failed is not None and failed.probe_failures >= MAX_PROBES:
-                    await self._reopen(failed, now)
-            self.cache.invalidate()
-
-    async def _reopen(self, row: FraudBreaker, now: float) -> None:
-        retry_at = now + self._rules.cooldown_for(row.trips + 1)
-        if await self._store.reopen(row.scope, row.key, to_datetime(now), to_datetime(retry_at), row.trips):
-            metrics.fraud_transition(row.scope, "half_open", "open")
-            self._log(row.scope, row.key, "reopen", row.settled, row.approved)
-            self.cache.invalidate()
-
-    def _log_decision(self, item: View, decision: str) -> None:
-        self._log(item.row.scope, item.row.key, decision, item.row.settled, item.row.approved, item.state)
-
-    def _log(self, scope: str, key: str, decision: str, settled: int, approved: int,
-             state: str | None = None) -> None:
-        ratio = round(approved / settled, 4) if settled else None
-        log.warning("breaker decision", extra={
-            "scope": scope, "key": key, "decision": decision, "mode": self._rules.mode, "settled": settled,
-            "approved": approved, "ratio": ratio, "threshold": self._rules.min_conversion,
-            "window": self._rules.window, "state": state, "_clear": ("key",)})
 
 
 def _iso(keys: list[tuple[str, str]]) -> str | None:

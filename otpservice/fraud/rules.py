@@ -43,7 +43,7 @@ class FraudRules:
 
     def cooldown_for(self, trips: int) -> int:
         """FRAUD_COOLDOWN, doubled at each re-trip, at most 12 h."""
-        return min(self.cooldown * 2 ** max(trips - 1, 0), MAX_COOLDOWN)
+        return min(self.cooldown << max(trips - 1, 0), MAX_COOLDOWN)
 
 
 @dataclass(frozen=True)

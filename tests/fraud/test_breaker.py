@@ -1,7 +1,6 @@
 """The breaker's state machine on the fake clock: trips, samples, cooldowns, probes, overrides, outages."""
 
 import logging
-from datetime import timedelta
 
 import pytest
 
@@ -237,7 +236,6 @@ async def test_a_state_read_once_stays_usable_for_a_few_seconds_then_fails_close
         with pytest.raises(LimitsUnavailable):
             await r.guard.before_start(in_range(3))
         await engine_gone.dispose()
-        _ = timedelta
 
 
 async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_later(migrated_url: str,
@@ -250,3 +248,18 @@ async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_lat
         clock.advance(2)
         refusal = await refused(r, in_range(21))
         assert (refusal.scope, refusal.key) == ("country", "IT")
+
+
+async def test_counts_written_while_the_database_is_away_wait_for_the_next_flush(
+        migrated_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with rig(migrated_url, clock) as r:
+        sessions = r.store._sessions
+        engine_gone = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
+        monkeypatch.setattr(r.store, "_sessions", make_sessionmaker(engine_gone))
+        for index in range(5):
+            await r.guard.sent(r.verification(in_range(index)))
+        await r.guard.counts.flush()  # refused: kept
+        monkeypatch.setattr(r.store, "_sessions", sessions)
+        await r.guard.counts.flush()
+        assert sum(count.sent for count in await r.store.counts("prefix", RANGE, 0)) == 5
+        await engine_gone.dispose()
