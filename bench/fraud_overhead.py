@@ -90,15 +90,18 @@ def phase(group: ProcessGroup, temp: Path, backend: Backend, fake_url: str, mode
     try:
         wait_ready(service, url + "/-/healthz")
         results = []
-        for offset, duration in ((0, 1.5), (100_000, args.duration)):  # warm-up, then measured
+        # Numbers are the prefix + 7 digits: each phase takes its own block of 500 000.
+        for offset, duration in ((0, 1.5), (250_000, args.duration)):  # warm-up, then measured
             out = temp / f"load-{mode}-{block}-{offset}.json"
             load = group.start(f"loadgen-{mode}-{block}-{offset}", [
                 PYTHON, str(BENCH_DIR / "loadgen.py"), "--url", url + "/verify/start", "--kind", "start",
                 "--concurrency", str(args.concurrency), "--duration", str(duration), "--max-requests", "1000000",
-                "--number-prefix", LOAD_PREFIX, "--number-start", str(block * 1_000_000 + offset),
+                "--number-prefix", LOAD_PREFIX, "--number-start", str(block * 500_000 + offset),
                 "--out", str(out)], {"PATH": "/usr/bin:/bin", "HOME": str(temp)})
             load.popen.wait(duration + 60)
             results.append(json.loads(out.read_text()))
+            if int(results[-1]["errors"]):
+                raise RuntimeError(f"{mode}: non-2xx answers, e.g. {results[-1]['first_error_body']}")
         return results[-1]
     finally:
         group.stop(service)
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per measured phase")
-    parser.add_argument("--rounds", type=int, default=3, help="off/enforce pairs per size")
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 7), help="off/enforce pairs per size")
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args(argv)
     temp = Path(tempfile.mkdtemp(prefix="otpfraud-"))
