@@ -21,6 +21,20 @@ MAX_NOTE = 200
 
 
 @dataclass(frozen=True)
+class BreakerSummary:
+    scope: str
+    key: str
+    state: str  # open | half_open | blocked | allowed
+    settled: int
+    approved: int
+    ratio: float | None
+    threshold: float
+    opened_at: float | None
+    retry_at: float | None  # None: until reset
+    reason: str
+
+
+@dataclass(frozen=True)
 class Override:
     action: str
     ttl: int | None = None
@@ -31,7 +45,8 @@ class BreakerOperator:
     def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock) -> None:
         self._store, self._rules, self._clock = store, rules, clock
 
-    async def list(self) -> list[dict[str, Any]]:
+    async def list_breakers(self) -> list[BreakerSummary]:
+        """Every breaker that is not closed (the shape the operator console reads)."""
         now = self._clock.now()
         listed = []
         for row in sorted(await self._store.active(to_datetime(now)), key=lambda row: (row.scope, row.key)):
@@ -39,13 +54,26 @@ class BreakerOperator:
             if seen.state == "closed":
                 continue
             ratio = round(row.approved / row.settled, 4) if row.settled else None
-            listed.append({
-                "scope": row.scope, "key": row.key, "state": seen.state, "settled": row.settled,
-                "approved": row.approved, "ratio": ratio, "threshold": self._rules.min_conversion,
-                "openedAt": iso(row.opened_at.timestamp()) if row.opened_at and row.state == "open" else None,
-                "retryAt": iso(seen.retry_at) if seen.retry_at is not None else None,
-                "reason": row.note if seen.state in ("blocked", "allowed") and row.note else row.reason})
+            override = seen.state in ("blocked", "allowed")
+            listed.append(BreakerSummary(
+                scope=row.scope, key=row.key, state=seen.state, settled=row.settled, approved=row.approved,
+                ratio=ratio, threshold=self._rules.min_conversion,
+                opened_at=row.opened_at.timestamp() if row.opened_at and row.state == "open" else None,
+                retry_at=seen.retry_at, reason=(row.note if override and row.note else row.reason) or ""))
         return listed
+
+    async def list(self) -> list[dict[str, Any]]:
+        """The same, as the admin API and the command line render it."""
+        return [{"scope": item.scope, "key": item.key, "state": item.state, "settled": item.settled,
+                 "approved": item.approved, "ratio": item.ratio, "threshold": item.threshold,
+                 "openedAt": iso(item.opened_at) if item.opened_at is not None else None,
+                 "retryAt": iso(item.retry_at) if item.retry_at is not None else None,
+                 "reason": item.reason or None} for item in await self.list_breakers()]
+
+    async def act(self, scope: str, key: str, action: str, ttl: float | None, note: str | None, *,
+                  actor: str = "console") -> None:
+        """reset / block / allow (the console's call); raises InvalidRequest for a bad key."""
+        await self.apply(scope, key, Override(action, int(ttl) if ttl is not None else None, note), actor=actor)
 
     async def apply(self, scope: str, key: str, override: Override, *, actor: str) -> None:
         """Raises InvalidRequest for an unknown scope, a malformed key, action, ttl or note."""
