@@ -32,10 +32,10 @@ ERROR_CODES: dict[int, str] = {
     404: "not_found, verification_not_found, message_not_found",
     405: "method_not_allowed",
     429: "rate_limited, number_delayed, number_cap_reached, ip_rate_limited, max_sends_reached, "
-         "max_attempts_reached, provider_rate_limited",
+         "max_attempts_reached, provider_rate_limited, destination_suspended",
     500: "internal_error",
     502: "provider_error",
-    503: "not_ready",
+    503: "not_ready, limits_unavailable",
     504: "provider_error (the provider timed out)",
 }
 
