@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from otpservice.api.body import read_json
 from otpservice.api.context import services_of
 from otpservice.errors import NotFound, Unauthorized
-from otpservice.fraud.operator import BreakerOperator, Override, check_override
+from otpservice.fraud.operator import BreakerOperator, Override, canonical_key, check_override
 
 
 class OverrideRequest(BaseModel):
@@ -58,7 +58,8 @@ async def list_breakers(request: Request) -> JSONResponse:
 
 async def override(request: Request) -> JSONResponse:
     actor = require_admin(request)
-    scope, key = request.path_params["scope"], request.path_params["key"]
+    scope = request.path_params["scope"]
+    key = canonical_key(scope, request.path_params["key"])
     payload = await read_json(request, OverrideRequest)
     wanted = Override(payload.action, payload.ttl, payload.note)
     check_override(scope, key, wanted)

@@ -77,6 +77,7 @@ class BreakerOperator:
 
     async def apply(self, scope: str, key: str, override: Override, *, actor: str) -> None:
         """Raises InvalidRequest for an unknown scope, a malformed key, action, ttl or note."""
+        key = canonical_key(scope, key)
         check_override(scope, key, override)
         now = self._clock.now()
         until = to_datetime(now + override.ttl) if override.ttl is not None else None
@@ -89,6 +90,11 @@ class BreakerOperator:
         log.warning("breaker override", extra={
             "scope": scope, "key": key, "action": override.action, "ttl": override.ttl, "note": override.note,
             "actor": actor, "mode": self._rules.mode, "_clear": ("key",)})
+
+
+def canonical_key(scope: str, key: str) -> str:
+    """A country key in upper case (`gb` -> `GB`), as the console writes it; others as given."""
+    return key.upper() if scope == "country" and key.isascii() else key
 
 
 def check_override(scope: str, key: str, override: Override) -> None:

@@ -205,7 +205,7 @@ async def test_off_ignores_counts_and_overrides(migrated_url: str, clock: FakeCl
         assert await r.store.counts("prefix", RANGE, 0) == []
 
 
-@pytest.mark.parametrize(("scope", "key"), [("prefix", "3933"), ("prefix", "+39 33"), ("country", "it"),
+@pytest.mark.parametrize(("scope", "key"), [("prefix", "3933"), ("prefix", "+39 33"), ("country", "I1"),
                                             ("country", "ITA"), ("network", "22201"), ("prefix", "+" + "1" * 16)])
 async def test_keys_are_validated(migrated_url: str, clock: FakeClock, scope: str, key: str) -> None:
     async with rig(migrated_url, clock) as r:

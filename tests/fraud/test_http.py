@@ -81,7 +81,7 @@ async def test_shadow_refuses_nothing_but_an_operator_block(migrated_url: str, c
         assert (await start(client, in_range(30))).status_code == 201
         listed = (await client.get("/admin/fraud/breakers", headers=ADMIN)).json()["breakers"]
         assert [(item["scope"], item["key"], item["state"]) for item in listed] == [("prefix", RANGE, "open")]
-        blocked = await client.post("/admin/fraud/breakers/country/GB", headers=ADMIN,
+        blocked = await client.post("/admin/fraud/breakers/country/gb", headers=ADMIN,
                                     json={"action": "block", "ttl": 120, "note": "pumping from GB"})
         assert blocked.status_code == 200
         assert blocked.json() | {"retryAt": None, "openedAt": None} == {
