@@ -159,3 +159,17 @@ async def test_a_queued_first_sms_counts_once_the_outbox_sends_it(sqlite_url: st
         await client.app.state.services.fraud_guard.counts.flush()  # type: ignore[attr-defined]
         counts = await store.counts("prefix", RANGE, 0)
         assert sum(count.sent for count in counts) == 3
+
+
+async def test_breakers_and_counts_outlive_a_restart(migrated_url: str, clock: FakeClock) -> None:
+    async with app(migrated_url, clock, fraud_guard="enforce") as client:
+        for index in range(12):
+            assert (await start(client, in_range(index))).status_code == 201
+    async with app(migrated_url, clock, fraud_guard="enforce") as client:  # counts flushed at the stop
+        for index in range(12, 20):
+            assert (await start(client, in_range(index))).status_code == 201
+        clock.advance(MATURE)
+        assert (await start(client, in_range(20))).status_code == 429
+    async with app(migrated_url, clock, fraud_guard="enforce") as client:
+        refused = await start(client, in_range(21))
+        assert refused.status_code == 429 and refused.json()["key"] == RANGE

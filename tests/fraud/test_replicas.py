@@ -71,8 +71,20 @@ def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traf
         late = [entry for entry in attack if entry[0] > first_refusal + 5]
         assert late and all(entry[2] == 429 for entry in late)
         assert {entry[1] for entry in late} == {first, second}
-        listed = httpx.get(second + "/admin/fraud/breakers",
-                           headers={"Authorization": "Bearer admin-key-0123456789"}).json()["breakers"]
+        admin = {"Authorization": "Bearer admin-key-0123456789"}
+        listed = httpx.get(second + "/admin/fraud/breakers", headers=admin).json()["breakers"]
         # The range's breaker; with no approved traffic in Italy at all, the country's trips as well.
         assert ("prefix", RANGE, "open") in [(item["scope"], item["key"], item["state"]) for item in listed]
         assert {item["key"] for item in listed} <= {RANGE, "IT"}
+
+        # An operator block made on one replica holds on the other within 5 s.
+        spanish = iter(f"+34622000{index:03d}" for index in range(1000))  # numbers never used above
+        assert httpx.post(first + "/admin/fraud/breakers/country/ES", headers=admin,
+                          json={"action": "block", "note": "test"}).status_code == 200
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            refused = httpx.post(second + "/verify/start", json={"to": next(spanish)})
+            if refused.status_code == 429:
+                break
+            time.sleep(0.2)
+        assert (refused.status_code, refused.json().get("key")) == (429, "ES"), refused.json()
