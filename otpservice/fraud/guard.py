@@ -28,7 +28,7 @@ class FraudGuard:
         self._store, self._rules, self._clock = store, rules, clock
         self.cache = BreakerCache(store, clock, rules.ttl, rules.window)
         self.counts = CountBuffer(store, clock)
-        self._transitions = Transitions(store, rules, clock, self.cache)
+        self.transitions = Transitions(store, rules, clock, self.cache)  # .on_opened: the alert hook
         self._pruned_at = float("-inf")
 
     @property
@@ -48,7 +48,7 @@ class FraudGuard:
             await self.counts.flush_if_due()
             await self._prune_if_due(now)
             for scope, key in keys:
-                await self._transitions.evaluate(scope, key, now)
+                await self.transitions.evaluate(scope, key, now)
             views = [view(row, now, self._rules.ttl) for row in self.cache.matching(to, _iso(keys))]
             await self._decide(to, country, views, now)
         except DestinationSuspended:
@@ -67,13 +67,13 @@ class FraudGuard:
         half_open = [item for item in views if item.state == "half_open"]
         for item in half_open:
             if item.row.probes >= MAX_PROBES:
-                refusing.append(await self._transitions.reopen_if_probes_aged(item, now))
+                refusing.append(await self.transitions.reopen_if_probes_aged(item, now))
         if not refusing and not half_open:
             metrics.fraud_start(country, "pass")
             return
         if await self._store.approved_since(to, to_datetime(now - EXEMPT_AFTER_APPROVAL)):
             worst = max(refusing or half_open, key=lambda item: refusal_seconds(item, now))
-            self._transitions.log_decision(worst, "exempt")
+            self.transitions.log_decision(worst, "exempt")
             metrics.fraud_start(country, "exempt")
             return
         if not refusing:
@@ -84,7 +84,7 @@ class FraudGuard:
                 for item in half_open:
                     if item.row.probes == 0:
                         metrics.fraud_transition(item.row.scope, "open", "half_open")
-                    self._transitions.log_decision(item, "probe")
+                    self.transitions.log_decision(item, "probe")
                 metrics.fraud_start(country, "probe")
                 return
             refusing = half_open
@@ -94,7 +94,7 @@ class FraudGuard:
         enforced = bool(enforceable)
         worst = max(enforceable or refusing, key=lambda item: refusal_seconds(item, now))
         decision = "refuse" if enforced else "would_refuse"
-        self._transitions.log_decision(worst, decision)
+        self.transitions.log_decision(worst, decision)
         metrics.fraud_start(country, decision)
         metrics.fraud_refusal(country, worst.row.scope, decision)
         if enforced:
@@ -148,7 +148,7 @@ class FraudGuard:
             elif event == "approved":
                 metrics.fraud_approved(_country(keys))
             if event in ("approved", "ended", "expired"):
-                await self._transitions.settle_probes(keys, verification.created_at, approved=event == "approved")
+                await self.transitions.settle_probes(keys, verification.created_at, approved=event == "approved")
         except Exception:
             log.exception("breaker counting failed", extra={"event": event})
 

@@ -6,6 +6,8 @@ make one transition; the local cache is read again at once, the other replicas' 
 """
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from otpservice.clock import Clock, to_datetime
@@ -21,10 +23,26 @@ EVALUATE_SECONDS = 2.0
 _EVALUATED_MAX = 50_000
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A breaker that opened (a trip, or a re-open after its probes), for an alert hook."""
+
+    scope: str
+    key: str
+    settled: int
+    approved: int
+    threshold: float
+    window: int
+    retry_at: float
+    at: float
+
+
 class Transitions:
     def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock, cache: BreakerCache) -> None:
         self._store, self._rules, self._clock, self.cache = store, rules, clock, cache
         self._evaluated: dict[tuple[str, str], float] = {}
+        # Called (never awaited, never failing a start) when a breaker opens: e.g. SPEC 17's alert.
+        self.on_opened: Callable[[Opened], None] | None = None
 
     async def reopen_if_probes_aged(self, item: View, now: float) -> View:
         """Three probes out and none approved within OTP_TTL: open again, for longer."""
@@ -60,6 +78,8 @@ class Transitions:
                                         settled=counted.settled, approved=counted.approved, reason=reason)
         if opened:
             metrics.fraud_transition(scope, "closed", "open")
+            self._opened(Opened(scope, key, counted.settled, counted.approved, self._rules.min_conversion,
+                                self._rules.window, now + self._rules.cooldown, now))
             self._log(scope, key, "trip", counted.settled, counted.approved)
             self.cache.invalidate()
             await self.cache.rows()
@@ -84,6 +104,8 @@ class Transitions:
         retry_at = now + self._rules.cooldown_for(row.trips + 1)
         if await self._store.reopen(row.scope, row.key, to_datetime(now), to_datetime(retry_at), row.trips):
             metrics.fraud_transition(row.scope, "half_open", "open")
+            self._opened(Opened(row.scope, row.key, row.settled, row.approved, self._rules.min_conversion,
+                                self._rules.window, retry_at, now))
             self._log(row.scope, row.key, "reopen", row.settled, row.approved)
             self.cache.invalidate()
 
@@ -97,3 +119,11 @@ class Transitions:
             "scope": scope, "key": key, "decision": decision, "mode": self._rules.mode, "settled": settled,
             "approved": approved, "ratio": ratio, "threshold": self._rules.min_conversion,
             "window": self._rules.window, "state": state, "_clear": ("key",)})
+
+    def _opened(self, opened: Opened) -> None:
+        if self.on_opened is None:
+            return
+        try:
+            self.on_opened(opened)
+        except Exception:
+            log.exception("breaker open hook failed")

@@ -263,3 +263,15 @@ async def test_counts_written_while_the_database_is_away_wait_for_the_next_flush
         await r.guard.counts.flush()
         assert sum(count.sent for count in await r.store.counts("prefix", RANGE, 0)) == 5
         await engine_gone.dispose()
+
+
+async def test_an_opening_breaker_calls_the_alert_hook_with_its_counts(migrated_url: str, clock: FakeClock) -> None:
+    async with rig(migrated_url, clock) as r:
+        opened: list[object] = []
+        r.guard.transitions.on_opened = opened.append
+        await attack(r, 20)
+        clock.advance(MATURE)
+        await refused(r, in_range(20))
+        [event] = opened
+        assert (event.scope, event.key, event.settled, event.approved, event.threshold) == (  # type: ignore[attr-defined]
+            "prefix", RANGE, 20, 0, 0.2)
