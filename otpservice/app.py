@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from otpservice.admin import routes as admin
-from otpservice.api import docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
+from otpservice.api import admin_fraud, docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
 from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth, route_template
 from otpservice.api.routing import ApiRoute
 from otpservice.clock import Clock, SystemClock
@@ -58,14 +58,16 @@ EXCEPTION_HANDLERS = {
 
 # The route table (api/routing.py): what /openapi.json documents, whatever the configuration.
 API_ROUTES: list[ApiRoute] = [*ops.api_routes, *docs.api_routes, *send.api_routes, *fluxkit.api_routes,
-                              *verify.api_routes, *messages.api_routes, *webhooks.api_routes]
+                              *verify.api_routes, *messages.api_routes, *webhooks.api_routes,
+                              *admin_fraud.api_routes]
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     """Every API route is mounted whatever the settings: one a setting turns off answers 404 itself.
     The console's HTML pages (left out of the document) exist only with ADMIN_API_KEYS."""
     routes: list[BaseRoute] = [*ops.routes, *docs.routes, *send.routes, *verify.routes, *messages.routes,
-                               *webhooks.routes, *fluxkit.routes, *twilio_verify.routes]
+                               *webhooks.routes, *fluxkit.routes, *twilio_verify.routes,
+                               *admin_fraud.routes]
     if settings.admin_api_keys:  # unset: /admin and everything under it is 404
         routes += admin.routes
     return routes

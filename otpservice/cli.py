@@ -1,4 +1,4 @@
-"""Command line: otpservice serve | migrate | purge | send | check-config | services."""
+"""Command line: otpservice serve | migrate | purge | send | check-config | services | fraud."""
 
 import argparse
 import asyncio
@@ -183,8 +183,36 @@ async def _run_services(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _fraud(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_fraud_command(settings, args))
+
+
+async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.clock import SystemClock
+    from otpservice.db.engine import make_engine, make_sessionmaker
+    from otpservice.errors import OTPServiceError
+    from otpservice.fraud.factory import build_fraud
+    from otpservice.fraud.operator import Override
+    from otpservice.wiring import prepare_database
+
+    await prepare_database(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        _, operator = build_fraud(settings, make_sessionmaker(engine), engine.dialect.name, SystemClock())
+        if args.fraud_command != "list":
+            await operator.apply(args.scope, args.key, Override(args.fraud_command, getattr(args, "ttl", None),
+                                                                args.note), actor="cli")
+        print(json.dumps({"breakers": await operator.list()}, indent=2))
+    except OTPServiceError as exc:
+        print(json.dumps(exc.body()), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
+
+
 COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config,
-            "services": _services}
+            "services": _services, "fraud": _fraud}
 
 
 ENVIRONMENT = "Configured by environment variables (README: Configuration); `check-config` shows them."
@@ -241,6 +269,20 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--code-length", type=int, choices=range(4, 11), metavar="4..10", default=None,
                         help="digits of its codes (default: OTP_CODE_LENGTH)")
     actions.add_parser("list", help="print every service, one JSON object a line")
+    fraud = _command(commands, "fraud", "list the SMS-pumping breakers; reset, block or allow one",
+                     "List the breakers that are not closed, or override one: reset (close it, discard its\n"
+                     "counts, lift an override), block (refuse starts under it) or allow (never refuse).")
+    actions = fraud.add_subparsers(dest="fraud_command", required=True, metavar="ACTION")
+    actions.add_parser("list", help="breakers that are not closed")
+    for action, text in (("reset", "close a breaker and discard its counts; lift an override"),
+                         ("block", "refuse starts under a key (every mode but off)"),
+                         ("allow", "never refuse starts under a key")):
+        one = actions.add_parser(action, help=text)
+        one.add_argument("scope", choices=["prefix", "country"])
+        one.add_argument("key", help="'+' and digits (prefix) or ISO alpha-2 (country)")
+        if action != "reset":
+            one.add_argument("--ttl", type=int, default=None, help="seconds (default: until reset)")
+        one.add_argument("--note", default=None, help="why (shown in the list and the log)")
     return root
 
 

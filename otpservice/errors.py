@@ -135,6 +135,19 @@ class MaxAttemptsReached(TooManyRequests):
     code, default_message = "max_attempts_reached", "Maximum check attempts reached"
 
 
+class DestinationSuspended(TooManyRequests):
+    """The SMS-pumping breaker (or an operator block) covers the number: nothing is sent."""
+
+    code, default_message = "destination_suspended", "SMS to this destination is suspended for now"
+
+    def __init__(self, message: str | None = None, *, scope: str, key: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.scope, self.key = scope, key
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "scope": self.scope, "key": self.key}
+
+
 # --- provider problems ----------------------------------------------------------
 class ProviderError(OTPServiceError):
     """The provider failed. `retryable` ones may be queued and retried later."""

@@ -115,11 +115,25 @@ class Settings(BaseSettings):
     console_provider_allowed: bool = False
     webhook_previous_secrets: SecretList = []
 
+    # SMS-pumping breaker (SPEC section 10) and the operator routes.
+    fraud_guard: Literal["off", "shadow", "enforce"] = "shadow"
+    fraud_prefix_tail_digits: int = Field(4, ge=1, le=10)
+    fraud_window: int = Field(3600, ge=60, le=7 * 86400)
+    fraud_cooldown: int = Field(900, ge=1, le=12 * 3600)
+    fraud_min_settled: int = Field(20, ge=1)
+    fraud_min_conversion: float = Field(0.2, ge=0, le=1)
+    admin_api_keys: SecretList = []
+
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
         "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
         "admin_api_keys", "webhook_previous_secrets", mode="before",
     )(_split_commas)
+
+    @field_validator("fraud_guard", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -5,7 +5,6 @@ import logging
 
 import httpx
 
-from otpservice.admin.breakers import StandInBreakers
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
@@ -13,13 +12,14 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.limits.budget import BudgetRules, SendBudget
-from otpservice.observability.alerts import AlertSender, BudgetAlerts
+from otpservice.observability.alerts import AlertSender, BudgetAlerts, breaker_alert
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
 from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
+from otpservice.fraud.factory import build_fraud
 from otpservice.verify.factory import build_verification_service, check_verification_settings
 from otpservice.verify.keys import resolve_secret_keys
 from otpservice.delivery.callbacks import callback_urls
@@ -70,6 +70,7 @@ async def build_services(settings: Settings, clock: Clock,
     if settings.sms_fallback_provider:
         providers.append(build_provider(settings.sms_fallback_provider, settings, http, clock))
     messages = MessageStore(sessions)
+    fraud_guard, fraud_operator = build_fraud(settings, sessions, engine.dialect.name, clock)
     cipher = BodyCipher([keys.current, *keys.previous])
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
@@ -78,12 +79,14 @@ async def build_services(settings: Settings, clock: Clock,
     deliverer = Deliverer(chain, messages, VerificationStore(sessions), retry, clock)
     dispatcher = Dispatcher(deliverer, messages, clock, queue_enabled=settings.sms_queue_enabled,
                             throttle=throttle, cipher=cipher)
-    worker = OutboxWorker(messages, deliverer, cipher, throttle, clock, queue_enabled=settings.sms_queue_enabled)
+    worker = OutboxWorker(messages, deliverer, cipher, throttle, clock, queue_enabled=settings.sms_queue_enabled,
+                          on_sent=fraud_guard.delivered)
     alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
     secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
     alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
     budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix,
                         watcher=BudgetAlerts(alerts, clock))
+    fraud_guard.transitions.on_opened = lambda opened: alerts.emit(breaker_alert(opened))
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
     sms = SmsService(dispatcher, budget, balance,
@@ -93,13 +96,12 @@ async def build_services(settings: Settings, clock: Clock,
                      sender_optional=bool(settings.service_provider == "twilio"
                                           and settings.twilio_messaging_service_sid)
                      or settings.service_provider == "console")
-    verify = build_verification_service(settings, keys, clock, sessions, sms, messages)
+    verify = build_verification_service(settings, keys, clock, sessions, sms, messages, fraud_guard)
     services = Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
                         budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
                         worker=worker, verify_services=ServiceStore(sessions), alerts=alerts,
-                        extras={"alert_http": alert_http})
-    # The console's BreakerControl; the breaker of otpservice/fraud/ takes this place when wired.
-    services.extras["breakers"] = StandInBreakers(clock)
+                        extras={"alert_http": alert_http}, fraud_guard=fraud_guard, fraud_operator=fraud_operator)
+    services.extras["breakers"] = fraud_operator  # the console's BreakerControl
     return services
 
 
@@ -148,6 +150,8 @@ async def stop_background(services: Services) -> None:
 
 
 async def close_services(services: Services) -> None:
+    if services.fraud_guard is not None:
+        await services.fraud_guard.counts.flush()  # the breaker's last second of counts
     await services.http.aclose()
     await services.extras["alert_http"].aclose()
     await services.limit_storage.close()

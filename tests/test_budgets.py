@@ -94,3 +94,27 @@ def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Pa
     assert [answer.status_code for answer in answers] == [200] * 4 + [429] * 4
     assert {answer.json()["scope"] for answer in answers[4:]} == {"global"}
     assert Counter(event for event, _, _ in receiver.events()) == {"budget_threshold": 1, "budget_exhausted": 1}
+
+
+def test_an_opened_breaker_is_alerted_once_with_its_counts(tmp_path: Path) -> None:
+    with alert_receiver() as receiver:
+        env = sqlite_env(tmp_path, FRAUD_GUARD="enforce", FRAUD_MIN_SETTLED="3", ALERT_WEBHOOK_URL=receiver.url,
+                         ALERT_WEBHOOK_SECRET=receiver.secret)
+        with serve(env, tmp_path / "serve.log") as (base_url, _):
+            for index in range(3):  # started to one range, never approved
+                started = httpx.post(base_url + "/verify/start", json={"to": f"+91912345000{index}"}, timeout=10)
+                assert started.status_code == 201, started.text
+                assert httpx.post(f"{base_url}/verify/{started.json()['id']}/cancel", timeout=10).status_code == 200
+            deadline, attempt = time.monotonic() + 15, 0
+            while (refused := httpx.post(base_url + "/verify/start", json={"to": f"+9191234500{50 + attempt}"},
+                                         timeout=10)).status_code != 429:
+                assert time.monotonic() < deadline, refused.text
+                attempt += 1  # another number of the range each time: never the number's own delay
+                time.sleep(0.5)
+            wait_for(receiver, 1)
+            time.sleep(0.5)
+    assert refused.json()["code"] == "destination_suspended"
+    assert receiver.events() == [("breaker_opened", "prefix", "+91912345")]
+    alert = receiver.alerts[0]
+    assert (alert["settled"], alert["approved"], alert["ratio"]) == (3, 0, 0.0) and alert["threshold"] == 0.2
+    assert receiver.bad_signatures == 0

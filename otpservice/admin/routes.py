@@ -20,7 +20,7 @@ from otpservice.admin.session import (COOKIE_PATH, LOGIN_COOKIE, LOGIN_FORM_SECO
                                       SESSION_SECONDS, Session)
 from otpservice.admin.timeline import timeline
 from otpservice.core.phone import canonical_e164
-from otpservice.errors import VerificationNotFound
+from otpservice.errors import OTPServiceError, VerificationNotFound
 from otpservice.verify.service import VERIFICATION_ID
 
 _E164_SHAPE = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -102,8 +102,12 @@ async def overview(request: Request, console: Console, session: Session) -> Resp
         period = DEFAULT_PERIOD
     figures = await console.overview.figures(period)
     breakers = await console.breakers.list_breakers()
+    try:
+        budgets = await console.services.budget.usage(row.country for row in figures.countries if row.country)
+    except OTPServiceError:  # the limit storage is down: the page still shows the rest
+        budgets = None
     return _page(request, console, session, "overview.html", figures=figures, periods=list(PERIODS),
-                 breakers=breakers)
+                 breakers=breakers, budgets=budgets)
 
 
 @_signed_in

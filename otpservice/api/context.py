@@ -9,6 +9,8 @@ from starlette.requests import Request
 
 from otpservice.clock import Clock
 from otpservice.delivery.worker import OutboxWorker
+from otpservice.fraud.guard import FraudGuard
+from otpservice.fraud.operator import BreakerOperator
 from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
 from otpservice.limits.storage import LimitStorage
@@ -36,6 +38,8 @@ class Services:
     verify_services: ServiceStore  # the Twilio-compatible API's Services
     alerts: AlertSender
     extras: dict[str, Any] = field(default_factory=dict)
+    fraud_guard: FraudGuard | None = None
+    fraud_operator: BreakerOperator | None = None
 
 
 def services_of(request: Request) -> Services:

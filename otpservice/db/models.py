@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, MetaData, String, Text, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, MetaData, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -153,4 +153,43 @@ class VerifyService(Base):
     friendly_name: Mapped[str] = mapped_column(String(64))
     code_length: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FraudCount(Base):
+    """Rolling conversion counts of the SMS-pumping breaker, one row per key and bucket of time."""
+
+    __tablename__ = "fraud_counts"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # bucket start, epoch seconds
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)  # ended unapproved: canceled, attempts spent
+
+    __table_args__ = (Index("ix_fraud_counts_bucket", "bucket"),)
+
+
+class FraudBreaker(Base):
+    """A breaker that is, or was, not closed: its state, cooldown, probes and operator override."""
+
+    __tablename__ = "fraud_breakers"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), default="closed")  # closed | open
+    trips: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # end of the cooldown
+    probes: Mapped[int] = mapped_column(Integer, default=0)
+    probe_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_probe_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    settled: Mapped[int] = mapped_column(Integer, default=0)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    override: Mapped[str | None] = mapped_column(String(8))  # block | allow
+    override_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(200))
+    counts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

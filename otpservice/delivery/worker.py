@@ -7,6 +7,7 @@ still queued stays queued for the next process.
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.messages import MessageStore, Outcome
@@ -23,10 +24,11 @@ log = logging.getLogger("otpservice.delivery")
 class OutboxWorker:
     def __init__(self, messages: MessageStore, deliverer: Deliverer, cipher: BodyCipher,
                  throttle: ProviderThrottle | None, clock: Clock, *, queue_enabled: bool = True,
-                 batch_size: int = 50) -> None:
+                 batch_size: int = 50, on_sent: Callable[[Message], Awaitable[None]] | None = None) -> None:
         self._messages, self._deliverer, self._cipher = messages, deliverer, cipher
         self._throttle, self._clock = throttle, clock
         self._queue_enabled, self._batch_size = queue_enabled, batch_size
+        self._on_sent = on_sent  # e.g. the breaker, which counts a verification's first SMS once sent
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -92,3 +94,5 @@ class OutboxWorker:
         delivered = await self._deliverer.attempt(message, sms)
         log.info("queued sms attempted", extra={"provider": delivered.provider, "message_id": message.id,
                                                 "attempts": message.attempts, "status": delivered.status})
+        if delivered.status == states.SENT and self._on_sent is not None:
+            await self._on_sent(message)

@@ -9,6 +9,7 @@ Windows are aligned to the epoch, so an hour or a day is a UTC hour or day.
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -66,6 +67,15 @@ class Limit:
     window: float
     fields: dict[str, str] = field(default_factory=dict)
     name: str = ""
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    scope: str  # global | country
+    key: str  # * or an ISO code
+    window: str  # hour | day
+    used: int
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,20 @@ class SendBudget:
             self._watcher.crossed(event, limit.fields["scope"], limit.fields["key"], _window_name(limit), used,
                                   limit.counter.limit)
 
+    async def usage(self, countries: Iterable[str] = ()) -> list[BudgetUse]:
+        """Each configured spend budget's use in its current window: the global ones, the
+        countries of SMS_BUDGET_COUNTRIES and, with SMS_BUDGET_COUNTRY_DAY, `countries`."""
+        now = self._clock.now()
+        limits = self._global_spend(now)
+        wanted = set(self._rules.spend_countries)
+        if self._rules.spend_country_day > 0:
+            wanted |= {country for country in countries if country}
+        for country in sorted(wanted):
+            limits += self._country_spend(country, now)
+        used = await self._call(self._store.peek([limit.counter for limit in limits], now))
+        return [BudgetUse(limit.fields["scope"], limit.fields["key"], _window_name(limit), count, limit.counter.limit)
+                for limit, count in zip(limits, used)]
+
     async def ping(self) -> bool:
         try:
             return await self._store.ping()
@@ -171,16 +195,20 @@ class SendBudget:
             return False
 
     def _spend_limits(self, country: str | None, now: float) -> list[Limit]:
-        rules, limits = self._rules, []
-        for name, amount, window in (("spend-hour", rules.spend_hour, HOUR), ("spend-day", rules.spend_day, DAY)):
-            if amount > 0:
-                limits.append(self._limit(name, "*", amount, window, BudgetExhausted, now,
-                                          {"scope": "global", "key": "*"}))
-        per_country = rules.spend_countries.get(country or "", rules.spend_country_day)
-        if country and per_country > 0:
-            limits.append(self._limit("spend-country-day", country, per_country, DAY, BudgetExhausted, now,
-                                      {"scope": "country", "key": country}))
-        return limits
+        return [*self._global_spend(now), *self._country_spend(country, now)]
+
+    def _global_spend(self, now: float) -> list[Limit]:
+        rules = self._rules
+        return [self._limit(name, "*", amount, window, BudgetExhausted, now, {"scope": "global", "key": "*"})
+                for name, amount, window in (("spend-hour", rules.spend_hour, HOUR), ("spend-day", rules.spend_day, DAY))
+                if amount > 0]
+
+    def _country_spend(self, country: str | None, now: float) -> list[Limit]:
+        per_country = self._rules.spend_countries.get(country or "", self._rules.spend_country_day)
+        if not country or per_country <= 0:
+            return []
+        return [self._limit("spend-country-day", country, per_country, DAY, BudgetExhausted, now,
+                            {"scope": "country", "key": country})]
 
     def _limit(self, name: str, key: str, amount: int, window: float, error: type[TooManyRequests],
                now: float, fields: dict[str, str] | None = None) -> Limit:

@@ -59,6 +59,10 @@ class BudgetStore(Protocol):
         """True for the first caller to mark `key` between now and `until` (epoch s), False after."""
         ...
 
+    async def peek(self, counters: list[Counter], now: float) -> list[int]:
+        """The counters' values, taking nothing."""
+        ...
+
     async def ping(self) -> bool: ...
 
 
@@ -70,6 +74,9 @@ class MemoryBudgetStore:
         self._delays: dict[str, tuple[int, float, float]] = {}  # sends, last, forget at
         self._next_sweep = 0.0
         self._marks: dict[str, float] = {}
+
+    async def peek(self, counters: list[Counter], now: float) -> list[int]:
+        return [self._count(counter.key, now) for counter in counters]
 
     async def first_time(self, key: str, now: float, until: float) -> bool:
         if self._marks.get(key, 0.0) > now:
@@ -208,6 +215,12 @@ class RedisBudgetStore:
         mark = taken.delay_mark if delay is not None and taken.delay_mark is not None else ""
         await self._call(self._release(keys=keys, args=[len(counters), mark, taken.previous_sends,
                                                           taken.previous_last]))
+
+    async def peek(self, counters: list[Counter], now: float) -> list[int]:
+        if not counters:
+            return []
+        values = await self._call(self._client.mget([counter.key for counter in counters]))
+        return [int(value) if value is not None else 0 for value in values]
 
     async def first_time(self, key: str, now: float, until: float) -> bool:
         ttl_ms = max(1000, int((until - now) * 1000) + 1000)

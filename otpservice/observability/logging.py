@@ -78,7 +78,13 @@ class JsonFormatter(logging.Formatter):
         self.redact = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redact(mask_numbers(json.dumps(self.entry(record), default=str)))
+        entry = self.entry(record)
+        # Fields a record names in `_clear` (a breaker's key: a range, not a number) skip masking.
+        clear = {name: entry.pop(name) for name in getattr(record, "_clear", ()) if name in entry}
+        line = self.redact(mask_numbers(json.dumps(entry, default=str)))
+        if clear:
+            line = line[:-1] + ", " + self.redact(json.dumps(clear, default=str)[1:])
+        return line
 
     def entry(self, record: logging.LogRecord) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -105,9 +111,13 @@ class ConsoleFormatter(JsonFormatter):
         head = f"{data.pop('time')} {data.pop('level'):<7} {data.pop('message')}"
         data.pop("logger", None)
         trace = data.pop("traceback", None)
+        for name in getattr(record, "_clear", ()):
+            data.pop(name, None)
         fields = " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}" for k, v in data.items())
         line = head + ("  " + fields if fields else "")
-        return self.redact(mask_numbers(line + ("\n" + trace.rstrip() if trace else "")))
+        clear = " ".join(f"{name}={getattr(record, name)}" for name in getattr(record, "_clear", ()))
+        line = self.redact(mask_numbers(line)) + (" " + self.redact(clear) if clear else "")
+        return line + self.redact(mask_numbers("\n" + trace.rstrip() if trace else ""))
 
 
 def build_handler(fmt: str = "json", secrets: Iterable[str] = (),

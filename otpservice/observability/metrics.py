@@ -57,3 +57,44 @@ def alert_emitted(event: str) -> None:
 def alert_delivery(result: str) -> None:
     """result: delivered | retried | given_up."""
     ALERT_DELIVERIES.labels(result=result).inc()
+
+
+# --- SMS-pumping breaker (fraud/): labels are a country (ISO code), a scope, a decision,
+# never a number or a prefix.
+FRAUD_STARTS = Counter("otpservice_fraud_starts_total", "Verification starts seen by the breaker",
+                       ["country", "decision"], registry=REGISTRY)
+FRAUD_SENDS = Counter("otpservice_fraud_sends_total", "Verifications whose first SMS the provider accepted",
+                      ["country"], registry=REGISTRY)
+FRAUD_APPROVALS = Counter("otpservice_fraud_approvals_total", "Counted verifications approved",
+                          ["country"], registry=REGISTRY)
+FRAUD_REFUSALS = Counter("otpservice_fraud_refusals_total", "Starts refused (or, in shadow, that would be)",
+                         ["country", "scope", "decision"], registry=REGISTRY)
+FRAUD_OPEN = Gauge("otpservice_fraud_breakers_open", "Breakers open, half-open or blocked",
+                   ["scope"], registry=REGISTRY)
+FRAUD_TRANSITIONS = Counter("otpservice_fraud_transitions_total", "Breaker state changes",
+                            ["scope", "from_state", "to_state"], registry=REGISTRY)
+
+
+def fraud_start(country: str, decision: str) -> None:
+    """decision: pass | probe | exempt | allowed | refuse | would_refuse | unavailable."""
+    FRAUD_STARTS.labels(country=country, decision=decision).inc()
+
+
+def fraud_sent(country: str) -> None:
+    FRAUD_SENDS.labels(country=country).inc()
+
+
+def fraud_approved(country: str) -> None:
+    FRAUD_APPROVALS.labels(country=country).inc()
+
+
+def fraud_refusal(country: str, scope: str, decision: str) -> None:
+    FRAUD_REFUSALS.labels(country=country, scope=scope, decision=decision).inc()
+
+
+def fraud_open_breakers(scope: str, count: int) -> None:
+    FRAUD_OPEN.labels(scope=scope).set(count)
+
+
+def fraud_transition(scope: str, from_state: str, to_state: str) -> None:
+    FRAUD_TRANSITIONS.labels(scope=scope, from_state=from_state, to_state=to_state).inc()

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from otpservice.clock import Clock
 from otpservice.db.messages import MessageStore
 from otpservice.db.verifications import VerificationStore
+from otpservice.fraud.guard import FraudGuard
 from otpservice.limits.delay import DelayPolicy
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
@@ -29,7 +30,7 @@ def check_verification_settings(settings: Settings) -> None:
 
 def build_verification_service(settings: Settings, keys: SecretKeys, clock: Clock,
                                sessions: async_sessionmaker[AsyncSession],
-                               sms: SmsService, messages: MessageStore) -> VerificationService:
+                               sms: SmsService, messages: MessageStore, guard: FraudGuard) -> VerificationService:
     if settings.otp_code_length < RECOMMENDED_CODE_LENGTH:
         log.warning("OTP_CODE_LENGTH=%d: codes shorter than %d digits are easier to guess",
                     settings.otp_code_length, RECOMMENDED_CODE_LENGTH)
@@ -43,5 +44,5 @@ def build_verification_service(settings: Settings, keys: SecretKeys, clock: Cloc
         max_check_attempts=settings.otp_max_check_attempts, max_sends=settings.otp_max_sends,
         delay=DelayPolicy(base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
                           reset_after=settings.exponential_delay_reset_after))
-    sender = CodeSender(store, sms, codes, templates, clock, max_sends=settings.otp_max_sends)
-    return VerificationService(store, messages, sender, codes, policy, sms, templates, rules, clock)
+    sender = CodeSender(store, sms, codes, templates, clock, max_sends=settings.otp_max_sends, guard=guard)
+    return VerificationService(store, messages, sender, codes, policy, sms, templates, rules, clock, guard)

@@ -15,6 +15,7 @@ from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
 from otpservice.errors import MaxAttemptsReached, MaxSendsReached, ProviderError
 from otpservice.limits.budget import Reservation
+from otpservice.fraud.guard import FraudGuard
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
@@ -26,8 +27,9 @@ log = logging.getLogger("otpservice.verify")
 
 class CodeSender:
     def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook,
-                 templates: MessageTemplates, clock: Clock, *, max_sends: int) -> None:
+                 templates: MessageTemplates, clock: Clock, *, max_sends: int, guard: FraudGuard) -> None:
         self._store, self._sms, self._codes = store, sms, codes
+        self._guard = guard  # the breaker counts a verification once its first SMS was accepted
         self._templates, self._clock, self._max_sends = templates, clock, max_sends
 
     def refuse_if_used_up(self, verification: Verification) -> None:
@@ -92,12 +94,16 @@ class CodeSender:
                                              message_id=message_id)
         except ProviderError:  # the provider was called and did not take the message
             await self._fail(verification, now)
+            if not created:  # breaker: a failed verification never settles
+                await self._guard.settled(verification, "failed")
             raise
         except BaseException:  # refused before the provider: deliver gave the reservation back
             await self._store.give_back_send_slot(verification.id, now)
             if created:
                 await self._store.discard_unsent(verification.id)
             raise
+        if created and result.status == "sent":
+            await self._guard.sent(verification)  # breaker; a queued first SMS counts once delivered
         if created:
             verification.delivery_status = result.status
             return verification

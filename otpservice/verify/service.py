@@ -20,6 +20,7 @@ from otpservice.db.verifications import (
     VerificationStore,
 )
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
+from otpservice.fraud.guard import FraudGuard
 from otpservice.limits.delay import DelayPolicy
 from otpservice.observability import metrics
 from otpservice.core.phone import country_of, mask_phone
@@ -51,8 +52,9 @@ class VerificationRules:
 class VerificationService:
     def __init__(self, store: VerificationStore, messages: MessageStore, sender: CodeSender, codes: CodeBook,
                  policy: NumberPolicy, sms: SmsService, templates: MessageTemplates,
-                 rules: VerificationRules, clock: Clock) -> None:
+                 rules: VerificationRules, clock: Clock, guard: FraudGuard) -> None:
         self._store, self._messages, self._sender = store, messages, sender
+        self._guard = guard  # the SMS-pumping breaker (fraud/): decides before the send budget
         self._codes, self._policy, self._sms = codes, policy, sms
         self._templates, self._rules, self._clock = templates, rules, clock
 
@@ -69,6 +71,8 @@ class VerificationService:
         scope_sid = service.sid if service is not None else None
         self._policy.ensure_allowed(to)
         test_number = self._policy.fixed_code_for(to) is not None
+        if not test_number:  # breaker: before anything is charged to the number
+            await self._guard.before_start(to)
         sender = None if test_number else await self._sms.prepare()
         for _ in range(START_ROUNDS):
             current = await self._store.open_for(to)
@@ -124,12 +128,14 @@ class VerificationService:
             metrics.check_result("approved")
             metrics.verification_event("approved")
             _log_info("verification approved", found)
+            await self._guard.settled(found, "approved")  # breaker
             return CheckOutcome(self._view(found), valid=True)
         if result.outcome is StoredOutcome.WRONG_CODE and found is not None:
             metrics.check_result("wrong_code")
             if found.status == MAX_ATTEMPTS_REACHED:
                 metrics.verification_event("max_attempts_reached")
                 _log_info("verification attempts exhausted", found)
+                await self._guard.settled(found, "ended")  # breaker
             return CheckOutcome(self._view(found), valid=False)
         if result.outcome is StoredOutcome.NO_ATTEMPTS_LEFT and found is not None:
             metrics.check_result("max_attempts_reached")
@@ -163,6 +169,7 @@ class VerificationService:
             raise VerificationNotFound()
         metrics.verification_event("canceled")
         _log_info("verification canceled", canceled)
+        await self._guard.settled(canceled, "ended")  # breaker
         return self._view(canceled)
 
     async def approve(self, verification_id: str) -> VerificationView:
@@ -220,6 +227,7 @@ class VerificationService:
             return False
         if await self._store.expire(verification.id, to_datetime(now)):
             metrics.verification_event("expired")
+            await self._guard.settled(verification, "expired")  # breaker
         return True
 
     def _view(self, verification: Verification, delivery_status: str | None = None) -> VerificationView:

@@ -32,9 +32,9 @@ def service_process(tmp_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def service_in_thread(tmp_path: Path) -> Iterator[tuple[str, Starlette]]:
+def service_in_thread(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Starlette]]:
     """uvicorn on a free port in a thread of this process; yields its URL and the app."""
-    env = service_env(tmp_path)
+    env = {**service_env(tmp_path), **extra}
     settings = Settings(**{name.lower(): value for name, value in env.items()})  # type: ignore[arg-type]
     app = create_app(settings)
     port = free_port()

@@ -6,6 +6,7 @@ resets a breaker from the page. Set OTPSERVICE_SCREENSHOTS to a folder (docs/) t
 overview and verification screenshots shown in the README.
 """
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -128,30 +129,42 @@ def _screenshot(browser: Any, name: str, tmp_path: Path) -> None:
     assert browser.save_screenshot(str(folder / name))
 
 
-async def trip_breaker(app: Any, api: httpx.AsyncClient) -> None:
-    """Open the breaker of prefix +9198765.
+TRIP_PREFIX = "+91912345"
+# The breaker of SPEC 10, tripped by traffic: a small sample, enforced.
+TRIP_SETTINGS = {"FRAUD_GUARD": "enforce", "FRAUD_MIN_SETTLED": "3"}
 
-    Today: the stand-in BreakerControl (services.extras["breakers"]) is tripped in-process. Once
-    the breaker of otpservice/fraud/ is wired there, trip it by traffic instead: run the service
-    with FRAUD_MIN_SETTLED=3 (and FRAUD_GUARD=enforce), start 3 verifications to +9198765xxxx,
-    cancel each through POST /verify/{id}/cancel (settled, unapproved), and expect the next start
-    to that prefix to get 429 destination_suspended.
-    """
-    app.state.services.extras["breakers"].trip("prefix", "+9198765", settled=24, approved=1, threshold=0.2)
+
+async def trip_breaker(api: httpx.AsyncClient) -> None:
+    """Open the breaker of prefix +91912345 as an attack would: 3 verifications started to the
+    range and never approved (canceled: settled, unapproved); the next start there is refused."""
+    for index in range(3):
+        started = await api.post("/verify/start", json={"to": f"{TRIP_PREFIX}000{index}"}, headers=AUTH)
+        assert started.status_code == 201, started.text
+        assert (await api.post(f"/verify/{started.json()['id']}/cancel", headers=AUTH)).status_code == 200
+    deadline = asyncio.get_running_loop().time() + 15
+    for attempt in range(1000):  # counts reach the breaker within a second or two
+        # another number of the range each time: never that number's own delay
+        refused = await api.post("/verify/start", json={"to": f"{TRIP_PREFIX}{50 + attempt:04d}"}, headers=AUTH)
+        if refused.status_code == 429 and refused.json()["code"] == "destination_suspended":
+            assert (refused.json()["scope"], refused.json()["key"]) == ("prefix", TRIP_PREFIX)
+            return
+        assert asyncio.get_running_loop().time() < deadline, refused.text
+        await asyncio.sleep(0.3)
 
 
 async def test_trip_a_breaker_and_reset_it_from_the_page(browser: Any, tmp_path: Path) -> None:
-    with service_in_thread(tmp_path) as (base_url, app):
+    with service_in_thread(tmp_path, **TRIP_SETTINGS) as (base_url, app):
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as api:
             traffic = await make_traffic(api, PLAN, AUTH)
-            await trip_breaker(app, api)
+            await trip_breaker(api)
 
         log_in(browser, base_url)
-        row = browser.find_element(By.CSS_SELECTOR, 'tr.breaker[data-key="prefix:+9198765"]')
-        assert "open" in row.text and "conversion 4% < 20% over 24 settled" in row.text
+        row = browser.find_element(By.CSS_SELECTOR, f'tr.breaker[data-key="prefix:{TRIP_PREFIX}"]')
+        assert "open" in row.text
         _screenshot(browser, "console-overview.png", tmp_path)
 
-        click(browser, browser.find_element(By.CSS_SELECTOR, 'button[data-action="reset"][data-key="prefix:+9198765"]'))
+        click(browser, browser.find_element(By.CSS_SELECTOR,
+                                            f'button[data-action="reset"][data-key="prefix:{TRIP_PREFIX}"]'))
         assert browser.find_element(By.ID, "no-breakers").is_displayed()
         assert await app.state.services.extras["breakers"].list_breakers() == []
 

@@ -99,9 +99,9 @@ async def test_breaker_actions_from_the_forms(app_client: AppFactory) -> None:
     async with app_client(admin_api_keys=ADMIN_KEY) as client:
         token = await login(client)
         breakers = client.app.state.services.extras["breakers"]  # type: ignore[attr-defined]
-        breakers.trip("prefix", "+4474001", settled=25, approved=1, threshold=0.2)
+        await breakers.act("prefix", "+4474001", "block", None, "pumping from this range")  # the fraud breaker's
         overview = (await client.get("/admin")).text
-        assert 'data-key="prefix:+4474001"' in overview and "conversion 4% &lt; 20% over 25 settled" in overview
+        assert 'data-key="prefix:+4474001"' in overview and "pumping from this range" in overview
 
         reset = await client.post("/admin/breakers", data={"csrf": token, "scope": "prefix", "key": "+4474001",
                                                            "action": "reset", "back": "overview"})
@@ -111,10 +111,27 @@ async def test_breaker_actions_from_the_forms(app_client: AppFactory) -> None:
         await client.post("/admin/breakers", data={"csrf": token, "scope": "country", "key": "IN", "action": "allow",
                                                    "note": "launch week"})
         listed = (await client.get("/admin/breakers")).text
-        assert 'data-key="country:IN"' in listed and "operator allow: launch week" in listed
+        assert 'data-key="country:IN"' in listed and "launch week" in listed
 
         for bad in ({"scope": "prefix", "key": "4479"}, {"scope": "country", "key": "GBR"},
                     {"scope": "planet", "key": "GB"}, {"scope": "country", "key": "GB", "ttl": "-5"}):
             refused = await client.post("/admin/breakers", data={"csrf": token, "action": "block", **bad})
             assert refused.status_code == 400
         assert 'data-key="country:GB"' not in (await client.get("/admin/breakers")).text
+
+
+async def test_the_overview_shows_each_budgets_use(app_client: AppFactory) -> None:
+    async with app_client(admin_api_keys=ADMIN_KEY, sms_budget_hour=4, sms_budget_countries="IT:10") as client:
+        await login(client)
+        assert (await client.post("/send", json={"receiver": "+393331234567", "body": "hi",
+                                                 "sender": "ACME"})).status_code == 200
+        overview = (await client.get("/admin")).text
+    assert 'data-budget="global:*:hour"' in overview and 'data-budget="country:IT:day"' in overview
+    hour = overview.split('data-budget="global:*:hour"')[1].split("</tr>")[0]
+    assert '<td class="num used">1</td><td class="num limit">4</td>' in hour
+
+
+async def test_the_overview_says_when_no_budget_is_set(app_client: AppFactory) -> None:
+    async with app_client(admin_api_keys=ADMIN_KEY) as client:
+        await login(client)
+        assert 'id="no-budgets"' in (await client.get("/admin")).text

@@ -1,0 +1,161 @@
+"""FraudGuard: the breaker's decision before a start, and its counts along a verification's life.
+
+A start is decided before anything is taken from the number's budget. Trips are evaluated
+on the start that sees the counts (at most every EVALUATE_SECONDS per key and process).
+Counting never fails a verification: an error there is logged and the flow goes on.
+"""
+
+import logging
+
+from otpservice.clock import Clock, to_datetime
+from otpservice.db.fraud import FraudStore
+from otpservice.db.models import Message, Verification
+from otpservice.errors import DestinationSuspended, LimitsUnavailable
+from otpservice.fraud.counting import CountBuffer
+from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
+from otpservice.fraud.rules import COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of, keys_of
+from otpservice.fraud.transitions import Transitions
+from otpservice.observability import metrics
+
+log = logging.getLogger("otpservice.fraud")
+
+PRUNE_SECONDS = 300.0
+TEST_NUMBER_KEY_ID = "test-number"  # verify.codes' key id of test numbers: no SMS, never counted
+
+
+class FraudGuard:
+    def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock) -> None:
+        self._store, self._rules, self._clock = store, rules, clock
+        self.cache = BreakerCache(store, clock, rules.ttl, rules.window)
+        self.counts = CountBuffer(store, clock)
+        self.transitions = Transitions(store, rules, clock, self.cache)  # .on_opened: the alert hook
+        self._pruned_at = float("-inf")
+
+    @property
+    def rules(self) -> FraudRules:
+        return self._rules
+
+    async def before_start(self, to: str) -> None:
+        """Raises DestinationSuspended (or, in enforce, LimitsUnavailable) when the start must not send."""
+        mode = self._rules.mode
+        if mode == "off":
+            return
+        keys = keys_of(to, self._rules.tail_digits)
+        country = _country(keys)
+        try:
+            await self.cache.rows()
+            now = self._clock.now()
+            await self.counts.flush_if_due()
+            await self._prune_if_due(now)
+            for scope, key in keys:
+                await self.transitions.evaluate(scope, key, now)
+            views = [view(row, now, self._rules.ttl) for row in self.cache.matching(to, _iso(keys))]
+            await self._decide(to, country, views, now)
+        except DestinationSuspended:
+            raise
+        except Exception as exc:  # the state (cached copy too old), a probe slot or an exemption unreadable
+            metrics.fraud_start(country, "unavailable")
+            log.warning("breaker state unreadable", extra={"mode": mode, "error": type(exc).__name__})
+            if mode == "enforce":
+                raise LimitsUnavailable("Breaker state unavailable, retry later") from None
+
+    async def _decide(self, to: str, country: str, views: list[View], now: float) -> None:
+        if any(item.state == "allowed" for item in views):
+            metrics.fraud_start(country, "allowed")
+            return
+        refusing = [item for item in views if item.state in ("open", "blocked")]
+        half_open = [item for item in views if item.state == "half_open"]
+        for item in half_open:
+            if item.row.probes >= MAX_PROBES:
+                refusing.append(await self.transitions.reopen_if_probes_aged(item, now))
+        if not refusing and not half_open:
+            metrics.fraud_start(country, "pass")
+            return
+        if await self._store.approved_since(to, to_datetime(now - EXEMPT_AFTER_APPROVAL)):
+            worst = max(refusing or half_open, key=lambda item: refusal_seconds(item, now))
+            self.transitions.log_decision(worst, "exempt")
+            metrics.fraud_start(country, "exempt")
+            return
+        if not refusing:
+            taken = [await self._store.take_probe(item.row.scope, item.row.key, to_datetime(now), MAX_PROBES)
+                     for item in half_open if item.row.probes < MAX_PROBES]
+            if taken and all(taken):
+                self.cache.invalidate()
+                for item in half_open:
+                    if item.row.probes == 0:
+                        metrics.fraud_transition(item.row.scope, "open", "half_open")
+                    self.transitions.log_decision(item, "probe")
+                metrics.fraud_start(country, "probe")
+                return
+            refusing = half_open
+        # Operator blocks act in shadow too; the breakers' own refusals only in enforce.
+        enforceable = refusing if self._rules.mode == "enforce" else [
+            item for item in refusing if item.state == "blocked"]
+        enforced = bool(enforceable)
+        worst = max(enforceable or refusing, key=lambda item: refusal_seconds(item, now))
+        decision = "refuse" if enforced else "would_refuse"
+        self.transitions.log_decision(worst, decision)
+        metrics.fraud_start(country, decision)
+        metrics.fraud_refusal(country, worst.row.scope, decision)
+        if enforced:
+            raise DestinationSuspended(scope=worst.row.scope, key=worst.row.key,
+                                       retry_after=refusal_seconds(worst, now))
+
+    async def _prune_if_due(self, now: float) -> None:
+        """Buckets older than two windows are never read again."""
+        if now - self._pruned_at < PRUNE_SECONDS:
+            return
+        self._pruned_at = now
+        try:
+            await self._store.prune(bucket_of(now - 2 * self._rules.window, self._rules.bucket_seconds))
+        except Exception:
+            log.warning("breaker count pruning failed", exc_info=True)
+
+    # --- counts along the verification's life ------------------------------------
+    async def sent(self, verification: Verification) -> None:
+        """The provider accepted the verification's first SMS: it now counts."""
+        await self._count(verification, "sent")
+
+    async def delivered(self, message: Message) -> None:
+        """The outbox worker sent a queued message: count it if it was a verification's first SMS."""
+        if self._rules.mode == "off" or message.kind != "otp" or message.verification_id is None:
+            return
+        try:
+            found = await self._store.verification(message.verification_id)
+        except Exception:
+            log.exception("breaker counting failed", extra={"event": "delivered"})
+            return
+        if found is not None and found.send_attempts == 1 and found.last_message_id == message.id:
+            await self._count(found, "sent")
+
+    async def settled(self, verification: Verification, outcome: str) -> None:
+        """outcome: approved | ended (canceled, attempts spent) | expired | failed (after being counted)."""
+        await self._count(verification, outcome)
+
+    async def _count(self, verification: Verification, event: str) -> None:
+        if self._rules.mode == "off" or verification.key_id == TEST_NUMBER_KEY_ID:
+            return
+        try:
+            keys = keys_of(verification.to, self._rules.tail_digits)
+            increments = {"sent": {"sent": 1}, "approved": {"approved": 1}, "ended": {"ended": 1},
+                          "failed": {"sent": -1}}.get(event)
+            if increments:
+                self.counts.add(keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds),
+                                **increments)
+                await self.counts.flush_if_due()
+            if event == "sent":
+                metrics.fraud_sent(_country(keys))
+            elif event == "approved":
+                metrics.fraud_approved(_country(keys))
+            if event in ("approved", "ended", "expired"):
+                await self.transitions.settle_probes(keys, verification.created_at, approved=event == "approved")
+        except Exception:
+            log.exception("breaker counting failed", extra={"event": event})
+
+
+def _iso(keys: list[tuple[str, str]]) -> str | None:
+    return next((key for scope, key in keys if scope == COUNTRY), None)
+
+
+def _country(keys: list[tuple[str, str]]) -> str:
+    return _iso(keys) or "unknown"

@@ -1,0 +1,129 @@
+"""The breaker's state changes: trips, half-open probes closing or re-opening, and the
+decision log line (one per trip, refusal or would-be refusal, with the counts that explain it).
+
+Every change is a conditional write (db/fraud.py), so that replicas racing on one breaker
+make one transition; the local cache is read again at once, the other replicas' within 2 s.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from otpservice.clock import Clock, to_datetime
+from otpservice.db.fraud import FraudStore
+from otpservice.db.models import FraudBreaker
+from otpservice.fraud.breakers import BreakerCache, View
+from otpservice.fraud.rules import MAX_PROBES, FraudRules, bucket_of, tally, trips
+from otpservice.observability import metrics
+
+log = logging.getLogger("otpservice.fraud")
+
+EVALUATE_SECONDS = 2.0
+_EVALUATED_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A breaker that opened (a trip, or a re-open after its probes), for an alert hook."""
+
+    scope: str
+    key: str
+    settled: int
+    approved: int
+    threshold: float
+    window: int
+    retry_at: float
+    at: float
+
+
+class Transitions:
+    def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock, cache: BreakerCache) -> None:
+        self._store, self._rules, self._clock, self.cache = store, rules, clock, cache
+        self._evaluated: dict[tuple[str, str], float] = {}
+        # Called (never awaited, never failing a start) when a breaker opens: e.g. SPEC 17's alert.
+        self.on_opened: Callable[[Opened], None] | None = None
+
+    async def reopen_if_probes_aged(self, item: View, now: float) -> View:
+        """Three probes out and none approved within OTP_TTL: open again, for longer."""
+        row = item.row
+        if row.last_probe_at is not None and row.last_probe_at.timestamp() + self._rules.ttl <= now:
+            await self._reopen(row, now)
+            return View(row, "open", now + self._rules.cooldown_for(row.trips + 1))
+        return item
+
+    async def evaluate(self, scope: str, key: str, now: float) -> None:
+        if now - self._evaluated.get((scope, key), float("-inf")) < EVALUATE_SECONDS:
+            return
+        if len(self._evaluated) > _EVALUATED_MAX:
+            self._evaluated.clear()
+        self._evaluated[(scope, key)] = now
+        cached = self.cache.get(scope, key)
+        if cached is not None and cached.state == "open":
+            return
+        since = now - self._rules.window
+        if cached is not None and cached.counts_since is not None:
+            since = max(since, cached.counts_since.timestamp())
+        size = self._rules.bucket_seconds
+        try:
+            counted = tally(await self._store.counts(scope, key, bucket_of(since, size)), now, self._rules.ttl, size)
+        except Exception:  # counts unreadable: the state already known still decides
+            log.warning("breaker counts unreadable", exc_info=True)
+            return
+        if not trips(self._rules, scope, counted):
+            return
+        reason = (f"conversion {counted.ratio:.2f} < {self._rules.min_conversion} over "
+                  f"{counted.settled} settled in {self._rules.window} s")
+        opened = await self._store.trip(scope, key, to_datetime(now), to_datetime(now + self._rules.cooldown),
+                                        settled=counted.settled, approved=counted.approved, reason=reason)
+        if opened:
+            metrics.fraud_transition(scope, "closed", "open")
+            self._opened(Opened(scope, key, counted.settled, counted.approved, self._rules.min_conversion,
+                                self._rules.window, now + self._rules.cooldown, now))
+            self._log(scope, key, "trip", counted.settled, counted.approved)
+            self.cache.invalidate()
+            await self.cache.rows()
+
+    async def settle_probes(self, keys: list[tuple[str, str]], created_at: datetime, *, approved: bool) -> None:
+        now = self._clock.now()
+        for scope, key in keys:
+            row = self.cache.get(scope, key)
+            if row is None or row.state != "open" or row.retry_at is None or created_at < row.retry_at:
+                continue
+            if approved:
+                if await self._store.close_after_probe(scope, key, to_datetime(now)):
+                    metrics.fraud_transition(scope, "half_open", "closed")
+                    self._log(scope, key, "close", row.settled, row.approved)
+            else:
+                failed = await self._store.probe_failed(scope, key, to_datetime(now))
+                if failed is not None and failed.probe_failures >= MAX_PROBES:
+                    await self._reopen(failed, now)
+            self.cache.invalidate()
+
+    async def _reopen(self, row: FraudBreaker, now: float) -> None:
+        retry_at = now + self._rules.cooldown_for(row.trips + 1)
+        if await self._store.reopen(row.scope, row.key, to_datetime(now), to_datetime(retry_at), row.trips):
+            metrics.fraud_transition(row.scope, "half_open", "open")
+            self._opened(Opened(row.scope, row.key, row.settled, row.approved, self._rules.min_conversion,
+                                self._rules.window, retry_at, now))
+            self._log(row.scope, row.key, "reopen", row.settled, row.approved)
+            self.cache.invalidate()
+
+    def log_decision(self, item: View, decision: str) -> None:
+        self._log(item.row.scope, item.row.key, decision, item.row.settled, item.row.approved, item.state)
+
+    def _log(self, scope: str, key: str, decision: str, settled: int, approved: int,
+             state: str | None = None) -> None:
+        ratio = round(approved / settled, 4) if settled else None
+        log.warning("breaker decision", extra={
+            "scope": scope, "key": key, "decision": decision, "mode": self._rules.mode, "settled": settled,
+            "approved": approved, "ratio": ratio, "threshold": self._rules.min_conversion,
+            "window": self._rules.window, "state": state, "_clear": ("key",)})
+
+    def _opened(self, opened: Opened) -> None:
+        if self.on_opened is None:
+            return
+        try:
+            self.on_opened(opened)
+        except Exception:
+            log.exception("breaker open hook failed")
