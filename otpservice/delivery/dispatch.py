@@ -18,7 +18,7 @@ from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms, SmsProvider
-from otpservice.sms.segments import count_segments
+from otpservice.core.segments import count_segments
 
 log = logging.getLogger("otpservice.delivery")
 

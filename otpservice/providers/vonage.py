@@ -31,7 +31,7 @@ from otpservice.providers.base import (
     log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
-from otpservice.sms.segments import is_gsm7
+from otpservice.core.segments import is_gsm7
 
 # Statuses of https://developer.vonage.com/en/api-errors/sms that no retry can mend.
 _REJECTED = {
