@@ -4,13 +4,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import Message, MessageEvent, MessagePart
+from otpservice.db.engine import begin_core, values_of
+from otpservice.db.models import Message, MessageEvent, MessagePart, Verification
+
+_MESSAGES, _EVENTS, _PARTS = Message.__table__, MessageEvent.__table__, MessagePart.__table__
+_VERIFICATIONS = Verification.__table__
 
 # Verification codes are claimed before plain messages (SPEC section 9, "codes first").
 CODE_KIND = "otp"
+
+
+class PendingTaken(Exception):
+    """The number has a pending verification already: a concurrent start won the race."""
 
 
 @dataclass(frozen=True)
@@ -39,12 +48,22 @@ class MessageStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, message: Message) -> None:
-        """Insert; a history row too, unless it is `sending` (its outcome writes the first one)."""
-        async with self._sessions.begin() as session:
-            session.add(message)
-            if message.status != "sending":
-                session.add(_event_of(message))
+    async def add(self, message: Message, *, verification: Verification | None = None) -> None:
+        """Insert; a history row too, unless it is `sending` (its outcome writes the first one).
+        With `verification`: that new verification in the same transaction (the outbox: the
+        verification and its message row are written together, before any provider call);
+        PendingTaken when its number has a pending one already."""
+        try:
+            async with begin_core(self._sessions) as connection:
+                if verification is not None:
+                    await connection.execute(insert(_VERIFICATIONS), values_of(verification))
+                await connection.execute(insert(_MESSAGES), values_of(message))
+                if message.status != "sending":
+                    await connection.execute(insert(_EVENTS), values_of(_event_of(message)))
+        except IntegrityError:
+            if verification is None:
+                raise
+            raise PendingTaken() from None
 
     async def get(self, sid: str) -> Message | None:
         """By our id, the provider's sid, or the id of one of its parts."""
@@ -109,16 +128,18 @@ class MessageStore:
         conditions = [Message.id == message_id, Message.status == "sending"]
         if lease_expired_before is not None:
             conditions.append(Message.next_attempt_at < lease_expired_before)
-        async with self._sessions.begin() as session:
-            result = await session.execute(update(Message).where(*conditions).values(**values))
+        async with begin_core(self._sessions) as connection:
+            result = await connection.execute(update(_MESSAGES).where(*conditions).values(**values))
             if result.rowcount != 1:
                 return False
-            for status in (*outcome.before, outcome.status):
-                session.add(MessageEvent(message_id=message_id, status=status, provider=outcome.provider,
-                                         provider_status=outcome.provider_status, error_code=outcome.error_code,
-                                         detail=outcome.detail, created_at=now))
-            for part in outcome.parts[1:]:
-                session.add(MessagePart(message_id=message_id, provider=outcome.provider or "", provider_sid=part))
+            events = [{"message_id": message_id, "status": status, "provider": outcome.provider,
+                       "provider_status": outcome.provider_status, "error_code": outcome.error_code,
+                       "detail": outcome.detail, "created_at": now} for status in (*outcome.before, outcome.status)]
+            await connection.execute(insert(_EVENTS), events[0] if len(events) == 1 else events)
+            if outcome.parts[1:]:
+                await connection.execute(insert(_PARTS), [
+                    {"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
+                    for part in outcome.parts[1:]])
             return True
 
     # --- delivery receipts -----------------------------------------------------------------
