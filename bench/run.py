@@ -82,6 +82,7 @@ class Options:
     wait_quiet: float
     rounds: int
     limits_sizes: str
+    console_rows: int = 0
 
 
 class NumberBlocks:
@@ -556,7 +557,8 @@ def parse_args(argv: list[str] | None) -> Options:
     return Options(duration=args.duration, concurrency=args.concurrency, max_requests=args.max_requests,
                    warmup=args.warmup, sizes=sizes, backends=backends, floor_check_rows=args.floor_check_rows,
                    profile_dir=args.profile, save=args.save, keep_temp=args.keep_temp, extra_env=extra,
-                   wait_quiet=args.wait_quiet, rounds=args.rounds, limits_sizes=args.limits_sizes)
+                   wait_quiet=args.wait_quiet, rounds=args.rounds, limits_sizes=args.limits_sizes,
+                   console_rows=args.console_rows)
 
 
 def print_results(bench: Bench, seconds: float, limits_lines: list[str]) -> None:
