@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from otpservice.db.engine import begin_core, values_of
+from otpservice.db.engine import values_of
+from otpservice.db.group import group_commit
 from otpservice.db.models import Message, MessageEvent, MessagePart, Verification
 
 _MESSAGES, _EVENTS, _PARTS = Message.__table__, MessageEvent.__table__, MessagePart.__table__
@@ -53,13 +54,16 @@ class MessageStore:
         With `verification`: that new verification in the same transaction (the outbox: the
         verification and its message row are written together, before any provider call);
         PendingTaken when its number has a pending one already."""
+        rows = (values_of(verification) if verification is not None else None, values_of(message),
+                values_of(_event_of(message)) if message.status != "sending" else None)
+
+        async def work(connection: AsyncConnection) -> None:
+            for table, row in zip((_VERIFICATIONS, _MESSAGES, _EVENTS), rows):
+                if row is not None:
+                    await connection.execute(insert(table), row)
+
         try:
-            async with begin_core(self._sessions) as connection:
-                if verification is not None:
-                    await connection.execute(insert(_VERIFICATIONS), values_of(verification))
-                await connection.execute(insert(_MESSAGES), values_of(message))
-                if message.status != "sending":
-                    await connection.execute(insert(_EVENTS), values_of(_event_of(message)))
+            await group_commit(self._sessions).run(work)
         except IntegrityError:
             if verification is None:
                 raise
@@ -128,19 +132,22 @@ class MessageStore:
         conditions = [Message.id == message_id, Message.status == "sending"]
         if lease_expired_before is not None:
             conditions.append(Message.next_attempt_at < lease_expired_before)
-        async with begin_core(self._sessions) as connection:
+        events = [{"message_id": message_id, "status": status, "provider": outcome.provider,
+                   "provider_status": outcome.provider_status, "error_code": outcome.error_code,
+                   "detail": outcome.detail, "created_at": now} for status in (*outcome.before, outcome.status)]
+        parts = [{"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
+                 for part in outcome.parts[1:]]
+
+        async def work(connection: AsyncConnection) -> bool:
             result = await connection.execute(update(_MESSAGES).where(*conditions).values(**values))
             if result.rowcount != 1:
                 return False
-            events = [{"message_id": message_id, "status": status, "provider": outcome.provider,
-                       "provider_status": outcome.provider_status, "error_code": outcome.error_code,
-                       "detail": outcome.detail, "created_at": now} for status in (*outcome.before, outcome.status)]
             await connection.execute(insert(_EVENTS), events[0] if len(events) == 1 else events)
-            if outcome.parts[1:]:
-                await connection.execute(insert(_PARTS), [
-                    {"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
-                    for part in outcome.parts[1:]])
+            if parts:
+                await connection.execute(insert(_PARTS), parts)
             return True
+
+        return await group_commit(self._sessions).run(work)
 
     # --- delivery receipts -----------------------------------------------------------------
     async def advance_status(self, provider: str, provider_sid: str, status: str, allowed_from: Sequence[str],
