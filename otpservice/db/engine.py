@@ -12,6 +12,11 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if url.startswith("sqlite") and ":memory:" not in url and "mode=memory" not in url:
+        # Each aiosqlite connection is a thread: a pool smaller than the concurrent reads
+        # opens and closes threads under load (the default keeps 5).
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

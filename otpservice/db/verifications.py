@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from otpservice.db.engine import begin_core, connect_core
+from otpservice.db.group import group_commit
 from otpservice.db.models import Verification
 
 _TABLE = Verification.__table__
@@ -119,19 +120,24 @@ class VerificationStore:
         if service_sid is not None:
             selector = and_(selector, or_(Verification.service_sid == service_sid,
                                           Verification.service_sid.is_(None)))
-        async with begin_core(self._sessions) as connection:
+
+        async def work(connection: AsyncConnection) -> CheckResult | None:
             taken = await _update_one(
                 connection, [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
                 check_attempts=Verification.check_attempts + 1, updated_at=now)
-            if taken is not None:
-                mine = [Verification.id == taken.id, Verification.status == PENDING]
-                if judge(taken):
-                    approved = await _update_one(connection, mine, status=APPROVED, approved_at=now, updated_at=now)
-                    return CheckResult(CheckOutcome.APPROVED if approved else CheckOutcome.NOT_FOUND, approved)
-                if taken.check_attempts >= taken.max_check_attempts:
-                    taken = await _update_one(connection, mine, status=MAX_ATTEMPTS_REACHED, updated_at=now) or taken
-                return CheckResult(CheckOutcome.WRONG_CODE, taken)
-        return await self._why_no_attempt(selector, now)
+            if taken is None:
+                return None
+            mine = [Verification.id == taken.id, Verification.status == PENDING]
+            if judge(taken):
+                approved = await _update_one(connection, mine, status=APPROVED, approved_at=now, updated_at=now)
+                return CheckResult(CheckOutcome.APPROVED if approved else CheckOutcome.NOT_FOUND, approved)
+            if taken.check_attempts >= taken.max_check_attempts:
+                taken = await _update_one(connection, mine, status=MAX_ATTEMPTS_REACHED, updated_at=now) or taken
+            return CheckResult(CheckOutcome.WRONG_CODE, taken)
+
+        # Shared with other writes of the moment (group commit); a caller returns once committed.
+        result = await group_commit(self._sessions).run(work)
+        return result if result is not None else await self._why_no_attempt(selector, now)
 
     async def _why_no_attempt(self, selector: ColumnElement[bool], now: datetime) -> CheckResult:
         found = await self._first(selector, Verification.status.in_(_OPEN))
