@@ -22,19 +22,24 @@ T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[Any]]
 # Bounded so that one transaction holds its locks briefly.
 MAX_BATCH = 64
+POSTGRES_LANES = 4
 
 
 class GroupCommit:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    """`lanes`: transactions in flight at once. SQLite has one writer anyway; on PostgreSQL
+    a few lanes keep the statements of one batch from waiting on another's round trips."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], lanes: int = 1) -> None:
+        self._sessions, self._lanes = sessions, lanes
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainers: set[asyncio.Task[None]] = set()
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain())
+        self._drainers = {task for task in self._drainers if not task.done()}
+        if len(self._drainers) < self._lanes:
+            self._drainers.add(asyncio.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
@@ -86,5 +91,6 @@ def group_commit(sessions: async_sessionmaker[AsyncSession]) -> GroupCommit:
     """The one group of a database (all stores over the same sessions share it)."""
     group = _groups.get(sessions)
     if group is None:
-        group = _groups[sessions] = GroupCommit(sessions)
+        sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+        group = _groups[sessions] = GroupCommit(sessions, lanes=1 if sqlite else POSTGRES_LANES)
     return group
