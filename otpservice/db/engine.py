@@ -1,14 +1,17 @@
 """Engine creation: SQLite in WAL mode with a busy timeout, or PostgreSQL (asyncpg)."""
 
 import asyncio
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+IDLE_PING_SECONDS = 5.0
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -23,8 +26,30 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "connect", _mark_used)
+        event.listen(engine.sync_engine, "checkin", _mark_used)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _mark_used(_dbapi_connection: Any, record: Any) -> None:
+    record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling for connections that sat idle: SQLAlchemy's
+    pool_pre_ping costs three round trips per checkout on asyncpg (BEGIN, ping, ROLLBACK),
+    on every checkout. A connection used within IDLE_PING_SECONDS is taken as it is (a
+    disconnect found by its statement still invalidates the pool)."""
+    used_at = record.info.get("used_at")
+    if used_at is not None and time.monotonic() - used_at < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise exc.DisconnectionError() from error  # the pool opens a fresh connection
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -79,9 +104,19 @@ async def connect_core(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     single SELECT needs no BEGIN before it nor ROLLBACK after it (two round trips fewer)."""
     engine = _engine_of(sessions)
     if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine = _autocommit(engine)
     async with engine.connect() as connection:
         yield connection
+
+
+_autocommit_engines: "weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine]" = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    found = _autocommit_engines.get(engine)
+    if found is None:
+        found = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 def values_of(instance: Any) -> dict[str, Any]:
