@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Result, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -28,6 +28,11 @@ PENDING, APPROVED, CANCELED = "pending", "approved", "canceled"
 EXPIRED, FAILED, MAX_ATTEMPTS_REACHED = "expired", "failed", "max_attempts_reached"
 # Still holding its number: a check gets 429 and a new start waits for expires_at.
 _OPEN = (PENDING, MAX_ATTEMPTS_REACHED)
+
+
+# Built once: a start's one read costs no statement building.
+_OPEN_FOR = (select(_TABLE).where(_TABLE.c.to == bindparam("to"), _TABLE.c.status.in_(_OPEN))
+             .order_by(_TABLE.c.created_at.desc()).limit(1))
 
 
 class CheckOutcome(Enum):
@@ -67,7 +72,8 @@ class VerificationStore:
     async def open_for(self, to: str) -> Verification | None:
         """The number's latest verification still holding it (pending, or its attempts spent),
         expired or not: one query for what a start must know."""
-        return await self._first(Verification.to == to, Verification.status.in_(_OPEN))
+        async with connect_core(self._sessions) as connection:
+            return _of((await connection.execute(_OPEN_FOR, {"to": to})).first())
 
     async def take_send_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
         return await self._update(
