@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, insert, or_, select, update
+from sqlalchemy import Update, case, delete, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -139,7 +140,10 @@ class MessageStore:
                  for part in outcome.parts[1:]]
 
         async def work(connection: AsyncConnection) -> bool:
-            result = await connection.execute(update(_MESSAGES).where(*conditions).values(**values))
+            moving = update(_MESSAGES).where(*conditions).values(**values)
+            if len(events) == 1 and not parts and connection.dialect.name == "postgresql":
+                return await _move_with_event(connection, moving, events[0])
+            result = await connection.execute(moving)
             if result.rowcount != 1:
                 return False
             await connection.execute(insert(_EVENTS), events[0] if len(events) == 1 else events)
@@ -195,6 +199,16 @@ class MessageStore:
             await session.execute(delete(MessagePart).where(MessagePart.message_id.in_(old)))
             result = await session.execute(delete(Message).where(Message.id.in_(old)))
             return result.rowcount or 0
+
+
+async def _move_with_event(connection: AsyncConnection, moving: Update, event: dict[str, Any]) -> bool:
+    """PostgreSQL: the UPDATE and its history row in one statement (one round trip fewer);
+    the row is inserted only when the UPDATE moved the message."""
+    moved = moving.returning(_MESSAGES.c.id).cte("moved")
+    names = [name for name in event if name != "message_id"]
+    rows = select(moved.c.id, *(literal(event[name], type_=_EVENTS.c[name].type) for name in names))
+    result = await connection.execute(insert(_EVENTS).from_select(["message_id", *names], rows))
+    return result.rowcount == 1
 
 
 def _event_of(message: Message) -> MessageEvent:
