@@ -113,7 +113,9 @@ def drop_postgres() -> None:
 
 def migrate(backend: Backend, otpservice_bin: str, env: dict[str, str]) -> None:
     """`otpservice migrate` against the backend: the only way the schema is made."""
-    result = subprocess.run([otpservice_bin, "migrate"], env={**env, "DATABASE_URL": backend.url},
+    # The default provider (console) is refused off SQLite, even for `migrate`, which sends nothing.
+    env = {**env, "DATABASE_URL": backend.url, "CONSOLE_PROVIDER_ALLOWED": "true"}
+    result = subprocess.run([otpservice_bin, "migrate"], env=env,
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"otpservice migrate failed on {backend.name}:\n{result.stderr[-2000:]}")

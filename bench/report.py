@@ -8,8 +8,9 @@ from typing import Any
 
 from procs import PhaseMeter
 
-FLOOR_TARGET = 0.6
-GROWTH_TARGET = 0.8  # "within 20%" of the empty table
+# Issue 11: /send and /verify/check >= 0.8 of their floor, /verify/start >= 0.6; growth within 10%.
+SEND_TARGET, START_TARGET, CHECK_TARGET = 0.8, 0.6, 0.8
+GROWTH_TARGET = 0.9  # "within 10%" of the empty table
 
 
 @dataclass
@@ -140,6 +141,13 @@ def find(phases: list[Phase], backend: str, label: str) -> Phase | None:
     return next((p for p in phases if p.backend == backend and p.label == label), None)
 
 
+def _p99_line(route: str, service: Phase | None, floor: Phase | None) -> str:
+    if service is None or floor is None or not service.latencies_ms or not floor.latencies_ms:
+        return f"  {route:<40} (not measured)"
+    verdict = "ok" if service.p99_ms <= floor.p99_ms else "WORSE THAN FLOOR"
+    return f"  {route:<40} {service.p99_ms:8,.1f} / {floor.p99_ms:8,.1f}  {verdict}"
+
+
 def ratio_lines(phases: list[Phase], backends: list[str], sizes: list[int]) -> list[str]:
     lines: list[str] = []
     for backend in backends:
@@ -147,11 +155,15 @@ def ratio_lines(phases: list[Phase], backends: list[str], sizes: list[int]) -> l
         floor_check = find(phases, backend, "floor check")
         send = find(phases, backend, "/send")
         lines.append(f"{backend}: throughput / floor (same run)")
-        lines.append(_ratio_line("/send vs floor send", send, floor_send, FLOOR_TARGET, ">="))
+        lines.append(_ratio_line("/send vs floor send", send, floor_send, SEND_TARGET, ">="))
         lines.append(_ratio_line("/verify/start vs floor send", find(phases, backend, "/verify/start"),
-                                 floor_send, FLOOR_TARGET, ">="))
+                                 floor_send, START_TARGET, ">="))
         lines.append(_ratio_line("/verify/check vs floor check", find(phases, backend, "/verify/check"),
-                                 floor_check, FLOOR_TARGET, ">="))
+                                 floor_check, CHECK_TARGET, ">="))
+        lines.append(f"{backend}: p99 (ms), service / its floor (target: no worse than the floor's)")
+        for route, floor in (("/send", floor_send), ("/verify/start", floor_send),
+                             ("/verify/check", floor_check)):
+            lines.append(_p99_line(route, find(phases, backend, route), floor))
         lines.append(f"{backend}: growth, throughput with `verifications` pre-filled / near-empty table")
         for size in sizes:
             tag = size_tag(size)

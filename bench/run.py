@@ -82,6 +82,7 @@ class Options:
     wait_quiet: float
     rounds: int
     limits_sizes: str
+    console_rows: int = 0
 
 
 class NumberBlocks:
@@ -462,10 +463,10 @@ def restart_service(bench: Bench, backend: Backend, service: Child) -> tuple[Chi
 
 def profile(bench: Bench, out_dir: Path) -> None:
     """The service under pyinstrument, once per route (/send, then /verify/start), and the
-    floor's send for comparison; SQLite. Writes DIR/<name>.summary.txt (bench/profile_summary.py),
+    floor's send for comparison; SQLite (PostgreSQL with `--backends postgresql`). Writes DIR/<name>.summary.txt (bench/profile_summary.py),
     .tree.txt and .flat.txt (pyinstrument's own text renderings)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    backend = sqlite_backend(bench.temp)
+    backend = postgres_backend() if bench.options.backends == ["postgresql"] else sqlite_backend(bench.temp)
     migrate(backend, OTPSERVICE_BIN, base_env(bench.temp))
     floor_args = ["--database-url", backend.url, "--provider-base-url", bench.fake_url, "--account-sid", ACCOUNT_SID,
                   "--auth-token", AUTH_TOKEN, "--sender", SENDER, "--transport", "aiohttp"]
@@ -556,7 +557,8 @@ def parse_args(argv: list[str] | None) -> Options:
     return Options(duration=args.duration, concurrency=args.concurrency, max_requests=args.max_requests,
                    warmup=args.warmup, sizes=sizes, backends=backends, floor_check_rows=args.floor_check_rows,
                    profile_dir=args.profile, save=args.save, keep_temp=args.keep_temp, extra_env=extra,
-                   wait_quiet=args.wait_quiet, rounds=args.rounds, limits_sizes=args.limits_sizes)
+                   wait_quiet=args.wait_quiet, rounds=args.rounds, limits_sizes=args.limits_sizes,
+                   console_rows=args.console_rows)
 
 
 def print_results(bench: Bench, seconds: float, limits_lines: list[str]) -> None:
@@ -619,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(fake, fake_url + "/_stats")
         bench = Bench(options=options, group=group, temp=temp, fake_url=fake_url, fake_pid=fake.pid)
         if options.profile_dir is not None:
+            created_pg = options.backends == ["postgresql"]
             profile(bench, options.profile_dir.resolve())
             return 0
         # PORT is set per process later; 3000 stands in (PORT=0 is refused at start-up).

@@ -3,12 +3,23 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Update, case, delete, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from otpservice.core.statuses import CODE_KIND  # claimed before plain messages (SPEC 9, "codes first")
-from otpservice.db.models import Message, MessageEvent, MessagePart
+from otpservice.db.engine import values_of
+from otpservice.db.group import group_commit
+from otpservice.db.models import Message, MessageEvent, MessagePart, Verification
+
+_MESSAGES, _EVENTS, _PARTS = Message.__table__, MessageEvent.__table__, MessagePart.__table__
+_VERIFICATIONS = Verification.__table__
+
+
+class PendingTaken(Exception):
+    """The number has a pending verification already: a concurrent start won the race."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +48,25 @@ class MessageStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, message: Message) -> None:
-        """Insert; a history row too, unless it is `sending` (its outcome writes the first one)."""
-        async with self._sessions.begin() as session:
-            session.add(message)
-            if message.status != "sending":
-                session.add(_event_of(message))
+    async def add(self, message: Message, *, verification: Verification | None = None) -> None:
+        """Insert; a history row too, unless it is `sending` (its outcome writes the first one).
+        With `verification`: that new verification in the same transaction (the outbox: the
+        verification and its message row are written together, before any provider call);
+        PendingTaken when its number has a pending one already."""
+        rows = (values_of(verification) if verification is not None else None, values_of(message),
+                values_of(_event_of(message)) if message.status != "sending" else None)
+
+        async def work(connection: AsyncConnection) -> None:
+            for table, row in zip((_VERIFICATIONS, _MESSAGES, _EVENTS), rows):
+                if row is not None:
+                    await connection.execute(insert(table), row)
+
+        try:
+            await group_commit(self._sessions).run(work)
+        except IntegrityError:
+            if verification is None:
+                raise
+            raise PendingTaken() from None
 
     async def get(self, sid: str) -> Message | None:
         """By our id, the provider's sid, or the id of one of its parts."""
@@ -107,17 +131,25 @@ class MessageStore:
         conditions = [Message.id == message_id, Message.status == "sending"]
         if lease_expired_before is not None:
             conditions.append(Message.next_attempt_at < lease_expired_before)
-        async with self._sessions.begin() as session:
-            result = await session.execute(update(Message).where(*conditions).values(**values))
+        events = [{"message_id": message_id, "status": status, "provider": outcome.provider,
+                   "provider_status": outcome.provider_status, "error_code": outcome.error_code,
+                   "detail": outcome.detail, "created_at": now} for status in (*outcome.before, outcome.status)]
+        parts = [{"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
+                 for part in outcome.parts[1:]]
+
+        async def work(connection: AsyncConnection) -> bool:
+            moving = update(_MESSAGES).where(*conditions).values(**values)
+            if len(events) == 1 and not parts and connection.dialect.name == "postgresql":
+                return await _move_with_event(connection, moving, events[0])
+            result = await connection.execute(moving)
             if result.rowcount != 1:
                 return False
-            for status in (*outcome.before, outcome.status):
-                session.add(MessageEvent(message_id=message_id, status=status, provider=outcome.provider,
-                                         provider_status=outcome.provider_status, error_code=outcome.error_code,
-                                         detail=outcome.detail, created_at=now))
-            for part in outcome.parts[1:]:
-                session.add(MessagePart(message_id=message_id, provider=outcome.provider or "", provider_sid=part))
+            await connection.execute(insert(_EVENTS), events[0] if len(events) == 1 else events)
+            if parts:
+                await connection.execute(insert(_PARTS), parts)
             return True
+
+        return await group_commit(self._sessions).run(work)
 
     # --- delivery receipts -----------------------------------------------------------------
     async def advance_status(self, provider: str, provider_sid: str, status: str, allowed_from: Sequence[str],
@@ -165,6 +197,16 @@ class MessageStore:
             await session.execute(delete(MessagePart).where(MessagePart.message_id.in_(old)))
             result = await session.execute(delete(Message).where(Message.id.in_(old)))
             return result.rowcount or 0
+
+
+async def _move_with_event(connection: AsyncConnection, moving: Update, event: dict[str, Any]) -> bool:
+    """PostgreSQL: the UPDATE and its history row in one statement (one round trip fewer);
+    the row is inserted only when the UPDATE moved the message."""
+    moved = moving.returning(_MESSAGES.c.id).cte("moved")
+    names = [name for name in event if name != "message_id"]
+    rows = select(moved.c.id, *(literal(event[name], type_=_EVENTS.c[name].type) for name in names))
+    result = await connection.execute(insert(_EVENTS).from_select(["message_id", *names], rows))
+    return result.rowcount == 1
 
 
 def _event_of(message: Message) -> MessageEvent:

@@ -13,9 +13,20 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, and_, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Result,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from otpservice.core.statuses import (  # re-exported for the stores' callers
     APPROVED,
@@ -25,10 +36,19 @@ from otpservice.core.statuses import (  # re-exported for the stores' callers
     MAX_ATTEMPTS_REACHED,
     PENDING,
 )
+from otpservice.db.engine import begin_core, connect_core
+from otpservice.db.group import group_commit
 from otpservice.db.models import Verification
+
+_TABLE = Verification.__table__
 
 # Still holding its number: a check gets 429 and a new start waits for expires_at.
 _OPEN = (PENDING, MAX_ATTEMPTS_REACHED)
+
+
+# Built once: a start's one read costs no statement building.
+_OPEN_FOR = (select(_TABLE).where(_TABLE.c.to == bindparam("to"), _TABLE.c.status.in_(_OPEN))
+             .order_by(_TABLE.c.created_at.desc()).limit(1))
 
 
 class CheckOutcome(Enum):
@@ -68,7 +88,8 @@ class VerificationStore:
     async def open_for(self, to: str) -> Verification | None:
         """The number's latest verification still holding it (pending, or its attempts spent),
         expired or not: one query for what a start must know."""
-        return await self._first(Verification.to == to, Verification.status.in_(_OPEN))
+        async with connect_core(self._sessions) as connection:
+            return _of((await connection.execute(_OPEN_FOR, {"to": to})).first())
 
     async def take_send_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
         return await self._update(
@@ -121,19 +142,24 @@ class VerificationStore:
         if service_sid is not None:
             selector = and_(selector, or_(Verification.service_sid == service_sid,
                                           Verification.service_sid.is_(None)))
-        async with self._sessions.begin() as session:
+
+        async def work(connection: AsyncConnection) -> CheckResult | None:
             taken = await _update_one(
-                session, [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
+                connection, [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
                 check_attempts=Verification.check_attempts + 1, updated_at=now)
-            if taken is not None:
-                mine = [Verification.id == taken.id, Verification.status == PENDING]
-                if judge(taken):
-                    approved = await _update_one(session, mine, status=APPROVED, approved_at=now, updated_at=now)
-                    return CheckResult(CheckOutcome.APPROVED if approved else CheckOutcome.NOT_FOUND, approved)
-                if taken.check_attempts >= taken.max_check_attempts:
-                    taken = await _update_one(session, mine, status=MAX_ATTEMPTS_REACHED, updated_at=now) or taken
-                return CheckResult(CheckOutcome.WRONG_CODE, taken)
-        return await self._why_no_attempt(selector, now)
+            if taken is None:
+                return None
+            mine = [Verification.id == taken.id, Verification.status == PENDING]
+            if judge(taken):
+                approved = await _update_one(connection, mine, status=APPROVED, approved_at=now, updated_at=now)
+                return CheckResult(CheckOutcome.APPROVED if approved else CheckOutcome.NOT_FOUND, approved)
+            if taken.check_attempts >= taken.max_check_attempts:
+                taken = await _update_one(connection, mine, status=MAX_ATTEMPTS_REACHED, updated_at=now) or taken
+            return CheckResult(CheckOutcome.WRONG_CODE, taken)
+
+        # Shared with other writes of the moment (group commit); a caller returns once committed.
+        result = await group_commit(self._sessions).run(work)
+        return result if result is not None else await self._why_no_attempt(selector, now)
 
     async def _why_no_attempt(self, selector: ColumnElement[bool], now: datetime) -> CheckResult:
         found = await self._first(selector, Verification.status.in_(_OPEN))
@@ -159,14 +185,14 @@ class VerificationStore:
             return _rows_changed(result)
 
     async def _first(self, *conditions: ColumnElement[bool]) -> Verification | None:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(Verification).where(*conditions).order_by(Verification.created_at.desc()).limit(1))
-            return result.scalar_one_or_none()
+        async with connect_core(self._sessions) as connection:
+            result = await connection.execute(
+                select(_TABLE).where(*conditions).order_by(Verification.created_at.desc()).limit(1))
+            return _of(result.first())
 
     async def _update(self, conditions: list[ColumnElement[bool]], **values: Any) -> Verification | None:
-        async with self._sessions.begin() as session:
-            return await _update_one(session, conditions, **values)
+        async with begin_core(self._sessions) as connection:
+            return await _update_one(connection, conditions, **values)
 
 
 def _rows_changed(result: Result[Any]) -> int:
@@ -177,9 +203,13 @@ def _usable(now: datetime) -> list[ColumnElement[bool]]:
     return [Verification.status == PENDING, Verification.expires_at > now]
 
 
-async def _update_one(session: AsyncSession, conditions: list[ColumnElement[bool]],
+async def _update_one(connection: AsyncConnection, conditions: list[ColumnElement[bool]],
                       **values: Any) -> Verification | None:
     """One conditional UPDATE; the row as it is after it, or None when the conditions failed."""
-    statement = (update(Verification).where(*conditions).values(**values).returning(Verification)
-                 .execution_options(synchronize_session=False, populate_existing=True))
-    return (await session.execute(statement)).scalar_one_or_none()
+    statement = update(_TABLE).where(*conditions).values(**values).returning(*_TABLE.columns)
+    return _of((await connection.execute(statement)).first())
+
+
+def _of(row: Row[Any] | None) -> Verification | None:
+    """A row as a (detached) Verification: Core reads skip the session and its identity map."""
+    return None if row is None else Verification(**row._mapping)

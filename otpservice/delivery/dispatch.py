@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from otpservice.clock import Clock, to_datetime
 from otpservice.core.phone import mask_phone
 from otpservice.db.messages import MessageStore
-from otpservice.db.models import Message
+from otpservice.db.models import Message, Verification
 from otpservice.delivery import states
 from otpservice.delivery.crypto import BodyCipher
 from otpservice.delivery.deliverer import Deliverer
@@ -48,7 +48,9 @@ class Dispatcher:
         return self._deliverer.chain.primary
 
     async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None,
-                       message_id: str | None = None) -> SendResult:
+                       message_id: str | None = None, new_verification: Verification | None = None) -> SendResult:
+        """`new_verification`: inserted in the message row's transaction (PendingTaken if its
+        number has a pending one already)."""
         now = self._clock.now()
         message_id = message_id or new_message_id()
         sms = replace(sms, client_ref=message_id)
@@ -59,13 +61,13 @@ class Dispatcher:
                          body_ciphertext=self._cipher.encrypt(sms.body, message_id))
         if self._queue_enabled and self._throttle and not await self._throttle.try_acquire():
             record.status, record.attempts, record.next_attempt_at = states.QUEUED, 0, to_datetime(now)
-            await self._messages.add(record)
+            await self._messages.add(record, verification=new_verification)
             return self._queued(record, sms, now)
         # Recorded before the call, as a claimed outbox message: a crash during the call leaves
         # a row, which the lease recovery finds (queue on: sent again, queue off: failed).
         record.status = states.SENDING
         record.next_attempt_at = to_datetime(now + self._deliverer.policy.lease_seconds)
-        await self._messages.add(record)
+        await self._messages.add(record, verification=new_verification)
         delivered = await self._deliverer.attempt(record, sms)
         if delivered.status == states.QUEUED:
             record.error_code = delivered.error.code if delivered.error else None

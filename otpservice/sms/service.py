@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from otpservice.core.phone import canonical_e164, canonical_sender, country_of
+from otpservice.db.models import Verification
 from otpservice.delivery.dispatch import Dispatcher, SendResult
 from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, InvalidRequest, ProviderError, SenderNotAllowed
 from otpservice.limits.budget import Reservation, SendBudget
@@ -72,12 +73,13 @@ class SmsService:
         return replace(result, rate_headers=reservation.rate_headers())
 
     async def deliver(self, receiver: str, body: str, sender: str | None, *, reservation: Reservation,
-                      kind: str, verification_id: str | None = None, message_id: str | None = None) -> SendResult:
+                      kind: str, verification_id: str | None = None, message_id: str | None = None,
+                      new_verification: Verification | None = None) -> SendResult:
         """Dispatch a send already reserved; a refusal before the provider gives the reservation back."""
         try:
             return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
                                                    kind=kind, verification_id=verification_id,
-                                                   message_id=message_id)
+                                                   message_id=message_id, new_verification=new_verification)
         except ProviderError:
             raise  # the provider was asked: the send counts
         except BaseException:

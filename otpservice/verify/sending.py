@@ -12,6 +12,7 @@ from datetime import datetime
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.core.statuses import CODE_KIND
+from otpservice.db.messages import PendingTaken
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
 from otpservice.errors import MaxAttemptsReached, MaxSendsReached, ProviderError
@@ -41,7 +42,8 @@ class CodeSender:
 
     async def send_first(self, verification: Verification, reservation: Reservation, sender: str | None, *,
                          app_name: str | None = None) -> Verification | None:
-        """Send the code of a verification just created (its first send slot already taken).
+        """Send the code of a verification just made (its first send slot already taken), and
+        insert it with its message row; None when its number has a pending one meanwhile.
         `app_name`: the name the message gives (default OTP_APP_NAME)."""
         return await self._send(verification, reservation, sender, created=True, app_name=app_name)
 
@@ -92,7 +94,10 @@ class CodeSender:
         try:
             result = await self._sms.deliver(verification.to, body, sender, reservation=reservation,
                                              kind=MESSAGE_KIND, verification_id=verification.id,
-                                             message_id=message_id)
+                                             message_id=message_id,
+                                             new_verification=verification if created else None)
+        except PendingTaken:  # a new one lost the race for its number (reservation given back)
+            return None
         except ProviderError:  # the provider was called and did not take the message
             await self._fail(verification, now)
             if not created:  # breaker: a failed verification never settles

@@ -95,8 +95,10 @@ class VerificationService:
             else:
                 reservation = await self._reserve(to, client_ip, test_number)
             created = self._new_verification(to, client_ip, locale, app_hash, service)
-            if not await self._store.add_pending(created):
-                await self._sms.budget.release(reservation)  # another start won the race: read it
+            # A code's verification is inserted with its message row (one transaction); a test
+            # number's, which gets no message, alone. Another start winning the race: read it.
+            if test_number and not await self._store.add_pending(created):
+                await self._sms.budget.release(reservation)
                 continue
             sent = await self._sender.send_first(created, reservation, sender, app_name=app_name)
             if sent is not None:

@@ -1,0 +1,96 @@
+"""Group commit: the hot path's short write transactions, taken together.
+
+Under load many requests each want one small transaction (a message row before its provider
+call, an attempt's outcome after it). Each transaction pays a connection checkout, BEGIN,
+COMMIT and, on SQLite, its turn on the single writer; here the writes that arrive while one
+transaction is in flight wait for it and then share the next one. A caller returns only once
+its write is committed. When a shared transaction fails, each of its writes is run again
+alone, so that every caller gets its own result or its own error (the works must therefore
+only touch the database).
+"""
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from otpservice.db.engine import begin_core
+
+T = TypeVar("T")
+Work = Callable[[AsyncConnection], Awaitable[Any]]
+# Bounded so that one transaction holds its locks briefly.
+MAX_BATCH = 64
+POSTGRES_LANES = 4
+
+
+class GroupCommit:
+    """`lanes`: transactions in flight at once. SQLite has one writer anyway; on PostgreSQL
+    a few lanes keep the statements of one batch from waiting on another's round trips."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], lanes: int = 1) -> None:
+        self._sessions, self._lanes = sessions, lanes
+        self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._drainers: set[asyncio.Task[None]] = set()
+
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, future))
+        self._drainers = {task for task in self._drainers if not task.done()}
+        if len(self._drainers) < self._lanes:
+            self._drainers.add(asyncio.create_task(self._drain()))
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                await self._commit(batch)
+            except BaseException as error:  # cancelled (shutdown): no caller waits forever
+                for _, future in batch + self._queue:
+                    if not future.done():
+                        future.set_exception(error if isinstance(error, Exception) else RuntimeError("stopped"))
+                self._queue = []
+                raise
+
+    async def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        try:
+            async with begin_core(self._sessions) as connection:
+                results = [await work(connection) for work, _ in batch]
+        except Exception as error:  # noqa: BLE001 - handed to its caller
+            if len(batch) == 1:
+                _settle(batch[0][1], error=error)
+                return
+            for work, future in batch:  # each alone: its own outcome, its own error
+                try:
+                    async with begin_core(self._sessions) as connection:
+                        result = await work(connection)
+                except Exception as alone:  # noqa: BLE001 - handed to its caller
+                    _settle(future, error=alone)
+                else:
+                    _settle(future, result=result)
+            return
+        for (_, future), result in zip(batch, results):
+            _settle(future, result=result)
+
+
+def _settle(future: asyncio.Future[Any], *, result: Any = None, error: Exception | None = None) -> None:
+    if future.done():  # its caller was cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_groups: "weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], GroupCommit]" = weakref.WeakKeyDictionary()
+
+
+def group_commit(sessions: async_sessionmaker[AsyncSession]) -> GroupCommit:
+    """The one group of a database (all stores over the same sessions share it)."""
+    group = _groups.get(sessions)
+    if group is None:
+        sqlite = sessions.kw["bind"].dialect.name == "sqlite"
+        group = _groups[sessions] = GroupCommit(sessions, lanes=1 if sqlite else POSTGRES_LANES)
+    return group
