@@ -7,10 +7,13 @@ import re
 import os
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otpservice import __version__
 from otpservice.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # the app is imported only by the commands that serve it
+    from starlette.applications import Starlette
 
 # In-flight requests get this long to finish after SIGTERM before connections are cut.
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -62,7 +65,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def app_from_environment() -> Any:
+def app_from_environment() -> "Starlette":
     """The app of one `serve --workers N` worker process."""
     from otpservice.app import create_app
     from otpservice.observability.logging import configure_logging, secret_values
@@ -218,7 +221,7 @@ COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send
 ENVIRONMENT = "Configured by environment variables (README: Configuration); `check-config` shows them."
 
 
-def _command(commands: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+def _command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, summary: str, description: str) -> argparse.ArgumentParser:
     return commands.add_parser(name, help=summary, description=f"{description}\n\n{ENVIRONMENT}",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
 

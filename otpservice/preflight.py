@@ -8,6 +8,7 @@ Every failure is a SettingsError: one line naming the variable, never a tracebac
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -152,7 +153,8 @@ def check_config(settings: Settings) -> int:
         print(f"{name}={value}")
     print(f"database: {database_location(settings.database_url)}", file=sys.stderr)
     failures = 0
-    checks = [lambda: check_verification_settings(settings),
+    checks: list[Callable[[], str | None]] = [
+              lambda: check_verification_settings(settings),
               lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
               lambda: asyncio.run(reach_limit_storage(settings))]
     for check in checks:

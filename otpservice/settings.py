@@ -122,7 +122,6 @@ class Settings(BaseSettings):
     fraud_cooldown: int = Field(900, ge=1, le=12 * 3600)
     fraud_min_settled: int = Field(20, ge=1)
     fraud_min_conversion: float = Field(0.2, ge=0, le=1)
-    admin_api_keys: SecretList = []
 
     _split = field_validator(
         "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
@@ -214,7 +213,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _credentials(self) -> "Settings":
-        for provider in {self.service_provider, self.sms_fallback_provider} - {None, "console"}:
+        used = {name for name in (self.service_provider, self.sms_fallback_provider) if name not in (None, "console")}
+        for provider in used:
             for name in _missing_credentials(self, provider):
                 raise ValueError(f"{name.upper()}: required when {provider} is used")
         if self.sms_fallback_provider == self.service_provider:

@@ -7,7 +7,7 @@ otpservice/fraud/ is wired in its place: it holds operator overrides and trips m
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from otpservice.clock import Clock
 
@@ -16,6 +16,10 @@ Action = Literal["reset", "block", "allow"]
 State = Literal["open", "half_open", "blocked", "allowed"]
 SCOPES: tuple[str, ...] = ("prefix", "country")
 ACTIONS: tuple[str, ...] = ("reset", "block", "allow")
+
+
+def is_action(value: str) -> TypeGuard[Action]:
+    return value in ACTIONS
 
 
 class InvalidBreakerKey(ValueError):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from otpservice.admin.breakers import ACTIONS, SCOPES, InvalidBreakerKey, check_key
+from otpservice.admin.breakers import SCOPES, InvalidBreakerKey, check_key, is_action
 from otpservice.admin.console import Console, console_of, render
 from otpservice.admin.overview import DEFAULT_PERIOD, PERIODS
 from otpservice.admin.session import (COOKIE_PATH, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE,
@@ -169,12 +169,12 @@ async def breaker_action(request: Request, console: Console, session: Session) -
     note = str(form.get("note", "")).strip()[:MAX_NOTE] or None
     ttl_text = str(form.get("ttl", "")).strip()
     ttl = float(ttl_text) if ttl_text.isdigit() and int(ttl_text) > 0 else None
-    if scope not in SCOPES or action not in ACTIONS or (ttl_text and ttl is None):
+    if scope not in SCOPES or not is_action(action) or (ttl_text and ttl is None):
         return await _breaker_refused(request, console, session, "Choose a scope, an action and a whole "
                                       "number of seconds (or nothing) as ttl.")
     try:
         key = check_key(scope, key)
-        await console.breakers.act(scope, key, action, ttl, note)  # type: ignore[arg-type]
+        await console.breakers.act(scope, key, action, ttl, note)
     except InvalidBreakerKey as exc:
         return await _breaker_refused(request, console, session, str(exc))
     console.audit(session, action, f"{scope}:{key}", ttl=ttl, note=note)

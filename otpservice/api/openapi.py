@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -72,7 +72,7 @@ def _components(api_routes: list[ApiRoute]) -> dict[str, Schema]:
     """Component schemas of every model the table names, from pydantic's JSON Schema."""
     inputs = {api.request for api in api_routes if api.request is not None}
     outputs = {answer.model for api in api_routes for answer in api.responses.values() if answer.model}
-    pairs = [(model, "validation") for model in inputs] + [(model, "serialization") for model in outputs]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in inputs] + [(model, "serialization") for model in outputs]
     names = [model.__name__ for model in {*inputs, *outputs}]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:  # the generated clients would lose one of them

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -131,7 +131,7 @@ class FraudStore:
         async with self._sessions() as session:
             return await session.get(Verification, verification_id)
 
-    async def _update(self, conditions: list[Any], **values: Any) -> FraudBreaker | None:
+    async def _update(self, conditions: list[ColumnElement[bool]], **values: Any) -> FraudBreaker | None:
         statement = (update(FraudBreaker).where(*conditions).values(**values).returning(FraudBreaker)
                      .execution_options(synchronize_session=False, populate_existing=True))
         async with self._sessions.begin() as session:

@@ -3,8 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import CursorResult, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otpservice.db.models import Message, MessageEvent, MessagePart
@@ -81,7 +82,7 @@ class MessageStore:
                                       Message.next_attempt_at <= now)
                 .values(status="sending", next_attempt_at=lease_until, updated_at=now,
                         attempts=Message.attempts + 1))
-            if result.rowcount != 1:
+            if cast(CursorResult[Any], result).rowcount != 1:
                 return None
             return await session.get(Message, message_id)
 
@@ -111,7 +112,7 @@ class MessageStore:
             conditions.append(Message.next_attempt_at < lease_expired_before)
         async with self._sessions.begin() as session:
             result = await session.execute(update(Message).where(*conditions).values(**values))
-            if result.rowcount != 1:
+            if cast(CursorResult[Any], result).rowcount != 1:
                 return False
             for status in (*outcome.before, outcome.status):
                 session.add(MessageEvent(message_id=message_id, status=status, provider=outcome.provider,
@@ -143,7 +144,7 @@ class MessageStore:
                 values["error_code"] = error_code
             result = await session.execute(
                 update(Message).where(Message.id == message_id, Message.status.in_(allowed_from)).values(**values))
-            if result.rowcount != 1:
+            if cast(CursorResult[Any], result).rowcount != 1:
                 return False
             session.add(MessageEvent(message_id=message_id, status=status, provider=provider,
                                      provider_status=provider_status, error_code=error_code, created_at=now))
@@ -166,7 +167,7 @@ class MessageStore:
             await session.execute(delete(MessageEvent).where(MessageEvent.message_id.in_(old)))
             await session.execute(delete(MessagePart).where(MessagePart.message_id.in_(old)))
             result = await session.execute(delete(Message).where(Message.id.in_(old)))
-            return result.rowcount or 0
+            return cast(CursorResult[Any], result).rowcount or 0
 
 
 def _event_of(message: Message) -> MessageEvent:

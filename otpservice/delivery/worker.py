@@ -56,8 +56,8 @@ class OutboxWorker:
         """One pass over the due messages; returns how many were attempted. With the queue
         off it only recovers expired leases (those messages are never sent again)."""
         now = to_datetime(self._clock.now())
-        for message in await self._messages.expired_leases(now):
-            await self._deliverer.recover_lease(message)
+        for expired in await self._messages.expired_leases(now):
+            await self._deliverer.recover_lease(expired)
         if not self._queue_enabled:
             return 0
         attempted = 0

@@ -9,9 +9,9 @@ Windows are aligned to the epoch, so an hour or a day is a UTC hour or day.
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from otpservice.clock import Clock
 from otpservice.errors import (
@@ -27,6 +27,7 @@ from otpservice.limits.budget_store import BudgetStore, Counter, DelayState, Ref
 from otpservice.limits.delay import DelayPolicy
 
 log = logging.getLogger("otpservice.limits")
+T = TypeVar("T")
 
 
 class BudgetWatcher(Protocol):
@@ -223,7 +224,7 @@ class SendBudget:
         headers = _rate_headers(limit, limit.counter.limit, now) if limit.error is RateLimited else None
         return limit.error(retry_after=max(refused.retry_after, 0.001), headers=headers, fields=limit.fields)
 
-    async def _call(self, awaitable):  # type: ignore[no-untyped-def]
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except StorageUnavailable:

@@ -8,7 +8,8 @@ exactly what one reservation took.
 
 import asyncio
 from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -17,6 +18,7 @@ from otpservice.limits.delay import DelayPolicy
 
 # SPEC 16: every limit storage call is bounded.
 STORAGE_TIMEOUT_SECONDS = 0.5
+T = TypeVar("T")
 
 
 class StorageUnavailable(Exception):
@@ -229,7 +231,7 @@ class RedisBudgetStore:
     async def ping(self) -> bool:
         return bool(await self._call(self._client.ping()))
 
-    async def _call(self, awaitable):  # type: ignore[no-untyped-def]
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(awaitable, STORAGE_TIMEOUT_SECONDS)
         except (RedisError, OSError, asyncio.TimeoutError) as exc:

@@ -126,14 +126,23 @@ class BudgetAlerts:
 
 
 class OpenedBreaker(Protocol):
-    scope: str
-    key: str
-    settled: int
-    approved: int
-    threshold: float
-    window: int
-    retry_at: float
-    at: float
+    # Read-only members, so that a frozen dataclass (fraud's Opened) matches.
+    @property
+    def scope(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def settled(self) -> int: ...
+    @property
+    def approved(self) -> int: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def retry_at(self) -> float: ...
+    @property
+    def at(self) -> float: ...
 
 
 def breaker_alert(opened: OpenedBreaker) -> Alert:
