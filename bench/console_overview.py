@@ -46,7 +46,7 @@ SELECT printf('VE%032x', i), printf('+4474%08d', i),
 FROM seq
 """
 
-FILL_MESSAGES = f"""
+FILL_MESSAGES = """
 INSERT INTO messages (id, provider, provider_sid, kind, receiver, segments, status, attempts, verification_id,
     next_attempt_at, created_at, updated_at)
 SELECT 'SM' || substr(id, 3), CASE WHEN rowid % 3 = 0 THEN 'vonage' ELSE 'twilio' END, NULL, 'otp', "to", 1,
@@ -90,8 +90,10 @@ async def render_times(database_url: str, now: float, renders: int) -> dict[str,
                         admin_api_keys=ADMIN_KEY, api_keys="bench-api-key-0123456789", log_level="warning")
     app = create_app(settings, clock=clock)
     times: dict[str, list[float]] = {}
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
+    ):
             form = await client.get("/admin/login")
             token = re.search(r'name="csrf" value="([^"]+)"', form.text)
             assert token

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import uvicorn
@@ -76,7 +76,7 @@ def create_floor_app(config: FloorConfig) -> Starlette:
         response = await state.http.post(state.messages_url, auth=auth, data={
             "To": data["receiver"], "From": data.get("sender") or config.sender, "Body": data["body"]})
         receipt = response.json()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with state.engine.begin() as connection:
             await connection.execute(insert(MESSAGES).values(
                 id="MS" + uuid.uuid4().hex, provider="twilio", provider_sid=receipt["sid"], kind="sms",
@@ -89,7 +89,7 @@ def create_floor_app(config: FloorConfig) -> Starlette:
     async def floor_check(request: Request) -> JSONResponse:
         state: FloorState = request.app.state.floor
         data = json.loads(await request.body())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         table = VERIFICATIONS
         async with state.engine.begin() as connection:
             row = (await connection.execute(

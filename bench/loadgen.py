@@ -76,7 +76,7 @@ async def worker(session: aiohttp.ClientSession, url: str, make: Callable[[int],
             async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
                 raw = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             tally.failures[type(exc).__name__] += 1
             continue
         tally.latencies.append(time.perf_counter() - began)

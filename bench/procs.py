@@ -60,12 +60,9 @@ class ProcessGroup:
 
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Child:
         log_path = self.log_dir / f"{name}.log"
-        handle = open(log_path, "ab")
-        try:
+        with open(log_path, "ab") as handle:  # the child keeps its own copy of the descriptor
             popen = subprocess.Popen(argv, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            handle.close()
         child = Child(name=name, popen=popen, log_path=log_path)
         self.children.append(child)
         return child
@@ -173,7 +170,7 @@ def postgres_cpu_seconds() -> float:
     for process in psutil.process_iter(["name", "cpu_times"]):
         name = process.info.get("name") or ""
         times = process.info.get("cpu_times")
-        if times is not None and (name.startswith("postgres") or name.startswith("postmaster")):
+        if times is not None and name.startswith(("postgres", "postmaster")):
             total += times.user + times.system
     return total
 

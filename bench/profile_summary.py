@@ -36,7 +36,7 @@ def component(frame: Frame) -> str:
     if match:
         name = match.group(1).removesuffix(".py")
         return name.split(".")[0] if not name.startswith("_") else name
-    if path.startswith("<frozen") or path.startswith("<built-in"):
+    if path.startswith(("<frozen", "<built-in")):
         return "builtins"
     if path.startswith("<sqlalchemy"):
         return "sqlalchemy"  # its generated wrappers

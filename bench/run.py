@@ -43,11 +43,27 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from database import (  # noqa: E402
-    PG_BENCH_DB, Backend, add_floor_check_rows, count_verifications, delete_floor_check_rows, drop_postgres, migrate, pg_reachable,
-    postgres_backend, prefill_verifications, sqlite_backend,
+    PG_BENCH_DB,
+    Backend,
+    add_floor_check_rows,
+    count_verifications,
+    delete_floor_check_rows,
+    drop_postgres,
+    migrate,
+    pg_reachable,
+    postgres_backend,
+    prefill_verifications,
+    sqlite_backend,
 )
 from procs import (  # noqa: E402
-    Child, PhaseMeter, ProcessGroup, box_busy_cores, free_port, http_get, http_post_json, wait_ready,
+    Child,
+    PhaseMeter,
+    ProcessGroup,
+    box_busy_cores,
+    free_port,
+    http_get,
+    http_post_json,
+    wait_ready,
     wait_until_quiet,
 )
 from report import Phase, Skipped, error_details, find, phase_table, ratio_lines, size_tag  # noqa: E402
@@ -185,7 +201,7 @@ def print_configuration(bench: Bench, settings: dict[str, str], busy_before: flo
     opts = bench.options
     say = bench.say
     say("== otpservice benchmark ==")
-    say(f"date: {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}  host: {platform.node()}  "
+    say(f"date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}  host: {platform.node()}  "
         f"nproc: {os.cpu_count()}  python: {platform.python_version()}  {platform.platform()}")
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     say(f"box before start: {busy_before:.2f} cores busy (other work), load average {load}")
@@ -239,7 +255,7 @@ def run_load(bench: Bench, target: Child, url: str, kind: str, *, prefix: str = 
     env = base_env(bench.temp)
     with PhaseMeter(target.pid, [bench.fake_pid], bench.with_postgres) as meter:
         child = bench.group.start(f"loadgen-{out.stem}",
-                                  argv + ["--out", str(out), "--latencies-out", str(latencies_file)], env)
+                                  [*argv, "--out", str(out), "--latencies-out", str(latencies_file)], env)
         limit = (duration or opts.duration) + 120
         try:
             returncode = child.popen.wait(limit)

@@ -45,7 +45,7 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Only what escapes AccessLog (which answers the app's own errors) gets here."""
-    log.exception("unhandled error", extra={"route": route_template(request.scope)})
+    log.error("unhandled error", exc_info=exc, extra={"route": route_template(request.scope)})
     return JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)
 
 

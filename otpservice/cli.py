@@ -3,8 +3,8 @@
 import argparse
 import asyncio
 import json
-import re
 import os
+import re
 import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -83,7 +83,6 @@ def _say_database(settings: Settings) -> None:
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from otpservice.db.migrate import upgrade_to_head
-
     from otpservice.db.urls import database_location
     from otpservice.preflight import reach_database, reason
 

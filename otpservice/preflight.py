@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
-
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 

@@ -4,8 +4,8 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from phonenumbers import SUPPORTED_REGIONS
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from otpservice.core.phone import is_strict_e164, is_valid_sender

@@ -9,28 +9,28 @@ from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
-from otpservice.db.services import ServiceStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
-from otpservice.limits.budget import BudgetRules, SendBudget
-from otpservice.observability.alerts import AlertSender, BudgetAlerts, breaker_alert
-from otpservice.limits.delay import DelayPolicy
-from otpservice.limits.storage import open_limit_storage
-from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
-from otpservice.settings import Settings, SettingsError
-from otpservice.sms.balance import BalanceGuard
-from otpservice.sms.service import SmsService
-from otpservice.fraud.factory import build_fraud
-from otpservice.verify.factory import build_verification_service, check_verification_settings
-from otpservice.verify.keys import resolve_secret_keys
+from otpservice.db.services import ServiceStore
+from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.callbacks import callback_urls
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
-from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
 from otpservice.delivery.policy import RetryPolicy
 from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.delivery.worker import OutboxWorker
+from otpservice.fraud.factory import build_fraud
+from otpservice.limits.budget import BudgetRules, SendBudget
+from otpservice.limits.delay import DelayPolicy
+from otpservice.limits.storage import open_limit_storage
+from otpservice.observability.alerts import AlertSender, BudgetAlerts, breaker_alert
+from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
+from otpservice.settings import Settings, SettingsError
+from otpservice.sms.balance import BalanceGuard
+from otpservice.sms.service import SmsService
+from otpservice.verify.factory import build_verification_service, check_verification_settings
+from otpservice.verify.keys import resolve_secret_keys
 
 log = logging.getLogger("otpservice")
 

@@ -83,7 +83,7 @@ def test_an_alert_the_receiver_missed_is_retried(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Path) -> None:
     with alert_receiver() as receiver:
         env = {**replica_env, "SMS_BUDGET_DAY": "4", "ALERT_WEBHOOK_URL": receiver.url,
                "ALERT_WEBHOOK_SECRET": receiver.secret, "CONSOLE_PROVIDER_ALLOWED": "true"}

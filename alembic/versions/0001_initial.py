@@ -1,23 +1,22 @@
 """messages and verifications
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 10:24:07.115356
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0001'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('messages',
     sa.Column('id', sa.String(length=34), nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
@@ -72,11 +71,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_verifications_to_created', ['to', 'created_at'], unique=False)
         batch_op.create_index('uq_verifications_pending_to', ['to'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('verifications', schema=None) as batch_op:
         batch_op.drop_index('uq_verifications_pending_to', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_verifications_to_created')
@@ -90,4 +89,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_messages_created_at'))
 
     op.drop_table('messages')
-    
+

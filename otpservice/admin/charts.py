@@ -55,7 +55,7 @@ def outcome_chart(rows: Sequence[ProviderRow]) -> Markup:
     totals = [sum(row.count(name) for name, _ in OUTCOME_SERIES) for row in rows]
     scale = (WIDTH - LABEL - 60) / max(1, max(totals))
     parts = [_legend(OUTCOME_SERIES, 0)]
-    for index, (row, total) in enumerate(zip(rows, totals)):
+    for index, (row, total) in enumerate(zip(rows, totals, strict=True)):
         y = 20 + index * (BAR * 2 + GAP)
         parts.append(f'<text x="0" y="{y + BAR + 4}">{escape(row.provider)}</text>')
         x = float(LABEL)

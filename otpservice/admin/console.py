@@ -1,14 +1,14 @@
 """The console's parts, built once per app from its services, and how its pages are rendered."""
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from otpservice.admin.charts import country_chart, outcome_chart
 from otpservice.admin.breakers import BreakerControl
+from otpservice.admin.charts import country_chart, outcome_chart
 from otpservice.admin.overview import Overview
 from otpservice.admin.session import Session, SessionKeys
 from otpservice.api.context import Services, services_of
@@ -35,8 +35,8 @@ def _when(value: datetime | float | None) -> str:
     if value is None:
         return "–"
     if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc).timestamp()
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        value = value.astimezone(UTC).timestamp()
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _percent(value: float | None) -> str:

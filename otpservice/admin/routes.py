@@ -16,8 +16,14 @@ from starlette.routing import BaseRoute, Route
 from otpservice.admin.breakers import SCOPES, InvalidBreakerKey, check_key, is_action
 from otpservice.admin.console import Console, console_of, render
 from otpservice.admin.overview import DEFAULT_PERIOD, PERIODS
-from otpservice.admin.session import (COOKIE_PATH, LOGIN_COOKIE, LOGIN_FORM_SECONDS, SESSION_COOKIE,
-                                      SESSION_SECONDS, Session)
+from otpservice.admin.session import (
+    COOKIE_PATH,
+    LOGIN_COOKIE,
+    LOGIN_FORM_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Session,
+)
 from otpservice.admin.timeline import timeline
 from otpservice.core.phone import canonical_e164
 from otpservice.errors import OTPServiceError, VerificationNotFound

@@ -10,9 +10,8 @@ from starlette.responses import JSONResponse
 from otpservice.api.context import services_of
 from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.clock import iso
-from otpservice.errors import MessageNotFound
 from otpservice.core.phone import mask_phone
-
+from otpservice.errors import MessageNotFound
 
 MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
 

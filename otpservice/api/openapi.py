@@ -139,7 +139,7 @@ def operation(api: ApiRoute) -> Schema:
         media: Schema = {"schema": _ref(api.request)}
         if api.request_example is not None:
             media["example"] = dict(api.request_example)
-        result["requestBody"] = {"required": True, "content": {kind: media for kind in api.request_media}}
+        result["requestBody"] = {"required": True, "content": dict.fromkeys(api.request_media, media)}
     responses = {str(status): _answer(answer) for status, answer in sorted(api.responses.items())}
     result["responses"] = {**responses, **_error_responses(api)}
     result["security"] = [{SECURITY[api.auth]: []}] if api.auth in SECURITY else []

@@ -15,6 +15,7 @@ from otpservice.errors import NotFound, ServiceUnavailable
 from otpservice.observability.metrics import REGISTRY
 from otpservice.providers.console import ConsoleProvider
 
+
 class Status(BaseModel):
     status: str
 

@@ -1,7 +1,7 @@
 """Twilio Verify v2 JSON (SPEC 11): Services, Verifications, VerificationChecks and errors,
 in Twilio's field names and the one date format its SDKs parse."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -29,7 +29,7 @@ TWILIO_ERRORS: dict[str, tuple[int, int]] = {
 
 
 def twilio_date(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def twilio_error(exc: OTPServiceError, message: str | None = None) -> JSONResponse:

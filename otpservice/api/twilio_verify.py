@@ -15,7 +15,7 @@ from starlette.routing import Match, Mount, Route
 
 from otpservice.api.body import client_ip
 from otpservice.api.context import services_of
-from otpservice.api.twilio_form import account_of, read_form, required, refuse_unsupported
+from otpservice.api.twilio_form import account_of, read_form, refuse_unsupported, required
 from otpservice.api.twilio_render import check_json, service_json, twilio_error, verification_json
 from otpservice.api.verify import APP_HASH_PATTERN
 from otpservice.clock import to_datetime

@@ -14,8 +14,8 @@ from otpservice.clock import to_datetime
 from otpservice.delivery import states
 from otpservice.delivery.callbacks import KALEYRA_DLR_PATH, TWILIO_STATUS_PATH, VONAGE_DLR_PATH
 from otpservice.delivery.signatures import token_valid, twilio_signature_valid
-from otpservice.providers.base import provider_word
 from otpservice.errors import InvalidRequest, MessageNotFound, NotFound, WebhookForbidden
+from otpservice.providers.base import provider_word
 
 log = logging.getLogger("otpservice.webhooks")
 MAX_RECEIPT_BYTES = 16 * 1024

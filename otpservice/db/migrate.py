@@ -14,7 +14,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-
 def script_location() -> str:
     try:
         package = importlib.import_module("otpservice._alembic")

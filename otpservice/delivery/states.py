@@ -35,7 +35,7 @@ def from_provider(provider: str, word: str) -> str | None:
     if provider == "vonage":
         return _VONAGE.get(word)
     # Kaleyra's receipts use operator words (DELIVRD, UNDELIV, FAILED, EXPIRED, SENT...).
-    if word.startswith("undeliv") or word.startswith("expire"):
+    if word.startswith(("undeliv", "expire")):
         return UNDELIVERED
     if word.startswith("deliv"):
         return DELIVERED

@@ -91,7 +91,7 @@ class BreakerCache:
         states = [view(row, now, self._ttl).state for row in rows]
         for scope in SCOPES:
             metrics.fraud_open_breakers(scope, sum(
-                1 for row, state in zip(rows, states) if row.scope == scope and state != "closed"
+                1 for row, state in zip(rows, states, strict=True) if row.scope == scope and state != "closed"
                 and state != "allowed"))
 
     def matching(self, number: str, country: str | None) -> list[FraudBreaker]:

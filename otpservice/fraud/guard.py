@@ -11,8 +11,8 @@ from otpservice.clock import Clock, to_datetime
 from otpservice.db.fraud import FraudStore
 from otpservice.db.models import Message, Verification
 from otpservice.errors import DestinationSuspended, LimitsUnavailable
-from otpservice.fraud.counting import CountBuffer
 from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
+from otpservice.fraud.counting import CountBuffer
 from otpservice.fraud.rules import COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of, keys_of
 from otpservice.fraud.transitions import Transitions
 from otpservice.observability import metrics

@@ -187,7 +187,7 @@ class SendBudget:
             limits += self._country_spend(country, now)
         used = await self._call(self._store.peek([limit.counter for limit in limits], now))
         return [BudgetUse(limit.fields["scope"], limit.fields["key"], _window_name(limit), count, limit.counter.limit)
-                for limit, count in zip(limits, used)]
+                for limit, count in zip(limits, used, strict=True)]
 
     async def ping(self) -> bool:
         try:

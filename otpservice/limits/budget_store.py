@@ -7,8 +7,8 @@ exactly what one reservation took.
 """
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
@@ -234,5 +234,5 @@ class RedisBudgetStore:
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(awaitable, STORAGE_TIMEOUT_SECONDS)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             raise StorageUnavailable(type(exc).__name__) from None

@@ -7,8 +7,8 @@ and retries what the receiver does not take with a 2xx, with backoff, for up to 
 
 import asyncio
 import hashlib
-import hmac
 import heapq
+import hmac
 import json
 import logging
 import math

@@ -13,16 +13,16 @@ from typing import Any, Protocol
 import aiohttp
 import httpx
 
+from otpservice.core.phone import mask_phone
 from otpservice.errors import (
-    ProviderCredentialsRefused,
     ProviderAnswerLost,
+    ProviderCredentialsRefused,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
 )
-from otpservice.core.phone import mask_phone
 
 log = logging.getLogger("otpservice.providers")
 

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from otpservice.clock import Clock, iso
-from otpservice.providers.base import OutgoingSms, SendReceipt
 from otpservice.core.phone import mask_phone
+from otpservice.providers.base import OutgoingSms, SendReceipt
 
 log = logging.getLogger("otpservice.providers.console")
 

@@ -20,13 +20,13 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    log_unreadable_answer,
     provider_count,
     provider_id,
     provider_word,
     retry_after_seconds,
     scrub,
     to_decimal,
-    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 

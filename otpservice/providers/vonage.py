@@ -24,11 +24,11 @@ from otpservice.providers.base import (
     call_provider,
     common_error,
     json_or_empty,
+    log_unreadable_answer,
     provider_count,
     provider_id,
     scrub,
     to_decimal,
-    log_unreadable_answer,
 )
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.segments import is_gsm7

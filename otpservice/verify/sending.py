@@ -14,8 +14,8 @@ from otpservice.clock import Clock, to_datetime
 from otpservice.db.models import Verification
 from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
 from otpservice.errors import MaxAttemptsReached, MaxSendsReached, ProviderError
-from otpservice.limits.budget import Reservation
 from otpservice.fraud.guard import FraudGuard
+from otpservice.limits.budget import Reservation
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook

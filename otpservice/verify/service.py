@@ -10,21 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from otpservice.clock import Clock, to_datetime
+from otpservice.core.phone import country_of, mask_phone
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Verification
-from otpservice.delivery.dispatch import new_message_id
 from otpservice.db.verifications import (
     MAX_ATTEMPTS_REACHED,
     PENDING,
-    CheckOutcome as StoredOutcome,
     VerificationStore,
 )
+from otpservice.db.verifications import (
+    CheckOutcome as StoredOutcome,
+)
+from otpservice.delivery.dispatch import new_message_id
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
 from otpservice.fraud.guard import FraudGuard
+from otpservice.limits.budget import Reservation
 from otpservice.limits.delay import DelayPolicy
 from otpservice.observability import metrics
-from otpservice.core.phone import country_of, mask_phone
-from otpservice.limits.budget import Reservation
 from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook, fixed_code_matches, new_salt
 from otpservice.verify.message_text import MessageTemplates

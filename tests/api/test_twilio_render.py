@@ -1,6 +1,6 @@
 """Twilio's formats: the one date form its SDK parses, and our refusals as Twilio codes."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from twilio.base import deserialize
@@ -19,7 +19,7 @@ def _error(code: str, status: int) -> OTPServiceError:
 def test_dates_are_exactly_what_the_sdk_parses() -> None:
     text = twilio_date(1_800_000_000.987)
     assert text == "2027-01-15T08:00:00Z"
-    assert deserialize.iso8601_datetime(text) == datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
+    assert deserialize.iso8601_datetime(text) == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("error", "status", "code"), [

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -13,7 +13,7 @@ from otpservice.db.migrate import alembic_config, upgrade_to_head
 from otpservice.db.models import Message, MessageEvent, Verification
 from otpservice.db.reports import ReportStore
 
-NOW = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture

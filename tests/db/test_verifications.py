@@ -3,7 +3,7 @@
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from otpservice.db.migrate import upgrade_to_head
 from otpservice.db.models import Verification
 from otpservice.db.verifications import CheckOutcome, VerificationStore
 
-NOW = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)
 
 

@@ -11,9 +11,9 @@ from otpservice.clock import FakeClock, to_datetime
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import upgrade_to_head
+from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
-from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
 from otpservice.delivery.policy import RetryPolicy
@@ -56,7 +56,7 @@ def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
     cipher = BodyCipher(["k"])
     policy = RetryPolicy(chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2,
                          max_wait_seconds=10)
-    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)
     dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=True, throttle=None, cipher=cipher)
     worker = OutboxWorker(store, deliverer, cipher, None, clock)
     return dispatcher, worker
@@ -168,7 +168,7 @@ async def _all_ids(store: MessageStore) -> list[str]:
 
     from otpservice.db.models import Message
 
-    async with store._sessions() as session:  # noqa: SLF001 - test-only peek
+    async with store._sessions() as session:
         return list((await session.execute(select(Message.id))).scalars())
 
 
@@ -183,7 +183,7 @@ async def test_queue_off_an_interrupted_send_is_failed_never_resent_and_purged(
     chain = ProviderChain([provider])
     cipher = BodyCipher(["k"])
     policy = RetryPolicy(chain.names, lease_seconds=20, queue_enabled=False)
-    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)
     dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=False, throttle=None, cipher=cipher)
     worker = OutboxWorker(store, deliverer, cipher, None, clock, queue_enabled=False)
 

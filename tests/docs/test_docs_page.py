@@ -21,7 +21,7 @@ def _wait(driver: Any, css: str, timeout: float = 30) -> Any:
     return WebDriverWait(driver, timeout).until(ready.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
-def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
            "API_KEYS": API_KEY}
     with serve(env, tmp_path / "service.log") as (base_url, _):
@@ -41,7 +41,7 @@ def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path
     assert {"/docs", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/openapi.json"} <= paths, paths
 
 
-def test_a_start_made_from_the_page_reaches_the_api(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_a_start_made_from_the_page_reaches_the_api(browser: Any, tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
            "API_KEYS": API_KEY}
     with serve(env, tmp_path / "service.log") as (base_url, _):

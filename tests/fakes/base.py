@@ -66,7 +66,7 @@ class FakeProvider:
         self._keyed: dict[tuple[str, str], deque[Reply]] = {}
         self.delay = 0.0
         self.balance: str | None = DEFAULT_BALANCE
-        self._server: "_ServerThread | None" = None
+        self._server: _ServerThread | None = None
         self._stopping = False
 
     # --- to be given by each provider ---------------------------------------------

@@ -1,7 +1,7 @@
 """A fake Kaleyra v1 API (PROVIDERS.md): POST /v1/{sid}/messages and a balance endpoint."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -79,7 +79,7 @@ class KaleyraFake(FakeProvider):
         batch = str(uuid.uuid4())
         return JSONResponse({
             "id": batch, "sender": form["sender"], "type": form["type"], "body": form["body"],
-            "createdDateTime": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00"),
+            "createdDateTime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
             "totalCount": 1, "data": [{"message_id": f"{batch}:1", "recipient": digits}],
             "dlrurl": None, "error": {},
         }, status_code=202)

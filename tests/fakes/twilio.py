@@ -1,7 +1,7 @@
 """A fake Twilio Programmable Messaging API (PROVIDERS.md): Messages.json and Balance.json."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -98,7 +98,7 @@ class TwilioFake(FakeProvider):
         if problem:
             return error_reply(problem, to).response()
         service = form.get("MessagingServiceSid") if not form.get("From") else None
-        now = format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+        now = format_datetime(datetime.now(UTC).replace(microsecond=0))
         return JSONResponse({
             "sid": "SM" + uuid.uuid4().hex, "account_sid": ACCOUNT_SID,
             "messaging_service_sid": service, "to": to, "from": form.get("From"), "body": body,

@@ -65,7 +65,7 @@ async def test_healthy_traffic_never_trips(migrated_url: str, clock: FakeClock) 
         for index in range(300):
             prefix = (RANGE, *HEALTHY)[index % 4]
             verification = await r.start_and_send(in_range(index, prefix, 13 if prefix != HEALTHY[2] else 12))
-            if index % 4 == 0 and index % 8 == 0 or index % 4 != 0 and index % 10 < 7:
+            if (index % 4 == 0 and index % 8 == 0) or (index % 4 != 0 and index % 10 < 7):
                 await r.guard.settled(verification, "approved")  # the range converts at 50%, the rest 70%
             elif index % 3 == 0:
                 await r.guard.settled(verification, "ended")

@@ -32,7 +32,7 @@ def code_for(base_url: str, to: str) -> str:
 
 
 def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traffic_never(
-        replica_env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+        replica_env: dict[str, str], tmp_path: Path) -> None:
     env = {**replica_env, **SETTINGS}
     with serve(env, tmp_path / "a.log") as (first, _), serve(env, tmp_path / "b.log") as (second, _):
         replicas = [first, second]

@@ -13,7 +13,7 @@ from otpservice.verify.codes import CodeBook, key_id_of
 from otpservice.verify.keys import SECRET_FILE_NAME, resolve_secret_keys
 from otpservice.wiring import startup_checks
 from tests.conftest import POSTGRES_URL, make_settings, running_app
-from tests.verify.helpers import NUMBER, check, last_code, sent_bodies, start, verification_rows, wrong_code
+from tests.verify.helpers import check, last_code, sent_bodies, start, verification_rows, wrong_code
 
 OLD_KEY, NEW_KEY = "old-key-0123456789abcdef0123456789", "new-key-0123456789abcdef0123456789"
 VERIFICATION_ID, SALT = "VE" + "ab" * 16, "00112233445566778899aabbccddeeff"
