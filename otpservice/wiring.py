@@ -24,7 +24,7 @@ from otpservice.fraud.factory import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-from otpservice.observability.alerts import AlertSender, BudgetAlerts, breaker_alert
+from otpservice.observability.alerts import AlertSender, BudgetAlerts
 from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
@@ -86,7 +86,7 @@ async def build_services(settings: Settings, clock: Clock,
     alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
     budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix,
                         watcher=BudgetAlerts(alerts, clock))
-    fraud_guard.transitions.on_opened = lambda opened: alerts.emit(breaker_alert(opened))
+    fraud_guard.transitions.on_opened = lambda opened: alerts.emit(opened.alert())
     balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
                            settings.balance_cache_seconds, clock)
     sms = SmsService(dispatcher, budget, balance,

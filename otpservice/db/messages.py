@@ -8,10 +8,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from otpservice.core.statuses import CODE_KIND  # claimed before plain messages (SPEC 9, "codes first")
 from otpservice.db.models import Message, MessageEvent, MessagePart
-
-# Verification codes are claimed before plain messages (SPEC section 9, "codes first").
-CODE_KIND = "otp"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,16 @@ from sqlalchemy import ColumnElement, CursorResult, Result, and_, delete, or_, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from otpservice.core.statuses import (
+    APPROVED,
+    CANCELED,
+    EXPIRED,
+    FAILED,
+    MAX_ATTEMPTS_REACHED,
+    PENDING,
+)
 from otpservice.db.models import Verification
 
-PENDING, APPROVED, CANCELED = "pending", "approved", "canceled"
-EXPIRED, FAILED, MAX_ATTEMPTS_REACHED = "expired", "failed", "max_attempts_reached"
 # Still holding its number: a check gets 429 and a new start waits for expires_at.
 _OPEN = (PENDING, MAX_ATTEMPTS_REACHED)
 

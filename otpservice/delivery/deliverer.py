@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from otpservice.clock import Clock, to_datetime
-from otpservice.db.messages import CODE_KIND, MessageStore, Outcome
+from otpservice.core.statuses import CODE_KIND, PENDING
+from otpservice.db.messages import MessageStore, Outcome
 from otpservice.db.models import Message
-from otpservice.db.verifications import PENDING, VerificationStore
+from otpservice.db.verifications import VerificationStore
 from otpservice.delivery import states
 from otpservice.delivery.chain import AttemptResult, ProviderChain
 from otpservice.delivery.policy import RetryPolicy

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.core.phone import mask_phone
+from otpservice.core.segments import count_segments
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Message
 from otpservice.delivery import states
@@ -18,7 +19,6 @@ from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.observability import metrics
 from otpservice.providers.base import OutgoingSms, SmsProvider
-from otpservice.sms.segments import count_segments
 
 log = logging.getLogger("otpservice.delivery")
 

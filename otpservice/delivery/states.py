@@ -1,11 +1,9 @@
 """Message states and how providers' words map onto them. A state never moves backwards."""
 
-QUEUED, SENDING, SENT = "queued", "sending", "sent"
-DELIVERED, UNDELIVERED, FAILED = "delivered", "undelivered", "failed"
-# Never sent: its code's verification was over (approved, canceled, expired) before its turn.
-CANCELED = "canceled"
-# Not a state: the history's word for an attempt whose outcome is unknown (it may have sent).
-AMBIGUOUS = "ambiguous"
+from otpservice.core.statuses import AMBIGUOUS, CANCELED, DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERED
+
+# CANCELED: never sent, its code's verification was over (approved, canceled, expired) before its turn.
+__all__ = ["AMBIGUOUS", "CANCELED", "DELIVERED", "FAILED", "QUEUED", "SENDING", "SENT", "UNDELIVERED"]
 
 RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3, CANCELED: 3}
 FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELED})

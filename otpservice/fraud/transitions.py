@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from otpservice.clock import Clock, to_datetime
+from otpservice.clock import Clock, iso, to_datetime
 from otpservice.db.fraud import FraudStore
 from otpservice.db.models import FraudBreaker
 from otpservice.fraud.breakers import BreakerCache, View
 from otpservice.fraud.rules import MAX_PROBES, FraudRules, bucket_of, tally, trips
 from otpservice.observability import metrics
+from otpservice.observability.alerts import Alert
 
 log = logging.getLogger("otpservice.fraud")
 
@@ -35,6 +36,14 @@ class Opened:
     window: int
     retry_at: float
     at: float
+
+    def alert(self) -> Alert:
+        """`breaker_opened` (SPEC 17): `used` is the settled count that tripped it, `limit` the
+        sample it needed; the breaker's counts and ratio ride along."""
+        ratio = self.approved / self.settled if self.settled else 0.0
+        return Alert("breaker_opened", self.scope, self.key, self.settled, self.settled, f"{self.window}s", self.at,
+                     {"approved": self.approved, "settled": self.settled, "ratio": round(ratio, 4),
+                      "threshold": self.threshold, "retryAt": iso(self.retry_at)})
 
 
 class Transitions:

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
 import httpx
 
@@ -124,31 +123,3 @@ class BudgetAlerts:
     def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None:
         self._sender.emit(Alert(event, scope, key, used, limit, window, self._clock.now()))
 
-
-class OpenedBreaker(Protocol):
-    # Read-only members, so that a frozen dataclass (fraud's Opened) matches.
-    @property
-    def scope(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def settled(self) -> int: ...
-    @property
-    def approved(self) -> int: ...
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def window(self) -> int: ...
-    @property
-    def retry_at(self) -> float: ...
-    @property
-    def at(self) -> float: ...
-
-
-def breaker_alert(opened: OpenedBreaker) -> Alert:
-    """`breaker_opened`: `used`/`limit` are the settled count and the sample it needed; the
-    breaker's counts ride along."""
-    ratio = opened.approved / opened.settled if opened.settled else 0.0
-    return Alert("breaker_opened", opened.scope, opened.key, opened.settled, opened.settled, f"{opened.window}s",
-                 opened.at, {"approved": opened.approved, "settled": opened.settled, "ratio": round(ratio, 4),
-                             "threshold": opened.threshold, "retryAt": iso(opened.retry_at)})

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import httpx
 
+from otpservice.core.segments import is_gsm7
 from otpservice.errors import (
     OTPServiceError,
     ProviderCredentialsRefused,
@@ -31,7 +32,6 @@ from otpservice.providers.base import (
     to_decimal,
 )
 from otpservice.settings import Settings, SettingsError
-from otpservice.sms.segments import is_gsm7
 
 # Statuses of https://developer.vonage.com/en/api-errors/sms that no retry can mend.
 _REJECTED = {

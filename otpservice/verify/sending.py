@@ -11,8 +11,9 @@ import logging
 from datetime import datetime
 
 from otpservice.clock import Clock, to_datetime
+from otpservice.core.statuses import CODE_KIND, MAX_ATTEMPTS_REACHED, PENDING
 from otpservice.db.models import Verification
-from otpservice.db.verifications import MAX_ATTEMPTS_REACHED, PENDING, VerificationStore
+from otpservice.db.verifications import VerificationStore
 from otpservice.errors import MaxAttemptsReached, MaxSendsReached, ProviderError
 from otpservice.fraud.guard import FraudGuard
 from otpservice.limits.budget import Reservation
@@ -21,7 +22,7 @@ from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
 from otpservice.verify.message_text import MessageTemplates
 
-MESSAGE_KIND = "otp"
+MESSAGE_KIND = CODE_KIND
 log = logging.getLogger("otpservice.verify")
 
 

@@ -11,16 +11,10 @@ from dataclasses import dataclass
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.core.phone import country_of, mask_phone
+from otpservice.core.statuses import MAX_ATTEMPTS_REACHED, PENDING
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Verification
-from otpservice.db.verifications import (
-    MAX_ATTEMPTS_REACHED,
-    PENDING,
-    VerificationStore,
-)
-from otpservice.db.verifications import (
-    CheckOutcome as StoredOutcome,
-)
+from otpservice.db.verifications import CheckOutcome as StoredOutcome, VerificationStore
 from otpservice.delivery.dispatch import new_message_id
 from otpservice.errors import MaxAttemptsReached, NumberDelayed, VerificationNotFound
 from otpservice.fraud.guard import FraudGuard

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from otpservice.core.statuses import MAX_ATTEMPTS_REACHED
 from otpservice.db.models import Verification
-from otpservice.db.verifications import MAX_ATTEMPTS_REACHED
 from otpservice.limits.delay import DelayPolicy
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID
 

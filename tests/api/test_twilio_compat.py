@@ -132,3 +132,16 @@ def test_urls_use_public_base_url_when_set(live: LiveFactory) -> None:
         started = verify.services(service.sid).verifications.create(to=NUMBER, channel="sms")
     assert service.url == f"https://otp.example.com/v2/Services/{service.sid}"
     assert started.url == f"https://otp.example.com/v2/Services/{service.sid}/Verifications/{started.sid}"
+
+
+def test_a_suspended_range_and_a_spent_budget_answer_twilios_codes(live: LiveFactory) -> None:
+    with live(fraud_guard="enforce", sms_budget_countries="GB:1", admin_api_keys="admin-key-1") as app:
+        blocked = httpx.post(app.url + "/admin/fraud/breakers/prefix/+39333123", json={"action": "block"},
+                             headers={"Authorization": "Bearer admin-key-1"})
+        assert blocked.status_code == 200, blocked.text
+        service = twilio_client(app.url).verify.v2.services(new_service(app))
+        suspended = error_of(lambda: service.verifications.create(to="+393331234567", channel="sms"))
+        assert service.verifications.create(to="+447400123450", channel="sms").status == "pending"
+        budget = error_of(lambda: service.verifications.create(to="+447400123451", channel="sms"))
+    assert (suspended.status, suspended.code) == (429, 60410)
+    assert (budget.status, budget.code) == (429, 20429)

@@ -9,8 +9,7 @@ from tests.conftest import AppFactory
 from tests.fakes import Reply, TwilioFake, VonageFake
 from tests.fakes.fixtures import ProviderApp, fake_twilio, fake_vonage, provider_app  # noqa: F401
 from tests.fakes.twilio import AUTH_TOKEN
-from tests.fakes.vonage import API_KEY as VONAGE_KEY
-from tests.fakes.vonage import API_SECRET as VONAGE_SECRET
+from tests.fakes.vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET
 
 NUMBER = "+393331234567"
 SEND = {"sender": "ACME", "receiver": NUMBER, "body": "hello"}

@@ -10,8 +10,7 @@ from otpservice.clock import FakeClock
 from otpservice.db.models import Message
 from tests.fakes import Reply, TwilioFake, VonageFake
 from tests.fakes.fixtures import ProviderApp, fake_twilio, fake_vonage, provider_app  # noqa: F401
-from tests.fakes.vonage import API_KEY as VONAGE_KEY
-from tests.fakes.vonage import API_SECRET as VONAGE_SECRET
+from tests.fakes.vonage import API_KEY as VONAGE_KEY, API_SECRET as VONAGE_SECRET
 from tests.ops.helpers import closed_port
 
 NUMBER = "+393331234567"

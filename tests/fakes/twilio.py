@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from otpservice.sms.segments import count_segments
+from otpservice.core.segments import count_segments
 from tests.fakes.base import FakeProvider, Recorded, Reply, basic_login
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

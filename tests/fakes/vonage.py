@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from otpservice.sms.segments import count_segments
+from otpservice.core.segments import count_segments
 from tests.fakes.base import FakeProvider, Recorded, Reply, basic_login
 
 API_KEY = "a1b2c3d4"

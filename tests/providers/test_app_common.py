@@ -7,8 +7,7 @@ import pytest
 
 from tests.fakes import FakeProvider, Reply
 from tests.fakes.fixtures import ProviderApp, fake_provider, provider_app  # noqa: F401
-from tests.providers.helpers import NUMBERS
-from tests.providers.helpers import assert_error as assert_error_body
+from tests.providers.helpers import NUMBERS, assert_error as assert_error_body
 
 SERVER_ERRORS = {
     "twilio": Reply(503, json={"code": 20500, "message": "Internal error", "status": 503}),

@@ -8,8 +8,7 @@ import pytest
 from tests.fakes import Reply, start_fake
 from tests.fakes.kaleyra import API_KEY, SID
 from tests.fakes.twilio import ACCOUNT_SID, API_KEY_SECRET, API_KEY_SID, AUTH_TOKEN
-from tests.fakes.vonage import API_KEY as VONAGE_KEY
-from tests.fakes.vonage import API_SECRET
+from tests.fakes.vonage import API_KEY as VONAGE_KEY, API_SECRET
 
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 

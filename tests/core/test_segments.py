@@ -1,6 +1,6 @@
 import pytest
 
-from otpservice.sms.segments import count_segments, is_gsm7
+from otpservice.core.segments import count_segments, is_gsm7
 
 
 @pytest.mark.parametrize(("text", "segments"), [
