@@ -1,7 +1,7 @@
 """An injectable clock, so that delays, expiry and windows are testable without sleeping."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -30,7 +30,7 @@ class FakeClock:
 
 
 def to_datetime(epoch_seconds: float) -> datetime:
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC)
 
 
 def iso(epoch_seconds: float) -> str:

@@ -4,8 +4,8 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from phonenumbers import SUPPORTED_REGIONS
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from otpservice.core.phone import is_strict_e164, is_valid_sender
@@ -122,12 +122,19 @@ class Settings(BaseSettings):
     fraud_cooldown: int = Field(900, ge=1, le=12 * 3600)
     fraud_min_settled: int = Field(20, ge=1)
     fraud_min_conversion: float = Field(0.2, ge=0, le=1)
-    admin_api_keys: SecretList = []
 
     _split = field_validator(
-        "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
-        "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
-        "admin_api_keys", "webhook_previous_secrets", mode="before",
+        "sms_allowed_senders",
+        "otp_previous_secret_keys",
+        "otp_allowed_countries",
+        "otp_test_numbers",
+        "api_keys",
+        "sms_allowed_countries",
+        "trusted_proxies",
+        "sms_budget_countries",
+        "admin_api_keys",
+        "webhook_previous_secrets",
+        mode="before",
     )(_split_commas)
 
     @field_validator("fraud_guard", mode="before")
@@ -214,7 +221,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _credentials(self) -> "Settings":
-        for provider in {self.service_provider, self.sms_fallback_provider} - {None, "console"}:
+        used = {name for name in (self.service_provider, self.sms_fallback_provider) if name not in (None, "console")}
+        for provider in used:
             for name in _missing_credentials(self, provider):
                 raise ValueError(f"{name.upper()}: required when {provider} is used")
         if self.sms_fallback_provider == self.service_provider:
@@ -228,8 +236,10 @@ class Settings(BaseSettings):
             raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
         uses_console = "console" in (self.service_provider, self.sms_fallback_provider)
         if uses_console and not self.is_sqlite and not self.console_provider_allowed:
-            raise ValueError("SERVICE_PROVIDER: the console provider (codes readable at /dev/outbox) runs only on "
-                             "SQLite; set a real provider, or CONSOLE_PROVIDER_ALLOWED=true")
+            raise ValueError(
+                "SERVICE_PROVIDER: the console provider (codes readable at /dev/outbox) runs only on "
+                "SQLite; set a real provider, or CONSOLE_PROVIDER_ALLOWED=true"
+            )
         return self
 
     @property

@@ -31,7 +31,7 @@ def alert_receiver(secret: str = "alert-secret", port: int = 0, hold: bool = Fal
         receiver.release.set()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             receiver.release.wait(30)
             if self.headers.get(SIGNATURE_HEADER) == sign(body, receiver.secret):

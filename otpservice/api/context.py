@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from otpservice.clock import Clock
+from otpservice.db.messages import MessageStore
+from otpservice.db.services import ServiceStore
 from otpservice.delivery.worker import OutboxWorker
 from otpservice.fraud.guard import FraudGuard
 from otpservice.fraud.operator import BreakerOperator
-from otpservice.db.messages import MessageStore
-from otpservice.db.services import ServiceStore
-from otpservice.limits.storage import LimitStorage
 from otpservice.limits.budget import SendBudget
+from otpservice.limits.storage import LimitStorage
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
@@ -43,4 +43,5 @@ class Services:
 
 
 def services_of(request: Request) -> Services:
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services

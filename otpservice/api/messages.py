@@ -10,9 +10,8 @@ from starlette.responses import JSONResponse
 from otpservice.api.context import services_of
 from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.clock import iso
-from otpservice.errors import MessageNotFound
 from otpservice.core.phone import mask_phone
-
+from otpservice.errors import MessageNotFound
 
 MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
 
@@ -49,30 +48,47 @@ async def get_message(request: Request) -> JSONResponse:
     if message is None:
         raise MessageNotFound()
     history = await services.messages.history(message.id)
-    return JSONResponse({
-        "id": message.id,
-        "sid": message.provider_sid or message.id,
-        "provider": message.provider,
-        "to": mask_phone(message.receiver),
-        "from": message.sender,
-        "status": message.status,
-        "providerStatus": message.provider_status,
-        "numSegments": str(message.segments),
-        "attempts": message.attempts,
-        "errorCode": message.error_code,
-        "errorMessage": message.error_message,
-        "verificationId": message.verification_id,
-        "createdAt": iso(message.created_at.timestamp()),
-        "updatedAt": iso(message.updated_at.timestamp()),
-        # `detail` was scrubbed of the message body before it was stored.
-        "history": [{"status": event.status, "at": iso(event.created_at.timestamp()), "provider": event.provider,
-                     "detail": event.detail} for event in history],
-    })
+    return JSONResponse(
+        {
+            "id": message.id,
+            "sid": message.provider_sid or message.id,
+            "provider": message.provider,
+            "to": mask_phone(message.receiver),
+            "from": message.sender,
+            "status": message.status,
+            "providerStatus": message.provider_status,
+            "numSegments": str(message.segments),
+            "attempts": message.attempts,
+            "errorCode": message.error_code,
+            "errorMessage": message.error_message,
+            "verificationId": message.verification_id,
+            "createdAt": iso(message.created_at.timestamp()),
+            "updatedAt": iso(message.updated_at.timestamp()),
+            # `detail` was scrubbed of the message body before it was stored.
+            "history": [
+                {
+                    "status": event.status,
+                    "at": iso(event.created_at.timestamp()),
+                    "provider": event.provider,
+                    "detail": event.detail,
+                }
+                for event in history
+            ],
+        }
+    )
 
 
 api_routes = [
-    ApiRoute("GET", "/messages/{sid}", get_message, "getMessage", "A message's record and status history", "sms",
-             path_params={"sid": "Either id that /send returned"},
-             responses={200: Answer("The message (number masked)", Message)}, errors=(MessageNotFound,)),
+    ApiRoute(
+        "GET",
+        "/messages/{sid}",
+        get_message,
+        "getMessage",
+        "A message's record and status history",
+        "sms",
+        path_params={"sid": "Either id that /send returned"},
+        responses={200: Answer("The message (number masked)", Message)},
+        errors=(MessageNotFound,),
+    ),
 ]
 routes = mount(api_routes)

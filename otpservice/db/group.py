@@ -58,7 +58,7 @@ class GroupCommit:
         try:
             async with begin_core(self._sessions) as connection:
                 results = [await work(connection) for work, _ in batch]
-        except Exception as error:  # noqa: BLE001 - handed to its caller
+        except Exception as error:
             if len(batch) == 1:
                 _settle(batch[0][1], error=error)
                 return
@@ -66,12 +66,12 @@ class GroupCommit:
                 try:
                     async with begin_core(self._sessions) as connection:
                         result = await work(connection)
-                except Exception as alone:  # noqa: BLE001 - handed to its caller
+                except Exception as alone:
                     _settle(future, error=alone)
                 else:
                     _settle(future, result=result)
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
 
 

@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Update, case, delete, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, Table, Update, case, delete, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -14,8 +14,9 @@ from otpservice.db.engine import values_of
 from otpservice.db.group import group_commit
 from otpservice.db.models import Message, MessageEvent, MessagePart, Verification
 
-_MESSAGES, _EVENTS, _PARTS = Message.__table__, MessageEvent.__table__, MessagePart.__table__
-_VERIFICATIONS = Verification.__table__
+# Core statements on the hot path use the mapped classes' tables.
+_MESSAGES, _EVENTS = cast(Table, Message.__table__), cast(Table, MessageEvent.__table__)
+_PARTS, _VERIFICATIONS = cast(Table, MessagePart.__table__), cast(Table, Verification.__table__)
 
 
 class PendingTaken(Exception):
@@ -53,11 +54,14 @@ class MessageStore:
         With `verification`: that new verification in the same transaction (the outbox: the
         verification and its message row are written together, before any provider call);
         PendingTaken when its number has a pending one already."""
-        rows = (values_of(verification) if verification is not None else None, values_of(message),
-                values_of(_event_of(message)) if message.status != "sending" else None)
+        rows = (
+            values_of(verification) if verification is not None else None,
+            values_of(message),
+            values_of(_event_of(message)) if message.status != "sending" else None,
+        )
 
         async def work(connection: AsyncConnection) -> None:
-            for table, row in zip((_VERIFICATIONS, _MESSAGES, _EVENTS), rows):
+            for table, row in zip((_VERIFICATIONS, _MESSAGES, _EVENTS), rows, strict=True):
                 if row is not None:
                     await connection.execute(insert(table), row)
 
@@ -72,7 +76,8 @@ class MessageStore:
         """By our id, the provider's sid, or the id of one of its parts."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message).where(or_(Message.id == sid, Message.provider_sid == sid)).limit(1))
+                select(Message).where(or_(Message.id == sid, Message.provider_sid == sid)).limit(1)
+            )
             found = result.scalar_one_or_none()
             if found is None:
                 part = select(MessagePart.message_id).where(MessagePart.provider_sid == sid).limit(1)
@@ -81,8 +86,9 @@ class MessageStore:
 
     async def history(self, message_id: str) -> Sequence[MessageEvent]:
         async with self._sessions() as session:
-            result = await session.execute(select(MessageEvent).where(MessageEvent.message_id == message_id)
-                                           .order_by(MessageEvent.id))
+            result = await session.execute(
+                select(MessageEvent).where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
+            )
             return result.scalars().all()
 
     # --- outbox ---------------------------------------------------------------------------
@@ -90,8 +96,11 @@ class MessageStore:
         """Due queued messages, verification codes first, then oldest due first."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message.id).where(Message.status == "queued", Message.next_attempt_at <= now)
-                .order_by(case((Message.kind == CODE_KIND, 0), else_=1), Message.next_attempt_at).limit(limit))
+                select(Message.id)
+                .where(Message.status == "queued", Message.next_attempt_at <= now)
+                .order_by(case((Message.kind == CODE_KIND, 0), else_=1), Message.next_attempt_at)
+                .limit(limit)
+            )
             return list(result.scalars())
 
     async def claim(self, message_id: str, now: datetime, lease_until: datetime) -> Message | None:
@@ -99,11 +108,11 @@ class MessageStore:
         across replicas: a second claimer finds the status changed and gets None."""
         async with self._sessions.begin() as session:
             result = await session.execute(
-                update(Message).where(Message.id == message_id, Message.status == "queued",
-                                      Message.next_attempt_at <= now)
-                .values(status="sending", next_attempt_at=lease_until, updated_at=now,
-                        attempts=Message.attempts + 1))
-            if result.rowcount != 1:
+                update(Message)
+                .where(Message.id == message_id, Message.status == "queued", Message.next_attempt_at <= now)
+                .values(status="sending", next_attempt_at=lease_until, updated_at=now, attempts=Message.attempts + 1)
+            )
+            if cast(CursorResult[Any], result).rowcount != 1:
                 return None
             return await session.get(Message, message_id)
 
@@ -111,31 +120,55 @@ class MessageStore:
         """Messages left `sending` past their lease: their process died during the attempt."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message).where(Message.status == "sending", Message.next_attempt_at < now).limit(limit))
+                select(Message).where(Message.status == "sending", Message.next_attempt_at < now).limit(limit)
+            )
             return list(result.scalars())
 
-    async def finish_attempt(self, message_id: str, now: datetime, outcome: Outcome, *,
-                             lease_expired_before: datetime | None = None) -> bool:
+    async def finish_attempt(
+        self, message_id: str, now: datetime, outcome: Outcome, *, lease_expired_before: datetime | None = None
+    ) -> bool:
         """Record the outcome of a claimed message's attempt. Only a `sending` message moves
         (with `lease_expired_before`: only one whose lease ended before that instant)."""
-        values: dict[str, object] = {"status": outcome.status, "updated_at": now,
-                                     "next_attempt_at": outcome.next_attempt_at,
-                                     "error_code": outcome.error_code, "error_message": outcome.error_message,
-                                     "retry_provider": outcome.retry_provider}
+        values: dict[str, object] = {
+            "status": outcome.status,
+            "updated_at": now,
+            "next_attempt_at": outcome.next_attempt_at,
+            "error_code": outcome.error_code,
+            "error_message": outcome.error_message,
+            "retry_provider": outcome.retry_provider,
+        }
         if outcome.status != "queued":
             values["body_ciphertext"] = None  # erased once sent or failed
-        for name in ("provider", "provider_sid", "provider_status", "segments", "refused_by",
-                     "ambiguous_count", "callback_url"):
+        for name in (
+            "provider",
+            "provider_sid",
+            "provider_status",
+            "segments",
+            "refused_by",
+            "ambiguous_count",
+            "callback_url",
+        ):
             if getattr(outcome, name) is not None:
                 values[name] = getattr(outcome, name)
         conditions = [Message.id == message_id, Message.status == "sending"]
         if lease_expired_before is not None:
             conditions.append(Message.next_attempt_at < lease_expired_before)
-        events = [{"message_id": message_id, "status": status, "provider": outcome.provider,
-                   "provider_status": outcome.provider_status, "error_code": outcome.error_code,
-                   "detail": outcome.detail, "created_at": now} for status in (*outcome.before, outcome.status)]
-        parts = [{"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
-                 for part in outcome.parts[1:]]
+        events = [
+            {
+                "message_id": message_id,
+                "status": status,
+                "provider": outcome.provider,
+                "provider_status": outcome.provider_status,
+                "error_code": outcome.error_code,
+                "detail": outcome.detail,
+                "created_at": now,
+            }
+            for status in (*outcome.before, outcome.status)
+        ]
+        parts = [
+            {"message_id": message_id, "provider": outcome.provider or "", "provider_sid": part}
+            for part in outcome.parts[1:]
+        ]
 
         async def work(connection: AsyncConnection) -> bool:
             moving = update(_MESSAGES).where(*conditions).values(**values)
@@ -152,51 +185,81 @@ class MessageStore:
         return await group_commit(self._sessions).run(work)
 
     # --- delivery receipts -----------------------------------------------------------------
-    async def advance_status(self, provider: str, provider_sid: str, status: str, allowed_from: Sequence[str],
-                             now: datetime, provider_status: str | None = None,
-                             error_code: str | None = None) -> bool:
+    async def advance_status(
+        self,
+        provider: str,
+        provider_sid: str,
+        status: str,
+        allowed_from: Sequence[str],
+        now: datetime,
+        provider_status: str | None = None,
+        error_code: str | None = None,
+    ) -> bool:
         """Move to `status` only from an earlier state: late or repeated receipts change nothing.
         `provider_sid` may be the id of any part of a multi-part message."""
         async with self._sessions.begin() as session:
-            message_id = (await session.execute(
-                select(Message.id).where(Message.provider_sid == provider_sid, Message.provider == provider)
-            )).scalar_one_or_none()
+            message_id = (
+                await session.execute(
+                    select(Message.id).where(Message.provider_sid == provider_sid, Message.provider == provider)
+                )
+            ).scalar_one_or_none()
             if message_id is None:
-                message_id = (await session.execute(
-                    select(MessagePart.message_id).where(MessagePart.provider_sid == provider_sid,
-                                                         MessagePart.provider == provider).limit(1)
-                )).scalar_one_or_none()
+                message_id = (
+                    await session.execute(
+                        select(MessagePart.message_id)
+                        .where(MessagePart.provider_sid == provider_sid, MessagePart.provider == provider)
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
             if message_id is None:
                 return False
             values: dict[str, object] = {"status": status, "updated_at": now, "provider_status": provider_status}
             if error_code is not None:
                 values["error_code"] = error_code
             result = await session.execute(
-                update(Message).where(Message.id == message_id, Message.status.in_(allowed_from)).values(**values))
-            if result.rowcount != 1:
+                update(Message).where(Message.id == message_id, Message.status.in_(allowed_from)).values(**values)
+            )
+            if cast(CursorResult[Any], result).rowcount != 1:
                 return False
-            session.add(MessageEvent(message_id=message_id, status=status, provider=provider,
-                                     provider_status=provider_status, error_code=error_code, created_at=now))
+            session.add(
+                MessageEvent(
+                    message_id=message_id,
+                    status=status,
+                    provider=provider,
+                    provider_status=provider_status,
+                    error_code=error_code,
+                    created_at=now,
+                )
+            )
             return True
 
     async def fail_expired_leases(self, now: datetime, detail: str) -> int:
         """Queue off: messages left `sending` past their lease end `failed`, never sent again."""
         failed = 0
         for message in await self.expired_leases(now, limit=10_000):
-            failed += await self.finish_attempt(message.id, now, Outcome(
-                status="failed", provider=message.provider, error_code="lease_expired", error_message=detail,
-                detail=detail, before=("ambiguous",)), lease_expired_before=now)
+            failed += await self.finish_attempt(
+                message.id,
+                now,
+                Outcome(
+                    status="failed",
+                    provider=message.provider,
+                    error_code="lease_expired",
+                    error_message=detail,
+                    detail=detail,
+                    before=("ambiguous",),
+                ),
+                lease_expired_before=now,
+            )
         return failed
 
     async def purge_older_than(self, cutoff: datetime) -> int:
         """Delete finished messages created before `cutoff`, with their history; queued ones stay."""
         async with self._sessions.begin() as session:
-            old = select(Message.id).where(Message.created_at < cutoff,
-                                           Message.status.not_in(("queued", "sending")))
+            old = select(Message.id).where(Message.created_at < cutoff, Message.status.not_in(("queued", "sending")))
             await session.execute(delete(MessageEvent).where(MessageEvent.message_id.in_(old)))
             await session.execute(delete(MessagePart).where(MessagePart.message_id.in_(old)))
             result = await session.execute(delete(Message).where(Message.id.in_(old)))
-            return result.rowcount or 0
+            return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def _move_with_event(connection: AsyncConnection, moving: Update, event: dict[str, Any]) -> bool:
@@ -210,6 +273,11 @@ async def _move_with_event(connection: AsyncConnection, moving: Update, event: d
 
 
 def _event_of(message: Message) -> MessageEvent:
-    return MessageEvent(message_id=message.id, status=message.status, provider=message.provider,
-                        provider_status=message.provider_status, error_code=message.error_code,
-                        created_at=message.created_at)
+    return MessageEvent(
+        message_id=message.id,
+        status=message.status,
+        provider=message.provider,
+        provider_status=message.provider_status,
+        error_code=message.error_code,
+        created_at=message.created_at,
+    )

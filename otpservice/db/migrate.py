@@ -4,6 +4,7 @@ The scripts ship inside the package (otpservice._alembic is the top-level alembi
 folder), so this works from any working directory.
 """
 
+import importlib
 from pathlib import Path
 
 from alembic import command
@@ -13,15 +14,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-
 def script_location() -> str:
     try:
-        import otpservice._alembic
+        package = importlib.import_module("otpservice._alembic")
     except ImportError:
         # An editable install of a checkout: setuptools' finder cannot map a folder without
         # __init__.py under a regular package, so use the checkout's own alembic/ folder.
         return str(Path(__file__).resolve().parents[2] / "alembic")
-    return str(Path(list(otpservice._alembic.__path__)[0]))
+    return str(Path(next(iter(package.__path__))))
 
 
 def alembic_config(database_url: str) -> Config:
@@ -43,8 +43,7 @@ def head_revisions(database_url: str) -> set[str]:
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as connection:
-        return set(await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_heads()))
+        return set(await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads()))
 
 
 async def is_at_head(engine: AsyncEngine, database_url: str) -> bool:

@@ -1,6 +1,6 @@
 """SQLAlchemy models. The schema itself is made only by the Alembic migrations."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, MetaData, String, Text, text
 from sqlalchemy.engine import Dialect
@@ -17,13 +17,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 NAMING = {
@@ -136,8 +136,13 @@ class Verification(Base):
 
     __table_args__ = (
         # At most one pending verification per number, on SQLite and PostgreSQL alike.
-        Index("uq_verifications_pending_to", "to", unique=True,
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_verifications_pending_to",
+            "to",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_verifications_to_created", "to", "created_at"),
         # The console's overview reads only this index (a covering scan of the period).
         Index("ix_verifications_created_country_status", "created_at", "country", "status", "id"),

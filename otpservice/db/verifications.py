@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Result,
+    Table,
     and_,
     bindparam,
     delete,
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from otpservice.core.statuses import (  # re-exported for the stores' callers
+from otpservice.core.statuses import (
     APPROVED,
     CANCELED,
     EXPIRED,
@@ -40,15 +41,19 @@ from otpservice.db.engine import begin_core, connect_core
 from otpservice.db.group import group_commit
 from otpservice.db.models import Verification
 
-_TABLE = Verification.__table__
+_TABLE = cast(Table, Verification.__table__)  # Core statements on the hot path
 
 # Still holding its number: a check gets 429 and a new start waits for expires_at.
 _OPEN = (PENDING, MAX_ATTEMPTS_REACHED)
 
 
 # Built once: a start's one read costs no statement building.
-_OPEN_FOR = (select(_TABLE).where(_TABLE.c.to == bindparam("to"), _TABLE.c.status.in_(_OPEN))
-             .order_by(_TABLE.c.created_at.desc()).limit(1))
+_OPEN_FOR = (
+    select(_TABLE)
+    .where(_TABLE.c.to == bindparam("to"), _TABLE.c.status.in_(_OPEN))
+    .order_by(_TABLE.c.created_at.desc())
+    .limit(1)
+)
 
 
 class CheckOutcome(Enum):
@@ -93,60 +98,103 @@ class VerificationStore:
 
     async def take_send_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
         return await self._update(
-            [Verification.id == verification_id, *_usable(now), Verification.send_attempts < max_sends,
-             Verification.check_attempts < Verification.max_check_attempts],
-            send_attempts=Verification.send_attempts + 1, updated_at=now)
+            [
+                Verification.id == verification_id,
+                *_usable(now),
+                Verification.send_attempts < max_sends,
+                Verification.check_attempts < Verification.max_check_attempts,
+            ],
+            send_attempts=Verification.send_attempts + 1,
+            updated_at=now,
+        )
 
     async def give_back_send_slot(self, verification_id: str, now: datetime) -> None:
         """A send refused before the provider (delay, balance) is no send."""
-        await self._update([Verification.id == verification_id, Verification.send_attempts > 0],
-                           send_attempts=Verification.send_attempts - 1, updated_at=now)
+        await self._update(
+            [Verification.id == verification_id, Verification.send_attempts > 0],
+            send_attempts=Verification.send_attempts - 1,
+            updated_at=now,
+        )
 
     async def discard_unsent(self, verification_id: str) -> None:
         """Remove a new verification whose first send was refused, unless another send took it up."""
         async with self._sessions.begin() as session:
-            await session.execute(delete(Verification).where(
-                Verification.id == verification_id, Verification.status == PENDING,
-                Verification.send_attempts == 0))
+            await session.execute(
+                delete(Verification).where(
+                    Verification.id == verification_id, Verification.status == PENDING, Verification.send_attempts == 0
+                )
+            )
 
-    async def record_send(self, verification_id: str, now: datetime, *, message_id: str | None,
-                          delivery_status: str | None) -> Verification | None:
-        return await self._update([Verification.id == verification_id], last_message_id=message_id,
-                                  delivery_status=delivery_status, last_sent_at=now, updated_at=now)
+    async def record_send(
+        self, verification_id: str, now: datetime, *, message_id: str | None, delivery_status: str | None
+    ) -> Verification | None:
+        return await self._update(
+            [Verification.id == verification_id],
+            last_message_id=message_id,
+            delivery_status=delivery_status,
+            last_sent_at=now,
+            updated_at=now,
+        )
 
     async def mark_failed(self, verification_id: str, now: datetime) -> bool:
         """The code could not be sent: the verification is over."""
-        return await self._update([Verification.id == verification_id, Verification.status == PENDING],
-                                  status=FAILED, delivery_status=FAILED, last_sent_at=now,
-                                  updated_at=now) is not None
+        return (
+            await self._update(
+                [Verification.id == verification_id, Verification.status == PENDING],
+                status=FAILED,
+                delivery_status=FAILED,
+                last_sent_at=now,
+                updated_at=now,
+            )
+            is not None
+        )
 
     async def expire(self, verification_id: str, now: datetime) -> bool:
-        return await self._update([Verification.id == verification_id, Verification.status == PENDING,
-                                   Verification.expires_at <= now], status=EXPIRED, updated_at=now) is not None
+        return (
+            await self._update(
+                [Verification.id == verification_id, Verification.status == PENDING, Verification.expires_at <= now],
+                status=EXPIRED,
+                updated_at=now,
+            )
+            is not None
+        )
 
     async def cancel(self, verification_id: str, now: datetime) -> Verification | None:
-        return await self._update([Verification.id == verification_id, Verification.status == PENDING,
-                                   Verification.expires_at > now], status=CANCELED, updated_at=now)
+        return await self._update(
+            [Verification.id == verification_id, Verification.status == PENDING, Verification.expires_at > now],
+            status=CANCELED,
+            updated_at=now,
+        )
 
     async def approve(self, verification_id: str, now: datetime) -> Verification | None:
         """Approved without a code (the Twilio API's update to `approved`)."""
-        return await self._update([Verification.id == verification_id, *_usable(now)],
-                                  status=APPROVED, approved_at=now, updated_at=now)
+        return await self._update(
+            [Verification.id == verification_id, *_usable(now)], status=APPROVED, approved_at=now, updated_at=now
+        )
 
-    async def check(self, now: datetime, judge: CodeJudge, *, verification_id: str | None = None,
-                    to: str | None = None, service_sid: str | None = None) -> CheckResult:
+    async def check(
+        self,
+        now: datetime,
+        judge: CodeJudge,
+        *,
+        verification_id: str | None = None,
+        to: str | None = None,
+        service_sid: str | None = None,
+    ) -> CheckResult:
         """Take one attempt, judge the code, approve: one transaction, so that the row stays
         locked from the attempt to the approval and a concurrent check sees the outcome.
         With `service_sid`, only that service's verifications and service-less ones count."""
         selector = Verification.id == verification_id if verification_id is not None else Verification.to == to
         if service_sid is not None:
-            selector = and_(selector, or_(Verification.service_sid == service_sid,
-                                          Verification.service_sid.is_(None)))
+            selector = and_(selector, or_(Verification.service_sid == service_sid, Verification.service_sid.is_(None)))
 
         async def work(connection: AsyncConnection) -> CheckResult | None:
             taken = await _update_one(
-                connection, [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
-                check_attempts=Verification.check_attempts + 1, updated_at=now)
+                connection,
+                [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
+                check_attempts=Verification.check_attempts + 1,
+                updated_at=now,
+            )
             if taken is None:
                 return None
             mine = [Verification.id == taken.id, Verification.status == PENDING]
@@ -173,21 +221,26 @@ class VerificationStore:
 
     async def expire_all_due(self, now: datetime) -> int:
         async with self._sessions.begin() as session:
-            result = await session.execute(update(Verification).where(
-                Verification.status == PENDING, Verification.expires_at <= now).values(status=EXPIRED, updated_at=now))
+            result = await session.execute(
+                update(Verification)
+                .where(Verification.status == PENDING, Verification.expires_at <= now)
+                .values(status=EXPIRED, updated_at=now)
+            )
             return _rows_changed(result)
 
     async def purge_finished_before(self, cutoff: datetime) -> int:
         """Delete verifications that are no longer pending, created before `cutoff`."""
         async with self._sessions.begin() as session:
-            result = await session.execute(delete(Verification).where(
-                Verification.status != PENDING, Verification.created_at < cutoff))
+            result = await session.execute(
+                delete(Verification).where(Verification.status != PENDING, Verification.created_at < cutoff)
+            )
             return _rows_changed(result)
 
     async def _first(self, *conditions: ColumnElement[bool]) -> Verification | None:
         async with connect_core(self._sessions) as connection:
             result = await connection.execute(
-                select(_TABLE).where(*conditions).order_by(Verification.created_at.desc()).limit(1))
+                select(_TABLE).where(*conditions).order_by(Verification.created_at.desc()).limit(1)
+            )
             return _of(result.first())
 
     async def _update(self, conditions: list[ColumnElement[bool]], **values: Any) -> Verification | None:
@@ -203,8 +256,9 @@ def _usable(now: datetime) -> list[ColumnElement[bool]]:
     return [Verification.status == PENDING, Verification.expires_at > now]
 
 
-async def _update_one(connection: AsyncConnection, conditions: list[ColumnElement[bool]],
-                      **values: Any) -> Verification | None:
+async def _update_one(
+    connection: AsyncConnection, conditions: list[ColumnElement[bool]], **values: Any
+) -> Verification | None:
     """One conditional UPDATE; the row as it is after it, or None when the conditions failed."""
     statement = update(_TABLE).where(*conditions).values(**values).returning(*_TABLE.columns)
     return _of((await connection.execute(statement)).first())

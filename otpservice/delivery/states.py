@@ -15,13 +15,24 @@ def states_before(state: str) -> tuple[str, ...]:
 
 
 _TWILIO = {
-    "accepted": SENT, "queued": SENT, "scheduled": SENT, "sending": SENT, "sent": SENT,
-    "delivered": DELIVERED, "read": DELIVERED, "undelivered": UNDELIVERED,
-    "failed": FAILED, "canceled": FAILED,
+    "accepted": SENT,
+    "queued": SENT,
+    "scheduled": SENT,
+    "sending": SENT,
+    "sent": SENT,
+    "delivered": DELIVERED,
+    "read": DELIVERED,
+    "undelivered": UNDELIVERED,
+    "failed": FAILED,
+    "canceled": FAILED,
 }
 _VONAGE = {
-    "accepted": SENT, "buffered": SENT, "delivered": DELIVERED, "expired": UNDELIVERED,
-    "failed": FAILED, "rejected": FAILED,
+    "accepted": SENT,
+    "buffered": SENT,
+    "delivered": DELIVERED,
+    "expired": UNDELIVERED,
+    "failed": FAILED,
+    "rejected": FAILED,
 }
 
 
@@ -33,7 +44,7 @@ def from_provider(provider: str, word: str) -> str | None:
     if provider == "vonage":
         return _VONAGE.get(word)
     # Kaleyra's receipts use operator words (DELIVRD, UNDELIV, FAILED, EXPIRED, SENT...).
-    if word.startswith("undeliv") or word.startswith("expire"):
+    if word.startswith(("undeliv", "expire")):
         return UNDELIVERED
     if word.startswith("deliv"):
         return DELIVERED

@@ -30,7 +30,7 @@ class ProviderThrottle:
         """False when no slot is free, or when the storage cannot say (the message waits)."""
         try:
             return await asyncio.wait_for(self._limiter.hit(self._item, self._name), STORAGE_TIMEOUT_SECONDS)
-        except (RedisError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, RedisError, OSError):
             log.warning("provider throttle: limit storage unavailable, message left queued")
             return False
 

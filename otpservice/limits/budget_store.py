@@ -7,8 +7,9 @@ exactly what one reservation took.
 """
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -17,6 +18,7 @@ from otpservice.limits.delay import DelayPolicy
 
 # SPEC 16: every limit storage call is bounded.
 STORAGE_TIMEOUT_SECONDS = 0.5
+T = TypeVar("T")
 
 
 class StorageUnavailable(Exception):
@@ -205,16 +207,18 @@ class RedisBudgetStore:
         if outcome == "delay":
             return Refused(None, float(result[1]))
         previous_last = result[2].decode() if isinstance(result[2], bytes) else str(result[2])
-        return Taken(tuple(int(count) for count in result[3:]), repr(now) if delay else None,
-                     int(result[1]), previous_last)
+        return Taken(
+            tuple(int(count) for count in result[3:]), repr(now) if delay else None, int(result[1]), previous_last
+        )
 
     async def release(self, counters: list[Counter], delay: DelayState | None, taken: Taken) -> None:
         keys = [counter.key for counter in counters]
         if delay is not None:
             keys.append(delay.key)
         mark = taken.delay_mark if delay is not None and taken.delay_mark is not None else ""
-        await self._call(self._release(keys=keys, args=[len(counters), mark, taken.previous_sends,
-                                                          taken.previous_last]))
+        await self._call(
+            self._release(keys=keys, args=[len(counters), mark, taken.previous_sends, taken.previous_last])
+        )
 
     async def peek(self, counters: list[Counter], now: float) -> list[int]:
         if not counters:
@@ -229,8 +233,8 @@ class RedisBudgetStore:
     async def ping(self) -> bool:
         return bool(await self._call(self._client.ping()))
 
-    async def _call(self, awaitable):  # type: ignore[no-untyped-def]
+    async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(awaitable, STORAGE_TIMEOUT_SECONDS)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             raise StorageUnavailable(type(exc).__name__) from None

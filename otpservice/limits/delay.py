@@ -19,7 +19,7 @@ class DelayPolicy:
         """Seconds required after the last of `sends` consecutive sends."""
         if sends <= 0:
             return 0.0
-        return min(self.base * 2 ** min(sends - 1, 60), self.cap)
+        return min(self.base * 2.0 ** min(sends - 1, 60), self.cap)
 
     def decide(self, sends: int, last: float, now: float) -> tuple[float | None, int]:
         """(seconds still to wait, or None when a send is allowed now; the count before it)."""

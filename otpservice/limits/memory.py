@@ -13,7 +13,7 @@ SWEEP_INTERVAL_SECONDS = 60.0
 
 
 class WindowMemoryStorage(Storage):
-    STORAGE_SCHEME = ["otpservice-memory"]
+    STORAGE_SCHEME = ["otpservice-memory"]  # noqa: RUF012 (limits declares it a plain attribute)
 
     def __init__(self) -> None:  # no URI or options: nothing to connect to
         self._windows: dict[str, tuple[int, float]] = {}

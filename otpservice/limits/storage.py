@@ -45,10 +45,16 @@ def open_limit_storage(url: str, key_prefix: str = "otpservice") -> LimitStorage
     if url.startswith("memory://"):
         return LimitStorage(windows=WindowMemoryStorage(), budget=MemoryBudgetStore())
     if url.startswith(("redis://", "rediss://")):
-        timeouts = {"socket_timeout": STORAGE_TIMEOUT_SECONDS, "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS}
-        client = Redis.from_url(url, **timeouts)
+        timeout = STORAGE_TIMEOUT_SECONDS
+        client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return LimitStorage(
-            windows=RedisStorage(url, implementation="redispy", key_prefix=key_prefix, **timeouts),
+            windows=RedisStorage(
+                url,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            ),
             budget=RedisBudgetStore(client),
             redis=client,
         )

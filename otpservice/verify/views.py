@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from otpservice.core.statuses import MAX_ATTEMPTS_REACHED
 from otpservice.db.models import Verification
-from otpservice.db.verifications import MAX_ATTEMPTS_REACHED
 from otpservice.limits.delay import DelayPolicy
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID
 
@@ -41,8 +41,9 @@ class CheckOutcome:
     valid: bool
 
 
-def describe(verification: Verification, *, delay: DelayPolicy, max_sends: int,
-             delivery_status: str | None = None) -> VerificationView:
+def describe(
+    verification: Verification, *, delay: DelayPolicy, max_sends: int, delivery_status: str | None = None
+) -> VerificationView:
     approved_at = verification.approved_at
     return VerificationView(
         id=verification.id,

@@ -27,9 +27,21 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def message(index: int, verification_id: str | None = None) -> Message:
-    return Message(id=f"MS{index:032x}", provider="twilio", kind="otp", receiver="+393331234567", sender=None,
-                   segments=1, status="sending", attempts=1, ambiguous_count=0, verification_id=verification_id,
-                   created_at=NOW, updated_at=NOW, next_attempt_at=NOW)
+    return Message(
+        id=f"MS{index:032x}",
+        provider="twilio",
+        kind="otp",
+        receiver="+393331234567",
+        sender=None,
+        segments=1,
+        status="sending",
+        attempts=1,
+        ambiguous_count=0,
+        verification_id=verification_id,
+        created_at=NOW,
+        updated_at=NOW,
+        next_attempt_at=NOW,
+    )
 
 
 async def count(engine: AsyncEngine, model: type[Message] | type[Verification]) -> int:
@@ -47,7 +59,8 @@ async def test_writes_sharing_a_transaction_each_get_their_own_outcome(engine: A
         store.add(message(1, first.id), verification=first),
         store.add(message(2, rival.id), verification=rival),
         store.add(message(3, other.id), verification=other),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert results[0] is None and isinstance(results[1], PendingTaken) and results[2] is None
     assert await count(engine, Verification) == 2 and await count(engine, Message) == 2
 
@@ -67,7 +80,8 @@ async def test_a_failing_write_alone_raises_its_own_error(engine: AsyncEngine) -
 
 
 async def test_an_idle_postgres_connection_killed_meanwhile_is_replaced(
-        postgres_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No pool_pre_ping: a connection idle past IDLE_PING_SECONDS is pinged at checkout."""
     monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
     engine = make_engine(postgres_database)

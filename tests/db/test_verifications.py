@@ -3,7 +3,7 @@
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from otpservice.db.migrate import upgrade_to_head
 from otpservice.db.models import Verification
 from otpservice.db.verifications import CheckOutcome, VerificationStore
 
-NOW = datetime(2027, 1, 15, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)
 
 
@@ -27,9 +27,22 @@ async def store(database_url: str) -> AsyncIterator[VerificationStore]:
 
 
 def pending(number: str = "+393331234567", *, index: int = 1, max_check_attempts: int = 3) -> Verification:
-    return Verification(id=f"VE{index:032x}", to=number, channel="sms", status="pending", code_salt="salt",
-                        key_id="key", code_length=6, locale="en", send_attempts=1, check_attempts=0,
-                        max_check_attempts=max_check_attempts, created_at=NOW, updated_at=NOW, expires_at=LATER)
+    return Verification(
+        id=f"VE{index:032x}",
+        to=number,
+        channel="sms",
+        status="pending",
+        code_salt="salt",
+        key_id="key",
+        code_length=6,
+        locale="en",
+        send_attempts=1,
+        check_attempts=0,
+        max_check_attempts=max_check_attempts,
+        created_at=NOW,
+        updated_at=NOW,
+        expires_at=LATER,
+    )
 
 
 async def test_one_pending_verification_per_number(store: VerificationStore) -> None:

@@ -11,9 +11,9 @@ from otpservice.clock import FakeClock, to_datetime
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import upgrade_to_head
+from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.chain import ProviderChain
 from otpservice.delivery.crypto import BodyCipher
-from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
 from otpservice.delivery.policy import RetryPolicy
@@ -50,13 +50,15 @@ async def store(database_url: str) -> AsyncIterator[MessageStore]:
     await engine.dispose()
 
 
-def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
-           max_attempts: int = 3) -> tuple[Dispatcher, OutboxWorker]:
+def outbox(
+    store: MessageStore, clock: FakeClock, *providers: ScriptedProvider, max_attempts: int = 3
+) -> tuple[Dispatcher, OutboxWorker]:
     chain = ProviderChain(list(providers))
     cipher = BodyCipher(["k"])
-    policy = RetryPolicy(chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2,
-                         max_wait_seconds=10)
-    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    policy = RetryPolicy(
+        chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2, max_wait_seconds=10
+    )
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)
     dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=True, throttle=None, cipher=cipher)
     worker = OutboxWorker(store, deliverer, cipher, None, clock)
     return dispatcher, worker
@@ -168,12 +170,13 @@ async def _all_ids(store: MessageStore) -> list[str]:
 
     from otpservice.db.models import Message
 
-    async with store._sessions() as session:  # noqa: SLF001 - test-only peek
+    async with store._sessions() as session:
         return list((await session.execute(select(Message.id))).scalars())
 
 
 async def test_queue_off_an_interrupted_send_is_failed_never_resent_and_purged(
-        store: MessageStore, clock: FakeClock, database_url: str) -> None:
+    store: MessageStore, clock: FakeClock, database_url: str
+) -> None:
     """With the queue off, a row left `sending` by a crash becomes `failed` once its lease has
     run (the worker's recovery, or `otpservice purge`), is never sent again, and purge removes it."""
     from otpservice.verify.purge import purge
@@ -183,7 +186,7 @@ async def test_queue_off_an_interrupted_send_is_failed_never_resent_and_purged(
     chain = ProviderChain([provider])
     cipher = BodyCipher(["k"])
     policy = RetryPolicy(chain.names, lease_seconds=20, queue_enabled=False)
-    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)  # noqa: SLF001
+    deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)
     dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=False, throttle=None, cipher=cipher)
     worker = OutboxWorker(store, deliverer, cipher, None, clock, queue_enabled=False)
 
