@@ -19,14 +19,15 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return normalize_database_url(config.attributes.get("database_url")
-                                  or os.environ.get("DATABASE_URL")
-                                  or "sqlite+aiosqlite:///./otpservice.db")
+    return normalize_database_url(
+        config.attributes.get("database_url") or os.environ.get("DATABASE_URL") or "sqlite+aiosqlite:///./otpservice.db"
+    )
 
 
 def run_with_connection(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -38,7 +38,7 @@ WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < :ro
 INSERT INTO verifications (id, "to", country, channel, status, code_salt, key_id, code_length, locale,
     send_attempts, check_attempts, max_check_attempts, last_message_id, created_at, updated_at, expires_at)
 SELECT printf('VE%032x', i), printf('+4474%08d', i),
-    CASE i % 8 {' '.join(f"WHEN {n} THEN '{c}'" for n, c in enumerate(COUNTRIES))} END,
+    CASE i % 8 {" ".join(f"WHEN {n} THEN '{c}'" for n, c in enumerate(COUNTRIES))} END,
     'sms', CASE WHEN i % 10 < 7 THEN 'approved' WHEN i % 10 < 9 THEN 'expired' ELSE 'failed' END,
     'salt', 'key', 6, 'en', 1, 1, 5, printf('SM%032x', i),
     {STAMP.format(epoch=":now - (i * :span / :rows)")}, {STAMP.format(epoch=":now - (i * :span / :rows)")},
@@ -78,7 +78,8 @@ def query_plans(path: Path) -> list[str]:
             "EXPLAIN QUERY PLAN SELECT v.country, count(*), sum(CASE WHEN EXISTS (SELECT 1 FROM messages m "
             "WHERE m.verification_id = v.id AND m.status IN ('sent','delivered','undelivered')) THEN 1 ELSE 0 END), "
             "sum(CASE WHEN v.status = 'approved' THEN 1 ELSE 0 END) FROM verifications v "
-            "WHERE v.created_at >= '2000-01-01' GROUP BY v.country").fetchall()
+            "WHERE v.created_at >= '2000-01-01' GROUP BY v.country"
+        ).fetchall()
     finally:
         connection.close()
     return [row[-1] for row in plan]
@@ -86,25 +87,30 @@ def query_plans(path: Path) -> list[str]:
 
 async def render_times(database_url: str, now: float, renders: int) -> dict[str, list[float]]:
     clock = FakeClock(now)
-    settings = Settings(database_url=database_url, otp_secret_key="bench-secret-key-0123456789abcdef",
-                        admin_api_keys=ADMIN_KEY, api_keys="bench-api-key-0123456789", log_level="warning")
+    settings = Settings(
+        database_url=database_url,
+        otp_secret_key="bench-secret-key-0123456789abcdef",
+        admin_api_keys=ADMIN_KEY,
+        api_keys="bench-api-key-0123456789",
+        log_level="warning",
+    )
     app = create_app(settings, clock=clock)
     times: dict[str, list[float]] = {}
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
     ):
-            form = await client.get("/admin/login")
-            token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-            assert token
-            assert (await client.post("/admin/login", data={"csrf": token.group(1), "key": ADMIN_KEY})).status_code == 303
-            for period in ("1h", "24h", "7d"):
-                for _ in range(renders):
-                    clock.advance(10)  # past the overview's 2 s cache: every render queries
-                    began = time.perf_counter()
-                    page = await client.get("/admin", params={"period": period})
-                    times.setdefault(period, []).append(time.perf_counter() - began)
-                    assert page.status_code == 200 and "data-country" in page.text, page.text[:300]
+        form = await client.get("/admin/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token
+        assert (await client.post("/admin/login", data={"csrf": token.group(1), "key": ADMIN_KEY})).status_code == 303
+        for period in ("1h", "24h", "7d"):
+            for _ in range(renders):
+                clock.advance(10)  # past the overview's 2 s cache: every render queries
+                began = time.perf_counter()
+                page = await client.get("/admin", params={"period": period})
+                times.setdefault(period, []).append(time.perf_counter() - began)
+                assert page.status_code == 200 and "data-country" in page.text, page.text[:300]
     return times
 
 
@@ -121,18 +127,24 @@ def main() -> None:
     upgrade_to_head(database_url)
     now = time.time()
     seconds = fill(path, options.rows, now)
-    print(f"filled {options.rows} verifications + {options.rows} messages over 30 days in {seconds:.1f} s "
-          f"({path.stat().st_size / 2**20:.0f} MiB, SQLite)")
+    print(
+        f"filled {options.rows} verifications + {options.rows} messages over 30 days in {seconds:.1f} s "
+        f"({path.stat().st_size / 2**20:.0f} MiB, SQLite)"
+    )
     print("per-country query plan: " + " | ".join(query_plans(path)))
     times = asyncio.run(render_times(database_url, now, options.renders))
     per_day = options.rows / 30
-    print("(first: the process reads the period's final hours once; then: each render's own queries, "
-          "the recent hours and the partial first hour)")
+    print(
+        "(first: the process reads the period's final hours once; then: each render's own queries, "
+        "the recent hours and the partial first hour)"
+    )
     for period, days in (("1h", 1 / 24), ("24h", 1), ("7d", 7)):
         first, *then = times[period]
-        print(f"GET /admin?period={period:<3} ~{per_day * days:>9,.0f} verifications in period: "
-              f"first {first * 1000:6.1f} ms; then median {statistics.median(then) * 1000:6.1f} ms, "
-              f"max {max(then) * 1000:6.1f} ms over {len(then)} renders (target < 300 ms)")
+        print(
+            f"GET /admin?period={period:<3} ~{per_day * days:>9,.0f} verifications in period: "
+            f"first {first * 1000:6.1f} ms; then median {statistics.median(then) * 1000:6.1f} ms, "
+            f"max {max(then) * 1000:6.1f} ms over {len(then)} renders (target < 300 ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH_DB = "otp_bench"
 
 # Columns written by the pre-fill; the rest take their NULL defaults.
-_COLUMNS = ('id, "to", channel, status, code_salt, key_id, code_length, locale, send_attempts, '
-            'check_attempts, max_check_attempts, created_at, updated_at, expires_at, last_sent_at')
+_COLUMNS = (
+    'id, "to", channel, status, code_salt, key_id, code_length, locale, send_attempts, '
+    "check_attempts, max_check_attempts, created_at, updated_at, expires_at, last_sent_at"
+)
 
 # Row i: a distinct number (+39320 + 7 digits, never one the load uses); 1 in 20 still pending
 # (expired long ago: nobody checked it), the rest approved / expired / canceled; created over
@@ -102,8 +104,9 @@ async def _pg_admin(statements: list[str]) -> None:
 
 def postgres_backend() -> Backend:
     """A dedicated, fresh database otp_bench on the local server (created through `test`)."""
-    asyncio.run(_pg_admin([f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)',
-                           f'CREATE DATABASE "{PG_BENCH_DB}"']))
+    asyncio.run(
+        _pg_admin([f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)', f'CREATE DATABASE "{PG_BENCH_DB}"'])
+    )
     return Backend(name="postgresql", url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_BENCH_DB}")
 
 
@@ -113,8 +116,13 @@ def drop_postgres() -> None:
 
 def migrate(backend: Backend, otpservice_bin: str, env: dict[str, str]) -> None:
     """`otpservice migrate` against the backend: the only way the schema is made."""
-    result = subprocess.run([otpservice_bin, "migrate"], env={**env, "DATABASE_URL": backend.url},
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [otpservice_bin, "migrate"],
+        env={**env, "DATABASE_URL": backend.url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"otpservice migrate failed on {backend.name}:\n{result.stderr[-2000:]}")
 
@@ -136,8 +144,9 @@ def count_verifications(backend: Backend) -> int:
     return asyncio.run(count())
 
 
-def _insert_range(backend: Backend, sqlite_sql: str, pg_sql: str, prefix: str, first: int, last: int,
-                  analyze: bool) -> None:
+def _insert_range(
+    backend: Backend, sqlite_sql: str, pg_sql: str, prefix: str, first: int, last: int, analyze: bool
+) -> None:
     if last < first:
         return
     if backend.sqlite_path is not None:
@@ -164,8 +173,9 @@ def _insert_range(backend: Backend, sqlite_sql: str, pg_sql: str, prefix: str, f
     asyncio.run(insert())
 
 
-def prefill_verifications(backend: Backend, target_rows: int, first_index: int,
-                          prefix: str = "+39320") -> tuple[int, float]:
+def prefill_verifications(
+    backend: Backend, target_rows: int, first_index: int, prefix: str = "+39320"
+) -> tuple[int, float]:
     """Top `verifications` up to `target_rows` rows, numbering the new rows from `first_index`
     (the caller keeps the count, so that two calls never make the same id); returns
     (rows added, seconds taken).
@@ -175,8 +185,7 @@ def prefill_verifications(backend: Backend, target_rows: int, first_index: int,
     """
     began = time.perf_counter()
     missing = max(0, target_rows - count_verifications(backend))
-    _insert_range(backend, _SQLITE_PREFILL, _PG_PREFILL, prefix, first_index, first_index + missing - 1,
-                  analyze=True)
+    _insert_range(backend, _SQLITE_PREFILL, _PG_PREFILL, prefix, first_index, first_index + missing - 1, analyze=True)
     return missing, time.perf_counter() - began
 
 

@@ -83,8 +83,12 @@ def twilio_message(sid: str, fields: dict[str, list[str]]) -> dict[str, object]:
 
 
 def not_found(path: str) -> tuple[int, dict[str, object]]:
-    return 404, {"code": 20404, "message": f"The requested resource {path} was not found",
-                 "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
+    return 404, {
+        "code": 20404,
+        "message": f"The requested resource {path} was not found",
+        "more_info": "https://www.twilio.com/docs/errors/20404",
+        "status": 404,
+    }
 
 
 def route(inbox: Inbox, method: str, raw_url: str, body: bytes) -> tuple[int, dict[str, object]]:
@@ -154,9 +158,11 @@ class HttpProtocol(asyncio.Protocol):
         if self._transport is None or self._transport.is_closing():
             return
         body = json.dumps(payload).encode()
-        head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n").encode("latin-1")
+        head = (
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+        ).encode("latin-1")
         self._transport.write(head + body)
         if not keep_alive:
             self._transport.close()

@@ -73,18 +73,38 @@ def create_floor_app(config: FloorConfig) -> Starlette:
     async def floor_send(request: Request) -> JSONResponse:
         state: FloorState = request.app.state.floor
         data = json.loads(await request.body())
-        response = await state.http.post(state.messages_url, auth=auth, data={
-            "To": data["receiver"], "From": data.get("sender") or config.sender, "Body": data["body"]})
+        response = await state.http.post(
+            state.messages_url,
+            auth=auth,
+            data={"To": data["receiver"], "From": data.get("sender") or config.sender, "Body": data["body"]},
+        )
         receipt = response.json()
         now = datetime.now(UTC)
         async with state.engine.begin() as connection:
-            await connection.execute(insert(MESSAGES).values(
-                id="MS" + uuid.uuid4().hex, provider="twilio", provider_sid=receipt["sid"], kind="sms",
-                receiver=data["receiver"], sender=data.get("sender"), segments=int(receipt["num_segments"]),
-                status="sent", provider_status=receipt["status"], attempts=1,
-                created_at=now, updated_at=now))
-        return JSONResponse({"dateEvent": now.isoformat(), "numSegments": receipt["num_segments"],
-                             "sid": receipt["sid"], "status": "sent"})
+            await connection.execute(
+                insert(MESSAGES).values(
+                    id="MS" + uuid.uuid4().hex,
+                    provider="twilio",
+                    provider_sid=receipt["sid"],
+                    kind="sms",
+                    receiver=data["receiver"],
+                    sender=data.get("sender"),
+                    segments=int(receipt["num_segments"]),
+                    status="sent",
+                    provider_status=receipt["status"],
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return JSONResponse(
+            {
+                "dateEvent": now.isoformat(),
+                "numSegments": receipt["num_segments"],
+                "sid": receipt["sid"],
+                "status": "sent",
+            }
+        )
 
     async def floor_check(request: Request) -> JSONResponse:
         state: FloorState = request.app.state.floor
@@ -92,37 +112,56 @@ def create_floor_app(config: FloorConfig) -> Starlette:
         now = datetime.now(UTC)
         table = VERIFICATIONS
         async with state.engine.begin() as connection:
-            row = (await connection.execute(
-                select(table.c.id, table.c.check_attempts, table.c.max_check_attempts)
-                .where(table.c.to == data["to"], table.c.status == "pending"))).first()
+            row = (
+                await connection.execute(
+                    select(table.c.id, table.c.check_attempts, table.c.max_check_attempts).where(
+                        table.c.to == data["to"], table.c.status == "pending"
+                    )
+                )
+            ).first()
             if row is None:
                 return JSONResponse({"code": "verification_not_found"}, status_code=404)
             result = await connection.execute(
                 update(table)
-                .where(table.c.id == row.id, table.c.status == "pending",
-                       table.c.check_attempts < table.c.max_check_attempts)
-                .values(check_attempts=table.c.check_attempts + 1, status="approved",
-                        approved_at=now, updated_at=now))
+                .where(
+                    table.c.id == row.id,
+                    table.c.status == "pending",
+                    table.c.check_attempts < table.c.max_check_attempts,
+                )
+                .values(check_attempts=table.c.check_attempts + 1, status="approved", approved_at=now, updated_at=now)
+            )
         approved = result.rowcount == 1
-        return JSONResponse({"id": row.id, "to": data["to"], "status": "approved" if approved else "pending",
-                             "valid": approved,
-                             "checkAttemptsLeft": row.max_check_attempts - row.check_attempts - 1})
+        return JSONResponse(
+            {
+                "id": row.id,
+                "to": data["to"],
+                "status": "approved" if approved else "pending",
+                "valid": approved,
+                "checkAttemptsLeft": row.max_check_attempts - row.check_attempts - 1,
+            }
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(config.database_url)
         http = make_client(config)
         base = config.provider_base_url.rstrip("/")
-        app.state.floor = FloorState(engine=engine, http=http,
-                                     messages_url=f"{base}/2010-04-01/Accounts/{config.account_sid}/Messages.json")
+        app.state.floor = FloorState(
+            engine=engine, http=http, messages_url=f"{base}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
+        )
         try:
             yield
         finally:
             await http.aclose()
             await engine.dispose()
 
-    return Starlette(routes=[Route("/floor/send", floor_send, methods=["POST"]),
-                             Route("/floor/check", floor_check, methods=["POST"])], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/floor/send", floor_send, methods=["POST"]),
+            Route("/floor/check", floor_check, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,12 +174,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sender", default="OTPBench")
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
     args = parser.parse_args(argv)
-    config = FloorConfig(database_url=args.database_url, provider_base_url=args.provider_base_url,
-                         account_sid=args.account_sid, auth_token=args.auth_token, sender=args.sender,
-                         transport=args.transport)
+    config = FloorConfig(
+        database_url=args.database_url,
+        provider_base_url=args.provider_base_url,
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+        sender=args.sender,
+        transport=args.transport,
+    )
     # The same server settings as `otpservice serve`.
-    uvicorn.run(create_floor_app(config), host="127.0.0.1", port=args.port, log_config=None,
-                access_log=False, log_level="warning")
+    uvicorn.run(
+        create_floor_app(config),
+        host="127.0.0.1",
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -70,22 +70,39 @@ def prefill_counts(backend: Backend, rows: int) -> None:
 
 
 def settings(backend: Backend, port: int, fake_url: str, mode: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port), "DATABASE_URL": backend.url,
-            "SERVICE_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 31 + "1",
-            "TWILIO_AUTH_TOKEN": "bench-dummy-token", "TWILIO_BASE_URL": fake_url, "SMS_DEFAULT_SENDER": "OTPBench",
-            "RATE_LIMIT_MAX_REQUESTS": str(HUGE), "OTP_MAX_SENDS_PER_NUMBER_HOUR": str(HUGE),
-            "OTP_MAX_SENDS_PER_NUMBER_DAY": str(HUGE), "OTP_MAX_REQUESTS_PER_IP_MINUTE": str(HUGE),
-            "SMS_RATE_LIMIT": str(HUGE), "OTP_SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2,
-            "LOG_LEVEL": "warning", "FRAUD_GUARD": mode}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATABASE_URL": backend.url,
+        "SERVICE_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 31 + "1",
+        "TWILIO_AUTH_TOKEN": "bench-dummy-token",
+        "TWILIO_BASE_URL": fake_url,
+        "SMS_DEFAULT_SENDER": "OTPBench",
+        "RATE_LIMIT_MAX_REQUESTS": str(HUGE),
+        "OTP_MAX_SENDS_PER_NUMBER_HOUR": str(HUGE),
+        "OTP_MAX_SENDS_PER_NUMBER_DAY": str(HUGE),
+        "OTP_MAX_REQUESTS_PER_IP_MINUTE": str(HUGE),
+        "SMS_RATE_LIMIT": str(HUGE),
+        "OTP_SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2,
+        "LOG_LEVEL": "warning",
+        "FRAUD_GUARD": mode,
+    }
 
 
-def phase(group: ProcessGroup, temp: Path, backend: Backend, fake_url: str, mode: str, block: int,
-          args: argparse.Namespace) -> dict[str, object]:
+def phase(
+    group: ProcessGroup, temp: Path, backend: Backend, fake_url: str, mode: str, block: int, args: argparse.Namespace
+) -> dict[str, object]:
     port = free_port()
     workdir = temp / f"{mode}-{block}"
     workdir.mkdir()
-    service = group.start(f"otpservice-{mode}-{block}", [OTPSERVICE_BIN, "serve"],
-                          {"HOME": str(workdir), **settings(backend, port, fake_url, mode)}, cwd=workdir)
+    service = group.start(
+        f"otpservice-{mode}-{block}",
+        [OTPSERVICE_BIN, "serve"],
+        {"HOME": str(workdir), **settings(backend, port, fake_url, mode)},
+        cwd=workdir,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(service, url + "/-/healthz")
@@ -93,11 +110,30 @@ def phase(group: ProcessGroup, temp: Path, backend: Backend, fake_url: str, mode
         # Numbers are the prefix + 7 digits: each phase takes its own block of 500 000.
         for offset, duration in ((0, 1.5), (250_000, args.duration)):  # warm-up, then measured
             out = temp / f"load-{mode}-{block}-{offset}.json"
-            load = group.start(f"loadgen-{mode}-{block}-{offset}", [
-                PYTHON, str(BENCH_DIR / "loadgen.py"), "--url", url + "/verify/start", "--kind", "start",
-                "--concurrency", str(args.concurrency), "--duration", str(duration), "--max-requests", "1000000",
-                "--number-prefix", LOAD_PREFIX, "--number-start", str(block * 500_000 + offset),
-                "--out", str(out)], {"PATH": "/usr/bin:/bin", "HOME": str(temp)})
+            load = group.start(
+                f"loadgen-{mode}-{block}-{offset}",
+                [
+                    PYTHON,
+                    str(BENCH_DIR / "loadgen.py"),
+                    "--url",
+                    url + "/verify/start",
+                    "--kind",
+                    "start",
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--duration",
+                    str(duration),
+                    "--max-requests",
+                    "1000000",
+                    "--number-prefix",
+                    LOAD_PREFIX,
+                    "--number-start",
+                    str(block * 500_000 + offset),
+                    "--out",
+                    str(out),
+                ],
+                {"PATH": "/usr/bin:/bin", "HOME": str(temp)},
+            )
             load.popen.wait(duration + 60)
             results.append(json.loads(out.read_text()))
             if int(results[-1]["errors"]):
@@ -156,15 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         fake_port = free_port()
-        fake = group.start("fake-provider", [PYTHON, str(BENCH_DIR / "fake_provider.py"), "--port", str(fake_port)],
-                           {"PATH": "/usr/bin:/bin", "HOME": str(temp)})
+        fake = group.start(
+            "fake-provider",
+            [PYTHON, str(BENCH_DIR / "fake_provider.py"), "--port", str(fake_port)],
+            {"PATH": "/usr/bin:/bin", "HOME": str(temp)},
+        )
         fake_url = f"http://127.0.0.1:{fake_port}"
         wait_ready(fake, fake_url + "/_stats")
         backend = sqlite_backend(temp) if args.backend == "sqlite" else postgres_backend()
-        migrate(backend, OTPSERVICE_BIN, {"PATH": "/usr/bin:/bin", "HOME": str(temp),
-                                          "OTP_SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2})
-        print(f"backend={backend.name} concurrency={args.concurrency} phase={args.duration:g}s "
-              f"(warm-up 1.5 s), provider=fake Twilio, limits raised, OTP_TTL=600, FRAUD_* defaults")
+        migrate(
+            backend,
+            OTPSERVICE_BIN,
+            {"PATH": "/usr/bin:/bin", "HOME": str(temp), "OTP_SECRET_KEY": "bench-secret-" + "0123456789abcdef" * 2},
+        )
+        print(
+            f"backend={backend.name} concurrency={args.concurrency} phase={args.duration:g}s "
+            f"(warm-up 1.5 s), provider=fake Twilio, limits raised, OTP_TTL=600, FRAUD_* defaults"
+        )
         print(f"{'rows':>9} {'mode':>8} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
         block, first_index = 0, 0
         for size in (int(part) for part in args.sizes.split(",")):
@@ -176,11 +220,16 @@ def main(argv: list[str] | None = None) -> int:
                 block += 1
                 result = phase(group, temp, backend, fake_url, mode, block, args)
                 rps[mode].append(float(result["rps"]))  # type: ignore[arg-type]
-                print(f"{size:>9} {mode:>8} {float(result['rps']):>8.0f} {float(result['p50_ms']):>8.1f} "  # type: ignore[arg-type]
-                      f"{float(result['p99_ms']):>8.1f} {int(result['errors']):>8}", flush=True)  # type: ignore[arg-type]
+                print(
+                    f"{size:>9} {mode:>8} {float(result['rps']):>8.0f} {float(result['p50_ms']):>8.1f} "  # type: ignore[arg-type]
+                    f"{float(result['p99_ms']):>8.1f} {int(result['errors']):>8}",
+                    flush=True,
+                )  # type: ignore[arg-type]
             ratio = statistics.median(rps["enforce"]) / statistics.median(rps["off"])
-            print(f"{size:>9} enforce/off (medians of {args.rounds}): {ratio:.3f}; the breaker's own work "
-                  f"in process: {breaker_cost_us(backend):.0f} us per start")
+            print(
+                f"{size:>9} enforce/off (medians of {args.rounds}): {ratio:.3f}; the breaker's own work "
+                f"in process: {breaker_cost_us(backend):.0f} us per start"
+            )
         print(f"total {time.monotonic() - began:.0f} s")
         return 0
     finally:

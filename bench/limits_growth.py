@@ -28,8 +28,14 @@ MEASURE_SECONDS = 1.5  # per size, after at least 5 starts
 async def cost_per_start(live_numbers: int, starts: int) -> float:
     """Seconds of limit work per simulated start, with `live_numbers` other numbers counted."""
     storage = open_limit_storage("memory://")  # what `memory://` gives the service
-    rules = BudgetRules(global_limit=HUGE, global_window=60, delay=DelayPolicy(1, 300, 120),
-                        otp_per_number_hour=HUGE, otp_per_number_day=HUGE, per_client_minute=HUGE)
+    rules = BudgetRules(
+        global_limit=HUGE,
+        global_window=60,
+        delay=DelayPolicy(1, 300, 120),
+        otp_per_number_hour=HUGE,
+        otp_per_number_day=HUGE,
+        per_client_minute=HUGE,
+    )
     budget = SendBudget(storage.budget, rules, SystemClock())
     for i in range(live_numbers):  # what a day of traffic leaves behind
         await budget.reserve(f"+39320{i:07d}", kind="otp", country="IT", client="127.0.0.1")

@@ -35,8 +35,9 @@ def number(prefix: str, index: int) -> str:
     return f"{prefix}{index:07d}"
 
 
-def payload_factory(kind: str, prefix: str, start: int, codes: list[dict[str, str]],
-                    sender: str) -> tuple[Callable[[int], dict[str, Any]], int | None]:
+def payload_factory(
+    kind: str, prefix: str, start: int, codes: list[dict[str, str]], sender: str
+) -> tuple[Callable[[int], dict[str, Any]], int | None]:
     """A function from request index to JSON body, and the number of distinct payloads (if bounded)."""
     if kind == "send":
         return (lambda i: {"sender": sender, "receiver": number(prefix, start + i), "body": SEND_BODY}), None
@@ -63,8 +64,16 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-async def worker(session: aiohttp.ClientSession, url: str, make: Callable[[int], dict[str, Any]],
-                 counter: list[int], limit: int, deadline: float, tally: Tally, inspect_valid: bool) -> None:
+async def worker(
+    session: aiohttp.ClientSession,
+    url: str,
+    make: Callable[[int], dict[str, Any]],
+    counter: list[int],
+    limit: int,
+    deadline: float,
+    tally: Tally,
+    inspect_valid: bool,
+) -> None:
     while True:
         index = counter[0]
         if index >= limit or time.perf_counter() >= deadline:
@@ -101,8 +110,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         counter = [0]
         began = time.perf_counter()
         deadline = began + args.duration
-        await asyncio.gather(*(worker(session, args.url, make, counter, limit, deadline, tally,
-                                      args.kind == "check") for _ in range(args.concurrency)))
+        await asyncio.gather(
+            *(
+                worker(session, args.url, make, counter, limit, deadline, tally, args.kind == "check")
+                for _ in range(args.concurrency)
+            )
+        )
         elapsed = time.perf_counter() - began
     latencies = sorted(tally.latencies)
     completed = len(latencies)

@@ -61,8 +61,15 @@ class ProcessGroup:
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Child:
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "ab") as handle:  # the child keeps its own copy of the descriptor
-            popen = subprocess.Popen(argv, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            popen = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         child = Child(name=name, popen=popen, log_path=log_path)
         self.children.append(child)
         return child
@@ -101,8 +108,9 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
 
 
 def http_post_json(url: str, payload: Any, timeout: float = 10.0) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status), response.read()
@@ -200,8 +208,11 @@ class PhaseMeter:
         self._start: dict[str, float | None] = {}
 
     def _snapshot(self) -> dict[str, float | None]:
-        snapshot: dict[str, float | None] = {"target": cpu_seconds(self._pid), "box": box_busy_seconds(),
-                                             "wall": time.perf_counter()}
+        snapshot: dict[str, float | None] = {
+            "target": cpu_seconds(self._pid),
+            "box": box_busy_seconds(),
+            "wall": time.perf_counter(),
+        }
         helpers = [cpu_seconds(pid) for pid in self._helpers]
         snapshot["helpers"] = None if None in helpers else sum(h for h in helpers if h is not None)
         snapshot["postgres"] = postgres_cpu_seconds() if self._with_postgres else 0.0

@@ -77,8 +77,14 @@ def is_service_main(frame: Frame) -> bool:
     return frame.function == "<module>" and path.endswith(("otpservice/__main__.py", "bench/floor_app.py"))
 
 
-def walk(frame: Frame, totals: Totals, parent_component: str | None, functions_on_path: frozenset[str],
-         components_on_path: frozenset[str], in_service: bool) -> None:
+def walk(
+    frame: Frame,
+    totals: Totals,
+    parent_component: str | None,
+    functions_on_path: frozenset[str],
+    components_on_path: frozenset[str],
+    in_service: bool,
+) -> None:
     """`in_service`: below otpservice/__main__.py, where a `<module>` frame is an import."""
     if frame.function in STARTUP_FUNCTIONS or (frame.function == "<module>" and in_service):
         totals.startup += frame.time
@@ -113,8 +119,9 @@ def summarise(session: Session) -> Totals:
     return totals
 
 
-def top(items: dict[str, float], busy: float, count: int, requests: int | None,
-        skip: set[str] | None = None) -> Iterator[str]:
+def top(
+    items: dict[str, float], busy: float, count: int, requests: int | None, skip: set[str] | None = None
+) -> Iterator[str]:
     ranked = sorted(((v, k) for k, v in items.items() if k not in (skip or set())), reverse=True)[:count]
     for value, key in ranked:
         per_request = f"  {1000 * value / requests:6.3f} ms/req" if requests else ""
@@ -126,20 +133,41 @@ def report(path: str, count: int, requests: int | None = None) -> str:
     totals = summarise(session)
     busy = totals.busy or 1.0
     per_request = f" = {1000 * totals.busy / requests:.2f} ms per request ({requests} requests)" if requests else ""
-    lines = [f"{path}: {session.sample_count} samples over {session.duration:.1f} s wall, "
-             f"{session.cpu_time:.1f} s CPU (main thread)",
-             f"  start-up left out {totals.startup:.2f} s; event loop (uvloop I/O + idle) {totals.idle:.2f} s; "
-             f"busy Python {totals.busy:.2f} s = 100%{per_request}",
-             "self time by component:"]
+    lines = [
+        f"{path}: {session.sample_count} samples over {session.duration:.1f} s wall, "
+        f"{session.cpu_time:.1f} s CPU (main thread)",
+        f"  start-up left out {totals.startup:.2f} s; event loop (uvloop I/O + idle) {totals.idle:.2f} s; "
+        f"busy Python {totals.busy:.2f} s = 100%{per_request}",
+        "self time by component:",
+    ]
     lines += top(totals.self_by_component, busy, count, requests)
     lines.append("inclusive time by component (where entered):")
-    lines += top(totals.inclusive_by_component, busy, count, requests,
-                 skip={"builtins", "stdlib:runpy", "otpservice/__main__", "otpservice/cli", "uvicorn", "<thread>",
-                       "pyinstrument", "<string>", "stdlib:asyncio", "floor_app"})
+    lines += top(
+        totals.inclusive_by_component,
+        busy,
+        count,
+        requests,
+        skip={
+            "builtins",
+            "stdlib:runpy",
+            "otpservice/__main__",
+            "otpservice/cli",
+            "uvicorn",
+            "<thread>",
+            "pyinstrument",
+            "<string>",
+            "stdlib:asyncio",
+            "floor_app",
+        },
+    )
     lines.append("inclusive time by otpservice (or floor_app) function:")
-    wrappers = {k for k in totals.inclusive_by_function
-                if k.startswith(("<module>  (__main__", "main  (cli", "_serve  (cli", "<module>  (floor_app",
-                                 "main  (floor_app"))}
+    wrappers = {
+        k
+        for k in totals.inclusive_by_function
+        if k.startswith(
+            ("<module>  (__main__", "main  (cli", "_serve  (cli", "<module>  (floor_app", "main  (floor_app")
+        )
+    }
     lines += top(totals.inclusive_by_function, busy, count, requests, skip=wrappers)
     return "\n".join(lines)
 

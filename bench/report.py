@@ -34,8 +34,9 @@ class Phase:
     table_rows: int | None = None  # rows in `verifications` when the (first round of the) phase began
     first_error_body: str | None = None
 
-    def add_round(self, data: dict[str, Any], latencies_ms: list[float], meter: PhaseMeter,
-                  table_rows: int | None) -> None:
+    def add_round(
+        self, data: dict[str, Any], latencies_ms: list[float], meter: PhaseMeter, table_rows: int | None
+    ) -> None:
         self.rounds += 1
         self.completed += int(data["completed"])
         self.errors += int(data["errors"])
@@ -98,8 +99,7 @@ def _num(value: float, digits: int = 1) -> str:
     return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
-def _ratio_line(name: str, numerator: Phase | None, denominator: Phase | None, target: float,
-                comparison: str) -> str:
+def _ratio_line(name: str, numerator: Phase | None, denominator: Phase | None, target: float, comparison: str) -> str:
     """Throughput ratio (the measure with a target), and beside it the CPU-per-request ratio
     (denominator's CPU/req over numerator's): steadier when the box is shared."""
     if numerator is None or denominator is None or denominator.rps <= 0:
@@ -107,9 +107,11 @@ def _ratio_line(name: str, numerator: Phase | None, denominator: Phase | None, t
     ratio = numerator.rps / denominator.rps
     verdict = "ok" if ratio >= target else "BELOW TARGET"
     cpu_ratio = denominator.cpu_ms_per_request / numerator.cpu_ms_per_request
-    return (f"  {name:<40} {ratio:5.2f}  ({numerator.rps:,.0f} / {denominator.rps:,.0f} req/s; target "
-            f"{comparison} {target:.2f}: {verdict:<12})  CPU/req ratio {_num(cpu_ratio, 2)} "
-            f"({_num(denominator.cpu_ms_per_request, 2)} / {_num(numerator.cpu_ms_per_request, 2)} ms)")
+    return (
+        f"  {name:<40} {ratio:5.2f}  ({numerator.rps:,.0f} / {denominator.rps:,.0f} req/s; target "
+        f"{comparison} {target:.2f}: {verdict:<12})  CPU/req ratio {_num(cpu_ratio, 2)} "
+        f"({_num(denominator.cpu_ms_per_request, 2)} / {_num(numerator.cpu_ms_per_request, 2)} ms)"
+    )
 
 
 FOREIGN_WARNING = 0.25
@@ -122,15 +124,19 @@ def _foreign(cores: float) -> str:
 
 
 def phase_table(phases: list[Phase], skipped: list[Skipped]) -> list[str]:
-    header = (f"{'backend':<10} {'endpoint':<22} {'served by':<15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'n':>7} {'non-2xx':>7} {'peak RSS MiB':>12} {'CPU ms/req':>10} {'CPU':>5} {'others':>7} {'rows':>9}")
+    header = (
+        f"{'backend':<10} {'endpoint':<22} {'served by':<15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'n':>7} {'non-2xx':>7} {'peak RSS MiB':>12} {'CPU ms/req':>10} {'CPU':>5} {'others':>7} {'rows':>9}"
+    )
     lines = [header, "-" * len(header)]
     for phase in phases:
         rows = "" if phase.table_rows is None else f"{phase.table_rows:,}"
-        lines.append(f"{phase.backend:<10} {phase.label:<22} {phase.process:<15} {_num(phase.rps, 0):>8} "
-                     f"{_num(phase.p50_ms):>8} {_num(phase.p99_ms):>8} {phase.completed:>7} {phase.errors:>7} "
-                     f"{phase.peak_rss_mib:>12.1f} {_num(phase.cpu_ms_per_request, 2):>10} "
-                     f"{_num(phase.cpu_share * 100, 0) + '%':>5} {_foreign(phase.foreign_cores):>7} {rows:>9}")
+        lines.append(
+            f"{phase.backend:<10} {phase.label:<22} {phase.process:<15} {_num(phase.rps, 0):>8} "
+            f"{_num(phase.p50_ms):>8} {_num(phase.p99_ms):>8} {phase.completed:>7} {phase.errors:>7} "
+            f"{phase.peak_rss_mib:>12.1f} {_num(phase.cpu_ms_per_request, 2):>10} "
+            f"{_num(phase.cpu_share * 100, 0) + '%':>5} {_foreign(phase.foreign_cores):>7} {rows:>9}"
+        )
     for skip in skipped:
         lines.append(f"{skip.backend:<10} {skip.label:<22} skipped: {skip.reason}")
     return lines
@@ -148,16 +154,29 @@ def ratio_lines(phases: list[Phase], backends: list[str], sizes: list[int]) -> l
         send = find(phases, backend, "/send")
         lines.append(f"{backend}: throughput / floor (same run)")
         lines.append(_ratio_line("/send vs floor send", send, floor_send, FLOOR_TARGET, ">="))
-        lines.append(_ratio_line("/verify/start vs floor send", find(phases, backend, "/verify/start"),
-                                 floor_send, FLOOR_TARGET, ">="))
-        lines.append(_ratio_line("/verify/check vs floor check", find(phases, backend, "/verify/check"),
-                                 floor_check, FLOOR_TARGET, ">="))
+        lines.append(
+            _ratio_line(
+                "/verify/start vs floor send", find(phases, backend, "/verify/start"), floor_send, FLOOR_TARGET, ">="
+            )
+        )
+        lines.append(
+            _ratio_line(
+                "/verify/check vs floor check", find(phases, backend, "/verify/check"), floor_check, FLOOR_TARGET, ">="
+            )
+        )
         lines.append(f"{backend}: growth, throughput with `verifications` pre-filled / near-empty table")
         for size in sizes:
             tag = size_tag(size)
             for route in ("/verify/start", "/verify/check"):
-                lines.append(_ratio_line(f"{route} @{tag} vs @empty", find(phases, backend, f"{route} @{tag}"),
-                                         find(phases, backend, route), GROWTH_TARGET, ">="))
+                lines.append(
+                    _ratio_line(
+                        f"{route} @{tag} vs @empty",
+                        find(phases, backend, f"{route} @{tag}"),
+                        find(phases, backend, route),
+                        GROWTH_TARGET,
+                        ">=",
+                    )
+                )
         lines.append(f"{backend}: provider HTTP client on /send")
         aiohttp = send
         httpx = find(phases, backend, "/send [httpx]")
@@ -167,7 +186,7 @@ def ratio_lines(phases: list[Phase], backends: list[str], sizes: list[int]) -> l
 
 def size_tag(size: int) -> str:
     exponent = round(math.log10(size)) if size > 0 else 0
-    return f"1e{exponent}" if size > 0 and 10 ** exponent == size else f"{size:,}"
+    return f"1e{exponent}" if size > 0 and 10**exponent == size else f"{size:,}"
 
 
 def error_details(phases: list[Phase]) -> list[str]:
@@ -175,12 +194,18 @@ def error_details(phases: list[Phase]) -> list[str]:
     for phase in phases:
         queued = phase.statuses.get("202", 0)
         if queued:
-            lines.append(f"  {phase.backend} {phase.label}: {queued} answered 202 (queued in the outbox: no "
-                         f"provider call in the request)")
+            lines.append(
+                f"  {phase.backend} {phase.label}: {queued} answered 202 (queued in the outbox: no "
+                f"provider call in the request)"
+            )
         if phase.errors:
-            lines.append(f"  {phase.backend} {phase.label}: statuses {phase.statuses}; first error body: "
-                         f"{phase.first_error_body}")
+            lines.append(
+                f"  {phase.backend} {phase.label}: statuses {phase.statuses}; first error body: "
+                f"{phase.first_error_body}"
+            )
         if phase.valid_true is not None and phase.valid_true != phase.completed - phase.errors:
-            lines.append(f"  {phase.backend} {phase.label}: only {phase.valid_true} of {phase.completed} checks "
-                         f"answered valid=true")
+            lines.append(
+                f"  {phase.backend} {phase.label}: only {phase.valid_true} of {phase.completed} checks "
+                f"answered valid=true"
+            )
     return lines

@@ -145,15 +145,16 @@ class Bench:
 
 # --- configuration -------------------------------------------------------------------------------
 
+
 def base_env(home: Path) -> dict[str, str]:
     """A clean environment: nothing from the caller's shell leaks into the service's settings."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "PYTHONHASHSEED": "0"}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
     return env
 
 
-def service_settings(backend: Backend, port: int, fake_url: str, transport: str,
-                     extra: dict[str, str]) -> dict[str, str]:
+def service_settings(
+    backend: Backend, port: int, fake_url: str, transport: str, extra: dict[str, str]
+) -> dict[str, str]:
     settings = {
         "HOST": "127.0.0.1",
         "PORT": str(port),
@@ -181,13 +182,26 @@ def service_settings(backend: Backend, port: int, fake_url: str, transport: str,
 
 
 def shown(settings: dict[str, str]) -> dict[str, str]:
-    return {k: ("***" if any(s in k for s in ("SECRET", "TOKEN", "KEY")) and "MAX" not in k else v)
-            for k, v in settings.items()}
+    return {
+        k: ("***" if any(s in k for s in ("SECRET", "TOKEN", "KEY")) and "MAX" not in k else v)
+        for k, v in settings.items()
+    }
 
 
 def versions() -> str:
-    names = ("starlette", "uvicorn", "sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpx-aiohttp", "aiohttp",
-             "pydantic", "uvloop", "httptools")
+    names = (
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "aiosqlite",
+        "asyncpg",
+        "httpx",
+        "httpx-aiohttp",
+        "aiohttp",
+        "pydantic",
+        "uvloop",
+        "httptools",
+    )
     found = []
     for name in names:
         try:
@@ -201,61 +215,111 @@ def print_configuration(bench: Bench, settings: dict[str, str], busy_before: flo
     opts = bench.options
     say = bench.say
     say("== otpservice benchmark ==")
-    say(f"date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}  host: {platform.node()}  "
-        f"nproc: {os.cpu_count()}  python: {platform.python_version()}  {platform.platform()}")
+    say(
+        f"date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}  host: {platform.node()}  "
+        f"nproc: {os.cpu_count()}  python: {platform.python_version()}  {platform.platform()}"
+    )
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     say(f"box before start: {busy_before:.2f} cores busy (other work), load average {load}")
     say(f"versions: {versions()}")
     say(f"command: {' '.join([Path(PYTHON).name, *sys.argv])}")
-    say(f"load: {opts.concurrency} concurrent connections (aiohttp, 1 process); each phase {opts.rounds} round(s), "
+    say(
+        f"load: {opts.concurrency} concurrent connections (aiohttp, 1 process); each phase {opts.rounds} round(s), "
         f"interleaved with what it is compared to, each round bounded by {opts.duration:g} s and "
-        f"{opts.max_requests:,} requests; a {opts.warmup}-request warm-up per process first")
-    say(f"backends: {', '.join(opts.backends)}; growth sizes (rows in verifications): "
-        f"{', '.join(f'{s:,}' for s in opts.sizes)}; floor check rows: at most {opts.floor_check_rows:,} per round")
+        f"{opts.max_requests:,} requests; a {opts.warmup}-request warm-up per process first"
+    )
+    say(
+        f"backends: {', '.join(opts.backends)}; growth sizes (rows in verifications): "
+        f"{', '.join(f'{s:,}' for s in opts.sizes)}; floor check rows: at most {opts.floor_check_rows:,} per round"
+    )
     say("numbers: one distinct valid mobile number per request (+39 333/334/338/339/347/348 + 7 digits)")
-    say("service: `otpservice serve` (uvicorn, 1 worker), cwd = a temp dir, environment set by the bench "
-        "(nothing inherited):")
-    say("  " + " ".join(f"{k}={v}" for k, v in shown(settings).items()
-                        if k not in ("HOST", "PORT", "DATABASE_URL", "TWILIO_BASE_URL")))
+    say(
+        "service: `otpservice serve` (uvicorn, 1 worker), cwd = a temp dir, environment set by the bench "
+        "(nothing inherited):"
+    )
+    say(
+        "  "
+        + " ".join(
+            f"{k}={v}"
+            for k, v in shown(settings).items()
+            if k not in ("HOST", "PORT", "DATABASE_URL", "TWILIO_BASE_URL")
+        )
+    )
     say("  effective configuration (`otpservice check-config`; DATABASE_URL and PORT set per process):")
     for line in effective_configuration(bench, settings):
         say("  " + line)
-    say("floor: bench/floor_app.py, same uvicorn settings, same engine (otpservice.db.engine.make_engine), "
-        "httpx + AiohttpTransport")
+    say(
+        "floor: bench/floor_app.py, same uvicorn settings, same engine (otpservice.db.engine.make_engine), "
+        "httpx + AiohttpTransport"
+    )
     say("")
 
 
 def effective_configuration(bench: Bench, settings: dict[str, str]) -> list[str]:
     """Every setting as the service reads it (defaults included), three to a line."""
-    result = subprocess.run([OTPSERVICE_BIN, "check-config"], env={**base_env(bench.temp), **settings},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [OTPSERVICE_BIN, "check-config"],
+        env={**base_env(bench.temp), **settings},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"otpservice check-config refused the bench configuration: {result.stderr.strip()}")
-    items = [line for line in result.stdout.splitlines() if "=" in line and not line.startswith(("PORT=", "DATABASE_URL="))]
+    items = [
+        line for line in result.stdout.splitlines() if "=" in line and not line.startswith(("PORT=", "DATABASE_URL="))
+    ]
     width = max(len(item) for item in items) + 2 if items else 0
-    return ["".join(item.ljust(width) for item in items[i:i + 3]).rstrip() for i in range(0, len(items), 3)]
+    return ["".join(item.ljust(width) for item in items[i : i + 3]).rstrip() for i in range(0, len(items), 3)]
 
 
 # --- phases --------------------------------------------------------------------------------------
 
-def run_load(bench: Bench, target: Child, url: str, kind: str, *, prefix: str = LOAD_PREFIXES[0],
-             start: int = 0, codes_file: Path | None = None, max_requests: int | None = None,
-             duration: float | None = None) -> tuple[dict[str, Any], list[float], PhaseMeter]:
+
+def run_load(
+    bench: Bench,
+    target: Child,
+    url: str,
+    kind: str,
+    *,
+    prefix: str = LOAD_PREFIXES[0],
+    start: int = 0,
+    codes_file: Path | None = None,
+    max_requests: int | None = None,
+    duration: float | None = None,
+) -> tuple[dict[str, Any], list[float], PhaseMeter]:
     """One load-generator process against `url`: its results, every latency (ms), and the
     target's peak RSS and CPU over the phase."""
     opts = bench.options
     out = bench.temp / f"load-{secrets.token_hex(4)}.json"
     latencies_file = out.with_suffix(".latencies.json")
-    argv = [PYTHON, str(BENCH_DIR / "loadgen.py"), "--url", url, "--kind", kind,
-            "--concurrency", str(opts.concurrency), "--duration", str(duration or opts.duration),
-            "--max-requests", str(max_requests or opts.max_requests), "--number-prefix", prefix,
-            "--number-start", str(start), "--sender", SENDER]
+    argv = [
+        PYTHON,
+        str(BENCH_DIR / "loadgen.py"),
+        "--url",
+        url,
+        "--kind",
+        kind,
+        "--concurrency",
+        str(opts.concurrency),
+        "--duration",
+        str(duration or opts.duration),
+        "--max-requests",
+        str(max_requests or opts.max_requests),
+        "--number-prefix",
+        prefix,
+        "--number-start",
+        str(start),
+        "--sender",
+        SENDER,
+    ]
     if codes_file is not None:
         argv += ["--codes-file", str(codes_file)]
     env = base_env(bench.temp)
     with PhaseMeter(target.pid, [bench.fake_pid], bench.with_postgres) as meter:
-        child = bench.group.start(f"loadgen-{out.stem}",
-                                  [*argv, "--out", str(out), "--latencies-out", str(latencies_file)], env)
+        child = bench.group.start(
+            f"loadgen-{out.stem}", [*argv, "--out", str(out), "--latencies-out", str(latencies_file)], env
+        )
         limit = (duration or opts.duration) + 120
         try:
             returncode = child.popen.wait(limit)
@@ -282,16 +346,27 @@ def phase_of(bench: Bench, backend: Backend, label: str, process: str) -> Phase:
     return phase
 
 
-def measure(bench: Bench, backend: Backend, label: str, target: Child, url: str, kind: str, *,
-            codes_file: Path | None = None, table_rows: int | None = None) -> dict[str, Any]:
+def measure(
+    bench: Bench,
+    backend: Backend,
+    label: str,
+    target: Child,
+    url: str,
+    kind: str,
+    *,
+    codes_file: Path | None = None,
+    table_rows: int | None = None,
+) -> dict[str, Any]:
     """One round of a phase; returns the load generator's results of this round."""
     prefix, start, _ = bench.blocks.take()
     bench.note(f"{backend.name}: {label} ({target.name}) ...")
     data, latencies, meter = run_load(bench, target, url, kind, prefix=prefix, start=start, codes_file=codes_file)
     phase_of(bench, backend, label, target.name.rsplit("-", 1)[0]).add_round(data, latencies, meter, table_rows)
-    bench.note(f"  {data['rps']:,.0f} req/s, p50 {data['p50_ms']:.1f} ms, p99 {data['p99_ms']:.1f} ms, "
-               f"{data['errors']} non-2xx of {data['completed']}; service CPU {meter.cpu_s:.1f} s, "
-               f"others {meter.foreign_cpu_s / meter.wall_s if meter.wall_s > 0 else float('nan'):.2f} cores")
+    bench.note(
+        f"  {data['rps']:,.0f} req/s, p50 {data['p50_ms']:.1f} ms, p99 {data['p99_ms']:.1f} ms, "
+        f"{data['errors']} non-2xx of {data['completed']}; service CPU {meter.cpu_s:.1f} s, "
+        f"others {meter.foreign_cpu_s / meter.wall_s if meter.wall_s > 0 else float('nan'):.2f} cores"
+    )
     return data
 
 
@@ -305,15 +380,25 @@ def start_then_check(bench: Bench, backend: Backend, service: Child, base_url: s
     codes = received_codes(bench, selector)
     started = sum(n for status, n in data["statuses"].items() if status in ("200", "201"))
     if len(codes) < 0.9 * started:
-        bench.warnings.append(f"{backend.name} {label}: {started} starts answered 200/201 but only {len(codes)} "
-                              "codes reached the fake provider (queued sends?): the check ran on those")
+        bench.warnings.append(
+            f"{backend.name} {label}: {started} starts answered 200/201 but only {len(codes)} "
+            "codes reached the fake provider (queued sends?): the check ran on those"
+        )
     if not codes:
         bench.skipped.append(Skipped(backend.name, f"/verify/check{suffix}", "no code reached the fake provider"))
         return
     codes_file = bench.temp / f"codes-{secrets.token_hex(4)}.json"
     codes_file.write_text(json.dumps(codes))
-    measure(bench, backend, f"/verify/check{suffix}", service, base_url + "/verify/check", "check",
-            codes_file=codes_file, table_rows=count_verifications(backend))
+    measure(
+        bench,
+        backend,
+        f"/verify/check{suffix}",
+        service,
+        base_url + "/verify/check",
+        "check",
+        codes_file=codes_file,
+        table_rows=count_verifications(backend),
+    )
 
 
 CODE_PATTERN = re.compile(rf"(?<!\d)(\d{{{CODE_LENGTH}}})(?!\d)")
@@ -345,8 +430,9 @@ def route_exists(url: str) -> bool:
 def warm_up(bench: Bench, target: Child, url: str, kind: str) -> int:
     """A few hundred requests, not measured (imports, caches, pools); returns how many completed."""
     prefix, start, _ = bench.blocks.take()
-    data, _, _ = run_load(bench, target, url, kind, prefix=prefix, start=start,
-                          max_requests=bench.options.warmup, duration=20)
+    data, _, _ = run_load(
+        bench, target, url, kind, prefix=prefix, start=start, max_requests=bench.options.warmup, duration=20
+    )
     if int(data["errors"]):
         bench.note(f"warm-up of {url}: {data['errors']} non-2xx, e.g. {data['first_error_body']}")
     return int(data["completed"])
@@ -365,9 +451,24 @@ def start_service(bench: Bench, backend: Backend, transport: str, name: str) -> 
 
 def start_floor(bench: Bench, backend: Backend) -> tuple[Child, str]:
     port = free_port()
-    argv = [PYTHON, str(BENCH_DIR / "floor_app.py"), "--port", str(port), "--database-url", backend.url,
-            "--provider-base-url", bench.fake_url, "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
-            "--sender", SENDER, "--transport", "aiohttp"]
+    argv = [
+        PYTHON,
+        str(BENCH_DIR / "floor_app.py"),
+        "--port",
+        str(port),
+        "--database-url",
+        backend.url,
+        "--provider-base-url",
+        bench.fake_url,
+        "--account-sid",
+        ACCOUNT_SID,
+        "--auth-token",
+        AUTH_TOKEN,
+        "--sender",
+        SENDER,
+        "--transport",
+        "aiohttp",
+    ]
     workdir = bench.temp / f"floor-{backend.name}"
     workdir.mkdir(exist_ok=True)
     child = bench.group.start(f"floor-{backend.name}", argv, base_env(workdir), cwd=workdir)
@@ -414,8 +515,16 @@ def run_backend(bench: Bench, backend: Backend) -> None:
         numbers = add_floor_check_rows(backend, floor_rows, FLOOR_CHECK_PREFIX)
         floor_codes = bench.temp / f"floor-codes-{secrets.token_hex(4)}.json"
         floor_codes.write_text(json.dumps([{"to": n, "code": "000000"} for n in numbers]))
-        measure(bench, backend, "floor check", floor, floor_url + "/floor/check", "check", codes_file=floor_codes,
-                table_rows=count_verifications(backend))
+        measure(
+            bench,
+            backend,
+            "floor check",
+            floor,
+            floor_url + "/floor/check",
+            "check",
+            codes_file=floor_codes,
+            table_rows=count_verifications(backend),
+        )
         delete_floor_check_rows(backend)
 
     if verify:
@@ -476,6 +585,7 @@ def restart_service(bench: Bench, backend: Backend, service: Child) -> tuple[Chi
 
 # --- profile mode --------------------------------------------------------------------------------
 
+
 def profile(bench: Bench, out_dir: Path) -> None:
     """The service under pyinstrument, once per route (/send, then /verify/start), and the
     floor's send for comparison; SQLite. Writes DIR/<name>.summary.txt (bench/profile_summary.py),
@@ -483,11 +593,25 @@ def profile(bench: Bench, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     backend = sqlite_backend(bench.temp)
     migrate(backend, OTPSERVICE_BIN, base_env(bench.temp))
-    floor_args = ["--database-url", backend.url, "--provider-base-url", bench.fake_url, "--account-sid", ACCOUNT_SID,
-                  "--auth-token", AUTH_TOKEN, "--sender", SENDER, "--transport", "aiohttp"]
-    targets = (("send", ["-m", "otpservice", "serve"], "/send", "send", "/-/healthz"),
-               ("verify-start", ["-m", "otpservice", "serve"], "/verify/start", "start", "/-/healthz"),
-               ("floor-send", [str(BENCH_DIR / "floor_app.py"), *floor_args], "/floor/send", "send", "/"))
+    floor_args = [
+        "--database-url",
+        backend.url,
+        "--provider-base-url",
+        bench.fake_url,
+        "--account-sid",
+        ACCOUNT_SID,
+        "--auth-token",
+        AUTH_TOKEN,
+        "--sender",
+        SENDER,
+        "--transport",
+        "aiohttp",
+    ]
+    targets = (
+        ("send", ["-m", "otpservice", "serve"], "/send", "send", "/-/healthz"),
+        ("verify-start", ["-m", "otpservice", "serve"], "/verify/start", "start", "/-/healthz"),
+        ("floor-send", [str(BENCH_DIR / "floor_app.py"), *floor_args], "/floor/send", "send", "/"),
+    )
     for name, program, route, kind, ready in targets:
         port = free_port()
         settings = service_settings(backend, port, bench.fake_url, "aiohttp", bench.options.extra_env)
@@ -508,17 +632,26 @@ def profile(bench: Bench, out_dir: Path) -> None:
         data = measure(bench, backend, route + " (profiled)", child, url + route, kind)
         served += int(data["completed"])
         bench.group.stop(child)
-        renders = (("tree.txt", ["-r", "text", "--no-color", "--unicode"]),
-                   ("flat.txt", ["-r", "text", "--no-color", "--unicode", "-p", "flat=true"]))
+        renders = (
+            ("tree.txt", ["-r", "text", "--no-color", "--unicode"]),
+            ("flat.txt", ["-r", "text", "--no-color", "--unicode", "-p", "flat=true"]),
+        )
         for suffix, options in renders:
             rendered = out_dir / f"{name}.{suffix}"
-            result = subprocess.run([PYTHON, "-m", "pyinstrument", "--load", str(session), *options,
-                                     "-o", str(rendered)], capture_output=True, text=True, timeout=300)
+            result = subprocess.run(
+                [PYTHON, "-m", "pyinstrument", "--load", str(session), *options, "-o", str(rendered)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             if result.returncode != 0:
                 bench.say(f"rendering {rendered} failed: {result.stderr[-500:]}")
-        summary = subprocess.run([PYTHON, str(BENCH_DIR / "profile_summary.py"), str(session),
-                                  "--requests", str(served)],
-                                 capture_output=True, text=True, timeout=300)
+        summary = subprocess.run(
+            [PYTHON, str(BENCH_DIR / "profile_summary.py"), str(session), "--requests", str(served)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         text = summary.stdout.replace(str(session), f"{name} ({route}, {data['rps']:,.0f} req/s under the profiler)")
         (out_dir / f"{name}.summary.txt").write_text(text)
         bench.say(text)
@@ -527,36 +660,67 @@ def profile(bench: Bench, out_dir: Path) -> None:
 
 # --- main ----------------------------------------------------------------------------------------
 
+
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=4.0,
-                        help="seconds per measured round of a phase (default 4)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="rounds per phase, interleaved with what it is compared to (default 2)")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per measured round of a phase (default 4)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds per phase, interleaved with what it is compared to (default 2)"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="cap per phase (default 200000)")
-    parser.add_argument("--warmup", type=int, default=200,
-                        help="warm-up requests per process and route (default 200)")
-    parser.add_argument("--sizes", default="10000,1000000",
-                        help="growth: rows in verifications, comma-separated (default 10000,1000000; '' = none)")
-    parser.add_argument("--backends", default="sqlite,postgresql",
-                        help="comma-separated; postgresql is skipped when 127.0.0.1:5432 does not answer")
-    parser.add_argument("--floor-check-rows", type=int, default=40_000,
-                        help="at most this many pending verifications made for the floor's check "
-                             "(default 40000; fewer when the floor's send rate says fewer will do)")
-    parser.add_argument("--limits-sizes", default="0,10000,100000",
-                        help="numbers already counted, for the in-memory limit growth check (limits_growth.py); "
-                             "'' = skip (default 0,10000,100000)")
-    parser.add_argument("--console-rows", type=int, default=1_000_000,
-                        help="verifications for the console overview check (console_overview.py); 0 = skip")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="instead of the benchmark: profile /send and /verify/start with pyinstrument into DIR")
+    parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per process and route (default 200)")
+    parser.add_argument(
+        "--sizes",
+        default="10000,1000000",
+        help="growth: rows in verifications, comma-separated (default 10000,1000000; '' = none)",
+    )
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="comma-separated; postgresql is skipped when 127.0.0.1:5432 does not answer",
+    )
+    parser.add_argument(
+        "--floor-check-rows",
+        type=int,
+        default=40_000,
+        help="at most this many pending verifications made for the floor's check "
+        "(default 40000; fewer when the floor's send rate says fewer will do)",
+    )
+    parser.add_argument(
+        "--limits-sizes",
+        default="0,10000,100000",
+        help="numbers already counted, for the in-memory limit growth check (limits_growth.py); "
+        "'' = skip (default 0,10000,100000)",
+    )
+    parser.add_argument(
+        "--console-rows",
+        type=int,
+        default=1_000_000,
+        help="verifications for the console overview check (console_overview.py); 0 = skip",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="instead of the benchmark: profile /send and /verify/start with pyinstrument into DIR",
+    )
     parser.add_argument("--save", type=Path, help="also write the printed report to this file")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temp dir (logs, SQLite file)")
-    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help="first wait, at most this long, until the box is nearly idle (default 0: no wait)")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra service environment variable (repeatable)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait, at most this long, until the box is nearly idle (default 0: no wait)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra service environment variable (repeatable)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 10:
         parser.error("rounds in [1, 10]")
@@ -569,10 +733,22 @@ def parse_args(argv: list[str] | None) -> Options:
     if set(backends) - {"sqlite", "postgresql"}:
         parser.error("backends: sqlite and/or postgresql")
     extra = dict(item.split("=", 1) for item in args.env)
-    return Options(duration=args.duration, concurrency=args.concurrency, max_requests=args.max_requests,
-                   warmup=args.warmup, sizes=sizes, backends=backends, floor_check_rows=args.floor_check_rows,
-                   profile_dir=args.profile, save=args.save, keep_temp=args.keep_temp, extra_env=extra,
-                   wait_quiet=args.wait_quiet, rounds=args.rounds, limits_sizes=args.limits_sizes)
+    return Options(
+        duration=args.duration,
+        concurrency=args.concurrency,
+        max_requests=args.max_requests,
+        warmup=args.warmup,
+        sizes=sizes,
+        backends=backends,
+        floor_check_rows=args.floor_check_rows,
+        profile_dir=args.profile,
+        save=args.save,
+        keep_temp=args.keep_temp,
+        extra_env=extra,
+        wait_quiet=args.wait_quiet,
+        rounds=args.rounds,
+        limits_sizes=args.limits_sizes,
+    )
 
 
 def print_results(bench: Bench, seconds: float, limits_lines: list[str]) -> None:
@@ -585,8 +761,10 @@ def print_results(bench: Bench, seconds: float, limits_lines: list[str]) -> None
     say("peak RSS: the serving process's kernel high-water mark (VmHWM), reset at each round's start")
     say("rows: rows in `verifications` when the phase began")
     say("CPU: CPU time of the serving process (all threads) per request, and its share of one core")
-    say("others: cores used meanwhile by processes that are not the benchmark's (nor PostgreSQL's);"
-        " '*' = over 0.25: that phase shared the box with other work")
+    say(
+        "others: cores used meanwhile by processes that are not the benchmark's (nor PostgreSQL's);"
+        " '*' = over 0.25: that phase shared the box with other work"
+    )
     say("")
     measured = [b for b in bench.options.backends if any(p.backend == b for p in bench.phases)]
     for line in ratio_lines(bench.phases, measured, bench.options.sizes):
@@ -629,8 +807,9 @@ def main(argv: list[str] | None = None) -> int:
     busy_before = wait_until_quiet(options.wait_quiet) if options.wait_quiet > 0 else box_busy_cores(1.0)
     try:
         fake_port = free_port()
-        fake = group.start("fake-provider", [PYTHON, str(BENCH_DIR / "fake_provider.py"), "--port", str(fake_port)],
-                           base_env(temp))
+        fake = group.start(
+            "fake-provider", [PYTHON, str(BENCH_DIR / "fake_provider.py"), "--port", str(fake_port)], base_env(temp)
+        )
         fake_url = f"http://127.0.0.1:{fake_port}"
         wait_ready(fake, fake_url + "/_stats")
         bench = Bench(options=options, group=group, temp=temp, fake_url=fake_url, fake_pid=fake.pid)
@@ -638,8 +817,9 @@ def main(argv: list[str] | None = None) -> int:
             profile(bench, options.profile_dir.resolve())
             return 0
         # PORT is set per process later; 3000 stands in (PORT=0 is refused at start-up).
-        print_configuration(bench, service_settings(sqlite_backend(temp), 3000, fake_url, "aiohttp",
-                                                    options.extra_env), busy_before)
+        print_configuration(
+            bench, service_settings(sqlite_backend(temp), 3000, fake_url, "aiohttp", options.extra_env), busy_before
+        )
         for name in options.backends:
             if name == "sqlite":
                 directory = temp / "sqlite"

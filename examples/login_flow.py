@@ -36,37 +36,45 @@ def otpservice() -> httpx.AsyncClient:
 async def send_code(request: Request) -> JSONResponse:
     phone = (await request.json()).get("phone", "")
     async with otpservice() as client:
-        answer = await client.post("/verify/start", json={"to": phone, "locale": request.headers.get(
-            "accept-language", "en").split(",")[0]})
+        answer = await client.post(
+            "/verify/start", json={"to": phone, "locale": request.headers.get("accept-language", "en").split(",")[0]}
+        )
     if answer.status_code in (200, 201):
-        return JSONResponse({"sent": True, "resent": answer.status_code == 200,
-                             "expiresAt": answer.json()["expiresAt"]})
+        return JSONResponse(
+            {"sent": True, "resent": answer.status_code == 200, "expiresAt": answer.json()["expiresAt"]}
+        )
     error = answer.json()
     if answer.status_code == 429:
-        return JSONResponse({"sent": False, "reason": error["code"],
-                             "retryAfter": int(answer.headers["Retry-After"])}, status_code=429)
+        return JSONResponse(
+            {"sent": False, "reason": error["code"], "retryAfter": int(answer.headers["Retry-After"])}, status_code=429
+        )
     return JSONResponse({"sent": False, "reason": error["code"]}, status_code=400)
 
 
 async def check_code(request: Request) -> JSONResponse:
     payload = await request.json()
     async with otpservice() as client:
-        answer = await client.post("/verify/check", json={"to": payload.get("phone", ""),
-                                                          "code": payload.get("code", "")})
+        answer = await client.post(
+            "/verify/check", json={"to": payload.get("phone", ""), "code": payload.get("code", "")}
+        )
     if answer.status_code == 200:
         result = answer.json()
         if result["valid"]:
             session = secrets.token_urlsafe(24)
             SESSIONS[session] = result["to"]
             return JSONResponse({"loggedIn": True, "session": session})
-        return JSONResponse({"loggedIn": False, "reason": "wrong_code",
-                             "attemptsLeft": result["checkAttemptsLeft"]}, status_code=401)
+        return JSONResponse(
+            {"loggedIn": False, "reason": "wrong_code", "attemptsLeft": result["checkAttemptsLeft"]}, status_code=401
+        )
     error = answer.json()
     if answer.status_code == 429:  # max_attempts_reached: locked until the verification expires
-        return JSONResponse({"loggedIn": False, "reason": error["code"],
-                             "retryAfter": int(answer.headers["Retry-After"])}, status_code=429)
+        return JSONResponse(
+            {"loggedIn": False, "reason": error["code"], "retryAfter": int(answer.headers["Retry-After"])},
+            status_code=429,
+        )
     return JSONResponse({"loggedIn": False, "reason": error["code"]}, status_code=401)
 
 
-app = Starlette(routes=[Route("/login/phone", send_code, methods=["POST"]),
-                        Route("/login/code", check_code, methods=["POST"])])
+app = Starlette(
+    routes=[Route("/login/phone", send_code, methods=["POST"]), Route("/login/code", check_code, methods=["POST"])]
+)

@@ -1,7 +1,7 @@
 """otpservice: self-hosted SMS sending and phone verification.
 
-    from otpservice import Settings, create_app
-    app = create_app(Settings())          # an ASGI app: uvicorn, hypercorn, a test client...
+from otpservice import Settings, create_app
+app = create_app(Settings())          # an ASGI app: uvicorn, hypercorn, a test client...
 """
 
 from typing import TYPE_CHECKING, Any

@@ -24,8 +24,14 @@ from otpservice.wiring import build_services, close_services, start_background, 
 
 log = logging.getLogger("otpservice")
 
-_HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 async def handle_service_error(request: Request, exc: Exception) -> Response:
@@ -39,8 +45,7 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
     message = {404: "Route not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse(error_body(exc.status_code, message, code), status_code=exc.status_code,
-                        headers=exc.headers)
+    return JSONResponse(error_body(exc.status_code, message, code), status_code=exc.status_code, headers=exc.headers)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -57,17 +62,32 @@ EXCEPTION_HANDLERS = {
 
 
 # The route table (api/routing.py): what /openapi.json documents, whatever the configuration.
-API_ROUTES: list[ApiRoute] = [*ops.api_routes, *docs.api_routes, *send.api_routes, *fluxkit.api_routes,
-                              *verify.api_routes, *messages.api_routes, *webhooks.api_routes,
-                              *admin_fraud.api_routes]
+API_ROUTES: list[ApiRoute] = [
+    *ops.api_routes,
+    *docs.api_routes,
+    *send.api_routes,
+    *fluxkit.api_routes,
+    *verify.api_routes,
+    *messages.api_routes,
+    *webhooks.api_routes,
+    *admin_fraud.api_routes,
+]
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     """Every API route is mounted whatever the settings: one a setting turns off answers 404 itself.
     The console's HTML pages (left out of the document) exist only with ADMIN_API_KEYS."""
-    routes: list[BaseRoute] = [*ops.routes, *docs.routes, *send.routes, *verify.routes, *messages.routes,
-                               *webhooks.routes, *fluxkit.routes, *twilio_verify.routes,
-                               *admin_fraud.routes]
+    routes: list[BaseRoute] = [
+        *ops.routes,
+        *docs.routes,
+        *send.routes,
+        *verify.routes,
+        *messages.routes,
+        *webhooks.routes,
+        *fluxkit.routes,
+        *twilio_verify.routes,
+        *admin_fraud.routes,
+    ]
     if settings.admin_api_keys:  # unset: /admin and everything under it is 404
         routes += admin.routes
     return routes
@@ -78,13 +98,17 @@ def build_middleware(settings: Settings) -> list[Middleware]:
     middleware = [Middleware(AccessLog)]
     if settings.api_keys:
         open_prefixes = OPEN_PREFIXES + (("/docs", "/openapi.json") if settings.docs_enabled else ())
-        middleware.append(Middleware(ApiKeyAuth, keys=[key.get_secret_value() for key in settings.api_keys],
-                                     open_prefixes=open_prefixes))
+        middleware.append(
+            Middleware(
+                ApiKeyAuth, keys=[key.get_secret_value() for key in settings.api_keys], open_prefixes=open_prefixes
+            )
+        )
     return middleware
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None,
-               transport: httpx.AsyncBaseTransport | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
     """`transport` replaces the providers' HTTP transport (tests); `clock` the time source."""
 
     @asynccontextmanager
@@ -100,8 +124,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             await stop_background(services)
             await close_services(services)
 
-    app = Starlette(routes=build_routes(settings), lifespan=lifespan,
-                    exception_handlers=EXCEPTION_HANDLERS, middleware=build_middleware(settings))
+    app = Starlette(
+        routes=build_routes(settings),
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=build_middleware(settings),
+    )
     app.state.settings = settings
     app.state.api_routes = API_ROUTES
     return app

@@ -41,9 +41,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # is gone within PROVIDER_TIMEOUT + 2 s of SIGTERM.
     grace = min(GRACEFUL_SHUTDOWN_SECONDS, int(settings.provider_timeout) + 1)
     # proxy_headers off: X-Forwarded-For is read by the app alone, from TRUSTED_PROXIES only.
-    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_config": None,
-                               "proxy_headers": False, "access_log": False, "server_header": False,
-                               "timeout_graceful_shutdown": grace}
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "proxy_headers": False,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": grace,
+    }
     if args.workers > 1:
         # Each worker reads the same environment; --host/--port were written into it above.
         uvicorn.run("otpservice.cli:app_from_environment", factory=True, workers=args.workers, **options)
@@ -91,8 +97,9 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         upgrade_to_head(settings.database_url)
     except Exception as exc:
-        raise SettingsError(f"DATABASE_URL: cannot migrate {database_location(settings.database_url)}: "
-                            f"{reason(exc)}") from None
+        raise SettingsError(
+            f"DATABASE_URL: cannot migrate {database_location(settings.database_url)}: {reason(exc)}"
+        ) from None
     print("database is at the latest migration")
     return 0
 
@@ -132,8 +139,17 @@ async def _send_one(settings: Settings, to: str, body: str, sender: str | None) 
         return 1
     finally:
         await close_services(services)
-    print(json.dumps({"dateEvent": iso(result.sent_at), "numSegments": str(result.segments),
-                      "sid": result.sid, "status": result.status, "messageId": result.message_id}))
+    print(
+        json.dumps(
+            {
+                "dateEvent": iso(result.sent_at),
+                "numSegments": str(result.segments),
+                "sid": result.sid,
+                "status": result.status,
+                "messageId": result.message_id,
+            }
+        )
+    )
     return 0
 
 
@@ -180,8 +196,16 @@ async def _run_services(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     for service in found:
-        print(json.dumps({"sid": service.sid, "friendlyName": service.friendly_name,
-                          "codeLength": service.code_length, "createdAt": iso(service.created_at.timestamp())}))
+        print(
+            json.dumps(
+                {
+                    "sid": service.sid,
+                    "friendlyName": service.friendly_name,
+                    "codeLength": service.code_length,
+                    "createdAt": iso(service.created_at.timestamp()),
+                }
+            )
+        )
     return 0
 
 
@@ -202,8 +226,9 @@ async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         _, operator = build_fraud(settings, make_sessionmaker(engine), engine.dialect.name, SystemClock())
         if args.fraud_command != "list":
-            await operator.apply(args.scope, args.key, Override(args.fraud_command, getattr(args, "ttl", None),
-                                                                args.note), actor="cli")
+            await operator.apply(
+                args.scope, args.key, Override(args.fraud_command, getattr(args, "ttl", None), args.note), actor="cli"
+            )
         print(json.dumps({"breakers": await operator.list()}, indent=2))
     except OTPServiceError as exc:
         print(json.dumps(exc.body()), file=sys.stderr)
@@ -213,16 +238,29 @@ async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "purge": _purge, "send": _send, "check-config": _check_config,
-            "services": _services, "fraud": _fraud}
+COMMANDS = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "purge": _purge,
+    "send": _send,
+    "check-config": _check_config,
+    "services": _services,
+    "fraud": _fraud,
+}
 
 
 ENVIRONMENT = "Configured by environment variables (README: Configuration); `check-config` shows them."
 
 
-def _command(commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, summary: str, description: str) -> argparse.ArgumentParser:
-    return commands.add_parser(name, help=summary, description=f"{description}\n\n{ENVIRONMENT}",
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+def _command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=f"{description}\n\n{ENVIRONMENT}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _workers(value: str) -> int:
@@ -232,53 +270,92 @@ def _workers(value: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="otpservice", description="SMS sending and phone verification. "
-                                   + ENVIRONMENT)
+    root = argparse.ArgumentParser(prog="otpservice", description="SMS sending and phone verification. " + ENVIRONMENT)
     root.add_argument("--version", action="version", version=f"otpservice {__version__}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = _command(commands, "serve", "run the HTTP service",
-                     "Run the HTTP service. On SQLite the database is brought to the latest migration first;\n"
-                     "on PostgreSQL it must be there already (`otpservice migrate`). The database and the\n"
-                     "limit storage are reached before listening: a failure is one line and exit code 2.")
+    serve = _command(
+        commands,
+        "serve",
+        "run the HTTP service",
+        "Run the HTTP service. On SQLite the database is brought to the latest migration first;\n"
+        "on PostgreSQL it must be there already (`otpservice migrate`). The database and the\n"
+        "limit storage are reached before listening: a failure is one line and exit code 2.",
+    )
     serve.add_argument("--host", help="address to listen on (overrides HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (overrides PORT, default 3000)")
-    serve.add_argument("--workers", type=_workers, default=1,
-                       help="worker processes under one supervisor (default 1); more than one needs\n"
-                            "PostgreSQL, Redis limits (RATE_LIMIT_STORAGE_URL) and a real provider")
-    _command(commands, "migrate", "bring the database schema to the latest migration",
-             "Bring the database (DATABASE_URL) to the latest Alembic migration. Works from any folder;\n"
-             "prints the absolute database location.")
-    _command(commands, "purge", "delete old finished verifications and messages",
-             "Delete verifications that are no longer pending, and messages, older than\n"
-             "OTP_RETENTION_DAYS (default 30); prints the counts as JSON. Never creates a database:\n"
-             "a SQLite file that does not exist is an error (a relative path is read from the current folder).")
-    send = _command(commands, "send", "send one SMS through the configured provider",
-                    "Send one SMS through SERVICE_PROVIDER, recorded like POST /send; prints the result as JSON.")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="worker processes under one supervisor (default 1); more than one needs\n"
+        "PostgreSQL, Redis limits (RATE_LIMIT_STORAGE_URL) and a real provider",
+    )
+    _command(
+        commands,
+        "migrate",
+        "bring the database schema to the latest migration",
+        "Bring the database (DATABASE_URL) to the latest Alembic migration. Works from any folder;\n"
+        "prints the absolute database location.",
+    )
+    _command(
+        commands,
+        "purge",
+        "delete old finished verifications and messages",
+        "Delete verifications that are no longer pending, and messages, older than\n"
+        "OTP_RETENTION_DAYS (default 30); prints the counts as JSON. Never creates a database:\n"
+        "a SQLite file that does not exist is an error (a relative path is read from the current folder).",
+    )
+    send = _command(
+        commands,
+        "send",
+        "send one SMS through the configured provider",
+        "Send one SMS through SERVICE_PROVIDER, recorded like POST /send; prints the result as JSON.",
+    )
     send.add_argument("--to", required=True, help="E.164 receiver, e.g. +393331234567")
     send.add_argument("--body", required=True, help="message text (1 to 1600 characters)")
     send.add_argument("--sender", default=None, help="sender (default: SMS_DEFAULT_SENDER)")
-    _command(commands, "check-config", "validate the settings and reach the database and the limit storage",
-             "Print the effective settings (secrets masked), the absolute database location, then connect\n"
-             "to the database and the limit storage and say what was reached. Exit code 1 when anything\n"
-             "is unreachable or invalid, 2 when a variable has a bad value.")
-    services = _command(commands, "services", "services of the Twilio Verify compatible API (/v2)",
-                        "Create or list the Services of the Twilio Verify compatible API. An app moving from\n"
-                        "Twilio keeps its TWILIO_VERIFY_SERVICE_SID: create a service under that very SID.")
+    _command(
+        commands,
+        "check-config",
+        "validate the settings and reach the database and the limit storage",
+        "Print the effective settings (secrets masked), the absolute database location, then connect\n"
+        "to the database and the limit storage and say what was reached. Exit code 1 when anything\n"
+        "is unreachable or invalid, 2 when a variable has a bad value.",
+    )
+    services = _command(
+        commands,
+        "services",
+        "services of the Twilio Verify compatible API (/v2)",
+        "Create or list the Services of the Twilio Verify compatible API. An app moving from\n"
+        "Twilio keeps its TWILIO_VERIFY_SERVICE_SID: create a service under that very SID.",
+    )
     actions = services.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a service under a given SID (keep TWILIO_VERIFY_SERVICE_SID)")
     create.add_argument("--sid", required=True, help="VA followed by 32 hex digits")
     create.add_argument("--friendly-name", required=True, help="the app name in its messages (1-32 characters)")
-    create.add_argument("--code-length", type=int, choices=range(4, 11), metavar="4..10", default=None,
-                        help="digits of its codes (default: OTP_CODE_LENGTH)")
+    create.add_argument(
+        "--code-length",
+        type=int,
+        choices=range(4, 11),
+        metavar="4..10",
+        default=None,
+        help="digits of its codes (default: OTP_CODE_LENGTH)",
+    )
     actions.add_parser("list", help="print every service, one JSON object a line")
-    fraud = _command(commands, "fraud", "list the SMS-pumping breakers; reset, block or allow one",
-                     "List the breakers that are not closed, or override one: reset (close it, discard its\n"
-                     "counts, lift an override), block (refuse starts under it) or allow (never refuse).")
+    fraud = _command(
+        commands,
+        "fraud",
+        "list the SMS-pumping breakers; reset, block or allow one",
+        "List the breakers that are not closed, or override one: reset (close it, discard its\n"
+        "counts, lift an override), block (refuse starts under it) or allow (never refuse).",
+    )
     actions = fraud.add_subparsers(dest="fraud_command", required=True, metavar="ACTION")
     actions.add_parser("list", help="breakers that are not closed")
-    for action, text in (("reset", "close a breaker and discard its counts; lift an override"),
-                         ("block", "refuse starts under a key (every mode but off)"),
-                         ("allow", "never refuse starts under a key")):
+    for action, text in (
+        ("reset", "close a breaker and discard its counts; lift an override"),
+        ("block", "refuse starts under a key (every mode but off)"),
+        ("allow", "never refuse starts under a key"),
+    ):
         one = actions.add_parser(action, help=text)
         one.add_argument("scope", choices=["prefix", "country"])
         one.add_argument("key", help="'+' and digits (prefix) or ISO alpha-2 (country)")

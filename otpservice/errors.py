@@ -13,8 +13,14 @@ class OTPServiceError(Exception):
     code: str = "internal_error"
     default_message: str = "Internal server error"
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None,
-                 headers: dict[str, str] | None = None, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.retry_after = retry_after

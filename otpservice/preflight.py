@@ -48,8 +48,9 @@ async def reach_database(settings: Settings, *, require_head: bool) -> str:
         if not os.access(path.parent, os.W_OK):
             raise SettingsError(f"DATABASE_URL: folder {path.parent} is not writable")
         return f"database: {location} (not created yet: serve or migrate creates it)"
-    engine = make_engine(settings.database_url, **({} if path else {"connect_args": {
-        "timeout": CONNECT_TIMEOUT_SECONDS}}))
+    engine = make_engine(
+        settings.database_url, **({} if path else {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}})
+    )
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS * 2):
             async with engine.connect() as connection:
@@ -102,14 +103,20 @@ def workers_refusal(settings: Settings, workers: int) -> str | None:
     if workers <= 1:
         return None
     if settings.rate_limit_storage_url.startswith("memory://"):
-        return (f"RATE_LIMIT_STORAGE_URL: --workers {workers} needs limits the workers share (redis://...); "
-                "with memory:// each worker would count alone")
+        return (
+            f"RATE_LIMIT_STORAGE_URL: --workers {workers} needs limits the workers share (redis://...); "
+            "with memory:// each worker would count alone"
+        )
     if settings.is_sqlite:
-        return (f"DATABASE_URL: --workers {workers} needs PostgreSQL; SQLite's write lock is held per process "
-                "and the workers would contend for the file")
+        return (
+            f"DATABASE_URL: --workers {workers} needs PostgreSQL; SQLite's write lock is held per process "
+            "and the workers would contend for the file"
+        )
     if "console" in (settings.service_provider, settings.sms_fallback_provider):
-        return (f"SERVICE_PROVIDER: --workers {workers} cannot run the console provider, whose /dev/outbox is "
-                "kept in each worker's memory")
+        return (
+            f"SERVICE_PROVIDER: --workers {workers} cannot run the console provider, whose /dev/outbox is "
+            "kept in each worker's memory"
+        )
     return None
 
 
@@ -153,9 +160,10 @@ def check_config(settings: Settings) -> int:
     print(f"database: {database_location(settings.database_url)}", file=sys.stderr)
     failures = 0
     checks: list[Callable[[], str | None]] = [
-              lambda: check_verification_settings(settings),
-              lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
-              lambda: asyncio.run(reach_limit_storage(settings))]
+        lambda: check_verification_settings(settings),
+        lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
+        lambda: asyncio.run(reach_limit_storage(settings)),
+    ]
     for check in checks:
         try:
             said = check()

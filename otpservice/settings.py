@@ -124,9 +124,17 @@ class Settings(BaseSettings):
     fraud_min_conversion: float = Field(0.2, ge=0, le=1)
 
     _split = field_validator(
-        "sms_allowed_senders", "otp_previous_secret_keys", "otp_allowed_countries",
-        "otp_test_numbers", "api_keys", "sms_allowed_countries", "trusted_proxies", "sms_budget_countries",
-        "admin_api_keys", "webhook_previous_secrets", mode="before",
+        "sms_allowed_senders",
+        "otp_previous_secret_keys",
+        "otp_allowed_countries",
+        "otp_test_numbers",
+        "api_keys",
+        "sms_allowed_countries",
+        "trusted_proxies",
+        "sms_budget_countries",
+        "admin_api_keys",
+        "webhook_previous_secrets",
+        mode="before",
     )(_split_commas)
 
     @field_validator("fraud_guard", mode="before")
@@ -228,8 +236,10 @@ class Settings(BaseSettings):
             raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
         uses_console = "console" in (self.service_provider, self.sms_fallback_provider)
         if uses_console and not self.is_sqlite and not self.console_provider_allowed:
-            raise ValueError("SERVICE_PROVIDER: the console provider (codes readable at /dev/outbox) runs only on "
-                             "SQLite; set a real provider, or CONSOLE_PROVIDER_ALLOWED=true")
+            raise ValueError(
+                "SERVICE_PROVIDER: the console provider (codes readable at /dev/outbox) runs only on "
+                "SQLite; set a real provider, or CONSOLE_PROVIDER_ALLOWED=true"
+            )
         return self
 
     @property

@@ -57,8 +57,9 @@ async def startup_checks(settings: Settings) -> None:
     await prepare_database(settings)
 
 
-async def build_services(settings: Settings, clock: Clock,
-                         transport: httpx.AsyncBaseTransport | None = None) -> Services:
+async def build_services(
+    settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+) -> Services:
     keys = resolve_secret_keys(settings)
     await prepare_database(settings)
     engine = make_engine(settings.database_url)
@@ -77,45 +78,84 @@ async def build_services(settings: Settings, clock: Clock,
     throttle = ProviderThrottle(storage.windows, settings.sms_rate_limit) if settings.sms_queue_enabled else None
     retry = RetryPolicy.for_timeout(chain.names, settings.provider_timeout, queue_enabled=settings.sms_queue_enabled)
     deliverer = Deliverer(chain, messages, VerificationStore(sessions), retry, clock)
-    dispatcher = Dispatcher(deliverer, messages, clock, queue_enabled=settings.sms_queue_enabled,
-                            throttle=throttle, cipher=cipher)
-    worker = OutboxWorker(messages, deliverer, cipher, throttle, clock, queue_enabled=settings.sms_queue_enabled,
-                          on_sent=fraud_guard.delivered)
+    dispatcher = Dispatcher(
+        deliverer, messages, clock, queue_enabled=settings.sms_queue_enabled, throttle=throttle, cipher=cipher
+    )
+    worker = OutboxWorker(
+        messages,
+        deliverer,
+        cipher,
+        throttle,
+        clock,
+        queue_enabled=settings.sms_queue_enabled,
+        on_sent=fraud_guard.delivered,
+    )
     alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
     secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
     alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
-    budget = SendBudget(storage.budget, budget_rules(settings), clock, settings.rate_limit_key_prefix,
-                        watcher=BudgetAlerts(alerts, clock))
+    budget = SendBudget(
+        storage.budget,
+        budget_rules(settings),
+        clock,
+        settings.rate_limit_key_prefix,
+        watcher=BudgetAlerts(alerts, clock),
+    )
     fraud_guard.transitions.on_opened = lambda opened: alerts.emit(opened.alert())
-    balance = BalanceGuard(provider, balance_check_enabled(settings.service_provider, settings),
-                           settings.balance_cache_seconds, clock)
-    sms = SmsService(dispatcher, budget, balance,
-                     default_sender=settings.sms_default_sender,
-                     allowed_senders=settings.sms_allowed_senders,
-                     allowed_countries=settings.sms_allowed_countries,
-                     sender_optional=bool(settings.service_provider == "twilio"
-                                          and settings.twilio_messaging_service_sid)
-                     or settings.service_provider == "console")
+    balance = BalanceGuard(
+        provider, balance_check_enabled(settings.service_provider, settings), settings.balance_cache_seconds, clock
+    )
+    sms = SmsService(
+        dispatcher,
+        budget,
+        balance,
+        default_sender=settings.sms_default_sender,
+        allowed_senders=settings.sms_allowed_senders,
+        allowed_countries=settings.sms_allowed_countries,
+        sender_optional=bool(settings.service_provider == "twilio" and settings.twilio_messaging_service_sid)
+        or settings.service_provider == "console",
+    )
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages, fraud_guard)
-    services = Services(settings=settings, clock=clock, engine=engine, http=http, limit_storage=storage,
-                        budget=budget, provider=provider, messages=messages, sms=sms, verify=verify,
-                        worker=worker, verify_services=ServiceStore(sessions), alerts=alerts,
-                        extras={"alert_http": alert_http}, fraud_guard=fraud_guard, fraud_operator=fraud_operator)
+    services = Services(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        http=http,
+        limit_storage=storage,
+        budget=budget,
+        provider=provider,
+        messages=messages,
+        sms=sms,
+        verify=verify,
+        worker=worker,
+        verify_services=ServiceStore(sessions),
+        alerts=alerts,
+        extras={"alert_http": alert_http},
+        fraud_guard=fraud_guard,
+        fraud_operator=fraud_operator,
+    )
     services.extras["breakers"] = fraud_operator  # the console's BreakerControl
     return services
 
 
 def budget_rules(settings: Settings) -> BudgetRules:
     return BudgetRules(
-        global_limit=settings.rate_limit_max_requests, global_window=settings.rate_limit_window_ms / 1000,
-        delay=DelayPolicy(base=settings.exponential_delay_base, cap=settings.exponential_delay_max,
-                          reset_after=settings.exponential_delay_reset_after),
+        global_limit=settings.rate_limit_max_requests,
+        global_window=settings.rate_limit_window_ms / 1000,
+        delay=DelayPolicy(
+            base=settings.exponential_delay_base,
+            cap=settings.exponential_delay_max,
+            reset_after=settings.exponential_delay_reset_after,
+        ),
         otp_per_number_hour=settings.otp_max_sends_per_number_hour,
         otp_per_number_day=settings.otp_max_sends_per_number_day,
-        sms_per_number_hour=settings.sms_max_per_number_hour, sms_per_number_day=settings.sms_max_per_number_day,
+        sms_per_number_hour=settings.sms_max_per_number_hour,
+        sms_per_number_day=settings.sms_max_per_number_day,
         per_client_minute=settings.otp_max_requests_per_ip_minute,
-        spend_hour=settings.sms_budget_hour, spend_day=settings.sms_budget_day,
-        spend_country_day=settings.sms_budget_country_day, spend_countries=settings.budget_countries)
+        spend_hour=settings.sms_budget_hour,
+        spend_day=settings.sms_budget_day,
+        spend_country_day=settings.sms_budget_country_day,
+        spend_countries=settings.budget_countries,
+    )
 
 
 async def start_background(services: Services) -> None:
@@ -123,8 +163,10 @@ async def start_background(services: Services) -> None:
     with the queue off it only recovers the leases of crashed sends. The alert sender
     delivers this process's alerts."""
     stop_alerts = asyncio.Event()
-    services.extras["alerts"] = (stop_alerts, asyncio.create_task(services.alerts.run(stop_alerts),
-                                                                  name="alert-sender"))
+    services.extras["alerts"] = (
+        stop_alerts,
+        asyncio.create_task(services.alerts.run(stop_alerts), name="alert-sender"),
+    )
     task = asyncio.create_task(services.worker.run(), name="outbox-worker")
     services.extras["worker"] = (asyncio.get_running_loop(), task)
 

@@ -137,14 +137,16 @@ def clock() -> FakeClock:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, clock: Clock | None = None,
-                      transport: httpx.AsyncBaseTransport | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def running_app(
+    settings: Settings, clock: Clock | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, behind an in-process AsyncClient."""
     app = create_app(settings, clock=clock, transport=transport)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)),
-                          base_url="http://otpservice.test") as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://otpservice.test"
+        ) as client,
     ):
         client.app = app  # type: ignore[attr-defined]
         yield client

@@ -21,14 +21,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str], log_path: Path,
-          args: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serve(
+    env: dict[str, str], log_path: Path, args: list[str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start the service with `env` (on top of PATH), wait for /-/healthz, stop it at the end.
     With `args` (`serve`'s options), --port in them is where it listens."""
     args = args or []
     port = int(args[args.index("--port") + 1]) if "--port" in args else free_port()
-    full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": str(port),
-                "LOG_LEVEL": "warning", **env}
+    full_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+        **env,
+    }
     with open(log_path, "ab") as log:
         process = subprocess.Popen([str(BIN), "serve", *args], env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"

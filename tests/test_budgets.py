@@ -32,8 +32,9 @@ def sqlite_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def test_a_country_budget_stops_that_country_alone_and_alerts_once(tmp_path: Path) -> None:
     with alert_receiver() as receiver:
-        env = sqlite_env(tmp_path, SMS_BUDGET_COUNTRIES="GB:3", ALERT_WEBHOOK_URL=receiver.url,
-                         ALERT_WEBHOOK_SECRET=receiver.secret)
+        env = sqlite_env(
+            tmp_path, SMS_BUDGET_COUNTRIES="GB:3", ALERT_WEBHOOK_URL=receiver.url, ALERT_WEBHOOK_SECRET=receiver.secret
+        )
         with serve(env, tmp_path / "serve.log") as (base_url, _):
             gb = [send(base_url, number) for number in GB]
             started = httpx.post(base_url + "/verify/start", json={"to": "+447400123459"}, timeout=10)
@@ -57,8 +58,9 @@ def test_a_country_budget_stops_that_country_alone_and_alerts_once(tmp_path: Pat
 
 def test_a_hanging_or_absent_receiver_never_holds_a_send_back(tmp_path: Path) -> None:
     with alert_receiver(hold=True) as receiver:
-        env = sqlite_env(tmp_path, SMS_BUDGET_HOUR="2", ALERT_WEBHOOK_URL=receiver.url,
-                         ALERT_WEBHOOK_SECRET=receiver.secret)
+        env = sqlite_env(
+            tmp_path, SMS_BUDGET_HOUR="2", ALERT_WEBHOOK_URL=receiver.url, ALERT_WEBHOOK_SECRET=receiver.secret
+        )
         with serve(env, tmp_path / "serve.log") as (base_url, _):
             # The receiver holds every request until released: each send still answers.
             answers = [send(base_url, number) for number in IT]
@@ -71,8 +73,12 @@ def test_a_hanging_or_absent_receiver_never_holds_a_send_back(tmp_path: Path) ->
 
 def test_an_alert_the_receiver_missed_is_retried(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there yet
-    env = sqlite_env(tmp_path, SMS_BUDGET_HOUR="1", ALERT_WEBHOOK_URL=f"http://127.0.0.1:{port}/alerts",
-                     ALERT_WEBHOOK_SECRET="alert-secret")
+    env = sqlite_env(
+        tmp_path,
+        SMS_BUDGET_HOUR="1",
+        ALERT_WEBHOOK_URL=f"http://127.0.0.1:{port}/alerts",
+        ALERT_WEBHOOK_SECRET="alert-secret",
+    )
     with serve(env, tmp_path / "serve.log") as (base_url, _):
         assert send(base_url, IT[0]).status_code == 200
         time.sleep(1.5)  # the first delivery has failed by now
@@ -85,8 +91,13 @@ def test_an_alert_the_receiver_missed_is_retried(tmp_path: Path) -> None:
 @pytest.mark.redis
 def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Path) -> None:
     with alert_receiver() as receiver:
-        env = {**replica_env, "SMS_BUDGET_DAY": "4", "ALERT_WEBHOOK_URL": receiver.url,
-               "ALERT_WEBHOOK_SECRET": receiver.secret, "CONSOLE_PROVIDER_ALLOWED": "true"}
+        env = {
+            **replica_env,
+            "SMS_BUDGET_DAY": "4",
+            "ALERT_WEBHOOK_URL": receiver.url,
+            "ALERT_WEBHOOK_SECRET": receiver.secret,
+            "CONSOLE_PROVIDER_ALLOWED": "true",
+        }
         with serve(env, tmp_path / "a.log") as (first, _), serve(env, tmp_path / "b.log") as (second, _):
             answers = [send((first, second)[index % 2], f"+3933312345{index:02d}") for index in range(8)]
             wait_for(receiver, 2)
@@ -98,16 +109,22 @@ def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Pa
 
 def test_an_opened_breaker_is_alerted_once_with_its_counts(tmp_path: Path) -> None:
     with alert_receiver() as receiver:
-        env = sqlite_env(tmp_path, FRAUD_GUARD="enforce", FRAUD_MIN_SETTLED="3", ALERT_WEBHOOK_URL=receiver.url,
-                         ALERT_WEBHOOK_SECRET=receiver.secret)
+        env = sqlite_env(
+            tmp_path,
+            FRAUD_GUARD="enforce",
+            FRAUD_MIN_SETTLED="3",
+            ALERT_WEBHOOK_URL=receiver.url,
+            ALERT_WEBHOOK_SECRET=receiver.secret,
+        )
         with serve(env, tmp_path / "serve.log") as (base_url, _):
             for index in range(3):  # started to one range, never approved
                 started = httpx.post(base_url + "/verify/start", json={"to": f"+91912345000{index}"}, timeout=10)
                 assert started.status_code == 201, started.text
                 assert httpx.post(f"{base_url}/verify/{started.json()['id']}/cancel", timeout=10).status_code == 200
             deadline, attempt = time.monotonic() + 15, 0
-            while (refused := httpx.post(base_url + "/verify/start", json={"to": f"+9191234500{50 + attempt}"},
-                                         timeout=10)).status_code != 429:
+            while (
+                refused := httpx.post(base_url + "/verify/start", json={"to": f"+9191234500{50 + attempt}"}, timeout=10)
+            ).status_code != 429:
                 assert time.monotonic() < deadline, refused.text
                 attempt += 1  # another number of the range each time: never the number's own delay
                 time.sleep(0.5)

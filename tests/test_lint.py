@@ -22,10 +22,14 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(tool), *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("argv", [
-    ("ruff", "check", "--no-cache", "."),
-    ("ruff", "format", "--no-cache", "--check", "."),
-], ids=["ruff-check", "ruff-format"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("ruff", "check", "--no-cache", "."),
+        ("ruff", "format", "--no-cache", "--check", "."),
+    ],
+    ids=["ruff-check", "ruff-format"],
+)
 def test_ruff_is_clean(argv: tuple[str, ...]) -> None:
     result = _run(*argv)
     assert result.returncode == 0, f"{' '.join(argv)}:\n{result.stdout}{result.stderr}"

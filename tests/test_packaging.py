@@ -32,16 +32,29 @@ def test_the_wheel_builds_without_a_warning_and_holds_its_data(tmp_path: Path) -
         shutil.copy(ROOT / name, source / name)
     # PYTHONDONTWRITEBYTECODE makes setuptools warn that it skips byte-compiling: not ours.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path),
-                            str(source)], capture_output=True, text=True, timeout=300, env=env)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
-    warnings = [line for line in (built.stdout + built.stderr).splitlines()
-                if "warn" in line.lower() and "Location '" not in line]  # pip's notes on local indexes
+    warnings = [
+        line
+        for line in (built.stdout + built.stderr).splitlines()
+        if "warn" in line.lower() and "Location '" not in line
+    ]  # pip's notes on local indexes
     assert warnings == []
     [wheel] = tmp_path.glob("otpservice-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"otpservice/py.typed", "otpservice/verify/templates/en.txt", "otpservice/_alembic/env.py",
-            "otpservice/_alembic/script.py.mako", "otpservice/_alembic/versions/0001_initial.py"} <= names
+    assert {
+        "otpservice/py.typed",
+        "otpservice/verify/templates/en.txt",
+        "otpservice/_alembic/env.py",
+        "otpservice/_alembic/script.py.mako",
+        "otpservice/_alembic/versions/0001_initial.py",
+    } <= names
 
 
 def test_compose_needs_the_operators_keys_and_a_real_provider() -> None:

@@ -25,12 +25,20 @@ def test_the_readme_snippet_starts_and_checks_a_verification(tmp_path: Path) -> 
     snippet = readme_snippet()
     assert SCRIPTS_RUN_URL in snippet and "twilio" in snippet
     # ./scripts/run's defaults: SQLite in the working directory, console provider, no keys.
-    with serve({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otpservice.db"}, tmp_path / "serve.log") \
-            as (base_url, _):
+    with serve({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otpservice.db"}, tmp_path / "serve.log") as (
+        base_url,
+        _,
+    ):
         script = tmp_path / "snippet.py"
         script.write_text(snippet.replace(SCRIPTS_RUN_URL, base_url))
-        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                                cwd=tmp_path, env={"PATH": os.environ.get("PATH", "")})
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env={"PATH": os.environ.get("PATH", "")},
+        )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"VE[0-9a-f]{32} pending", lines[0])

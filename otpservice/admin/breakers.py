@@ -67,14 +67,16 @@ class StandInBreakers:
         self._rows: dict[tuple[str, str], BreakerRow] = {}
         self._lock = threading.Lock()
 
-    def trip(self, scope: str, key: str, *, settled: int, approved: int, threshold: float,
-             cooldown: float = 900) -> None:
+    def trip(
+        self, scope: str, key: str, *, settled: int, approved: int, threshold: float, cooldown: float = 900
+    ) -> None:
         """Open a breaker as the real one does when conversion falls under the threshold."""
         now = self._clock.now()
         ratio = approved / settled if settled else 0.0
         reason = f"conversion {ratio:.0%} < {threshold:.0%} over {settled} settled"
-        row = BreakerRow(scope, check_key(scope, key), "open", settled, approved, ratio, threshold,
-                         now, now + cooldown, reason)
+        row = BreakerRow(
+            scope, check_key(scope, key), "open", settled, approved, ratio, threshold, now, now + cooldown, reason
+        )
         with self._lock:
             self._rows[(row.scope, row.key)] = row
 
@@ -100,7 +102,8 @@ class StandInBreakers:
             reason = f"operator {action}" + (f": {note}" if note else "")
             until = now + ttl if ttl else None
             if previous is not None:
-                self._rows[(scope, key)] = replace(previous, state=state, reason=reason, retry_at=until,
-                                                   opened_at=previous.opened_at or now)
+                self._rows[(scope, key)] = replace(
+                    previous, state=state, reason=reason, retry_at=until, opened_at=previous.opened_at or now
+                )
             else:
                 self._rows[(scope, key)] = BreakerRow(scope, key, state, 0, 0, None, None, now, until, reason)

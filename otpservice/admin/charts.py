@@ -7,8 +7,7 @@ from markupsafe import Markup, escape
 from otpservice.db.reports import CountryRow, ProviderRow
 
 COUNTRY_SERIES = (("started", "#8da0cb"), ("sent", "#66c2a5"), ("approved", "#1b7837"))
-OUTCOME_SERIES = (("sent", "#8da0cb"), ("delivered", "#1b7837"), ("undelivered", "#fdae61"),
-                  ("failed", "#d73027"))
+OUTCOME_SERIES = (("sent", "#8da0cb"), ("delivered", "#1b7837"), ("undelivered", "#fdae61"), ("failed", "#d73027"))
 WIDTH, LABEL, BAR, GAP = 640, 90, 10, 14
 MAX_COUNTRIES = 12
 
@@ -17,15 +16,18 @@ def _legend(series: Sequence[tuple[str, str]], y: int) -> str:
     parts = []
     for index, (name, color) in enumerate(series):
         x = LABEL + index * 120
-        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{color}"/>'
-                     f'<text x="{x + 14}" y="{y + 9}">{name}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{color}"/><text x="{x + 14}" y="{y + 9}">{name}</text>'
+        )
     return "".join(parts)
 
 
 def _svg(height: int, title: str, body: str) -> Markup:
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{height}" '
-                  f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">'
-                  f'<title>{escape(title)}</title>{body}</svg>')
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">'
+        f"<title>{escape(title)}</title>{body}</svg>"
+    )
 
 
 def country_chart(rows: Sequence[CountryRow]) -> Markup:
@@ -42,9 +44,11 @@ def country_chart(rows: Sequence[CountryRow]) -> Markup:
         for offset, (name, color) in enumerate(COUNTRY_SERIES):
             value = getattr(row, name)
             y = top + offset * BAR
-            parts.append(f'<rect class="bar-{name}" x="{LABEL}" y="{y}" width="{value * scale:.1f}" '
-                         f'height="{BAR - 1}" fill="{color}"><title>{name}: {value}</title></rect>'
-                         f'<text x="{LABEL + value * scale + 4:.1f}" y="{y + BAR - 1}">{value}</text>')
+            parts.append(
+                f'<rect class="bar-{name}" x="{LABEL}" y="{y}" width="{value * scale:.1f}" '
+                f'height="{BAR - 1}" fill="{color}"><title>{name}: {value}</title></rect>'
+                f'<text x="{LABEL + value * scale + 4:.1f}" y="{y + BAR - 1}">{value}</text>'
+            )
     return _svg(20 + len(shown) * group, "Verifications per country", "".join(parts))
 
 
@@ -62,8 +66,10 @@ def outcome_chart(rows: Sequence[ProviderRow]) -> Markup:
         for name, color in OUTCOME_SERIES:
             width = row.count(name) * scale
             if width:
-                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{BAR * 2}" '
-                             f'fill="{color}"><title>{name}: {row.count(name)}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{BAR * 2}" '
+                    f'fill="{color}"><title>{name}: {row.count(name)}</title></rect>'
+                )
             x += width
         parts.append(f'<text x="{x + 4:.1f}" y="{y + BAR + 4}">{total}</text>')
     return _svg(20 + len(rows) * (BAR * 2 + GAP), "Message outcomes per provider", "".join(parts))

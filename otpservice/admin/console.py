@@ -23,7 +23,7 @@ audit_log = logging.getLogger("otpservice.admin")
 # Everything a page loads comes from this page: inline style and SVG, nothing from another host.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -43,8 +43,12 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
-TEMPLATES = Environment(loader=PackageLoader("otpservice.admin", "templates"),
-                        autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = Environment(
+    loader=PackageLoader("otpservice.admin", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 TEMPLATES.filters.update(mask=mask_phone, when=_when, percent=_percent)
 TEMPLATES.globals.update(country_chart=country_chart, outcome_chart=outcome_chart)
 
@@ -53,8 +57,9 @@ class Console:
     def __init__(self, services: Services, breakers: BreakerControl) -> None:
         settings = services.settings
         self.services = services
-        self.keys = SessionKeys(resolve_secret_keys(settings).current,
-                                [key.get_secret_value() for key in settings.admin_api_keys])
+        self.keys = SessionKeys(
+            resolve_secret_keys(settings).current, [key.get_secret_value() for key in settings.admin_api_keys]
+        )
         self.reports = ReportStore(make_sessionmaker(services.engine))
         self.overview = Overview(self.reports, services.clock, otp_ttl=settings.otp_ttl)
         self.breakers = breakers
@@ -62,9 +67,18 @@ class Console:
 
     def audit(self, session: Session, action: str, target: str, **fields: object) -> None:
         """One line per operator action: when, what, on what, and which key (its fingerprint)."""
-        audit_log.info("admin action %s %s", action, target, extra={
-            "action": action, "target": target, "admin_key": session.short,
-            "at": iso(self.services.clock.now()), **fields})
+        audit_log.info(
+            "admin action %s %s",
+            action,
+            target,
+            extra={
+                "action": action,
+                "target": target,
+                "admin_key": session.short,
+                "at": iso(self.services.clock.now()),
+                **fields,
+            },
+        )
 
 
 def console_of(request: Request) -> Console:

@@ -36,15 +36,23 @@ class Figures:
 
     @property
     def totals(self) -> CountryRow:
-        return CountryRow(None, sum(r.started for r in self.countries), sum(r.sent for r in self.countries),
-                          sum(r.approved for r in self.countries))
+        return CountryRow(
+            None,
+            sum(r.started for r in self.countries),
+            sum(r.sent for r in self.countries),
+            sum(r.approved for r in self.countries),
+        )
 
 
 class FinalHours(Generic[Row]):
     """Figures of whole hours that are final, each read once; a period = head + final hours + live tail."""
 
-    def __init__(self, read: Callable[[datetime, datetime | None], Awaitable[list[Row]]],
-                 merge: Callable[[Iterable[Row]], list[Row]], final_after: float) -> None:
+    def __init__(
+        self,
+        read: Callable[[datetime, datetime | None], Awaitable[list[Row]]],
+        merge: Callable[[Iterable[Row]], list[Row]],
+        final_after: float,
+    ) -> None:
         self._read: Callable[[datetime, datetime | None], Awaitable[list[Row]]] = read
         self._merge: Callable[[Iterable[Row]], list[Row]] = merge
         self._final_after = final_after
@@ -85,8 +93,9 @@ def merge_providers(rows: Iterable[ProviderRow]) -> list[ProviderRow]:
 
 
 class Overview:
-    def __init__(self, reports: ReportStore, clock: Clock, *, otp_ttl: float,
-                 cache_seconds: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self, reports: ReportStore, clock: Clock, *, otp_ttl: float, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
         self._reports, self._clock, self._cache_seconds = reports, clock, cache_seconds
         self._countries = FinalHours(reports.countries, merge_countries, final_after=otp_ttl + HOUR)
         self._providers = FinalHours(reports.providers, merge_providers, final_after=MESSAGES_FINAL_AFTER)
@@ -101,7 +110,12 @@ class Overview:
             if cached is not None and 0 <= now - cached.at < self._cache_seconds:
                 return cached
             since = now - PERIODS[period]
-            figures = Figures(period, await self._countries.over(since, now),
-                              await self._providers.over(since, now), await self._reports.backlog(), now)
+            figures = Figures(
+                period,
+                await self._countries.over(since, now),
+                await self._providers.over(since, now),
+                await self._reports.backlog(),
+                now,
+            )
             self._cache[period] = figures
             return figures

@@ -41,19 +41,26 @@ def _signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if request.method == "POST":
             form = await request.form()
             if session is None or not console.keys.csrf_valid(session.nonce, form.get("csrf")):
-                return render(request, "error.html", 403, title="Forbidden",
-                              message="This form has expired or did not come from the console. "
-                                      "Nothing was changed.")
+                return render(
+                    request,
+                    "error.html",
+                    403,
+                    title="Forbidden",
+                    message="This form has expired or did not come from the console. Nothing was changed.",
+                )
         elif session is None:
             return RedirectResponse("/admin/login", status_code=303)
         return await handler(request, console, session)
+
     return endpoint
 
 
-def _page(request: Request, console: Console, session: Session, template: str, status: int = 200,
-          **context: Any) -> Response:
-    return render(request, template, status, csrf=console.keys.csrf_token(session.nonce),
-                  admin_key=session.short, **context)
+def _page(
+    request: Request, console: Console, session: Session, template: str, status: int = 200, **context: Any
+) -> Response:
+    return render(
+        request, template, status, csrf=console.keys.csrf_token(session.nonce), admin_key=session.short, **context
+    )
 
 
 async def login_form(request: Request) -> Response:
@@ -62,8 +69,9 @@ async def login_form(request: Request) -> Response:
 
 def _login_page(request: Request, console: Console, message: str | None = None) -> Response:
     nonce, cookie = console.keys.new_login_nonce()
-    response = render(request, "login.html", 401 if message else 200, message=message,
-                      csrf=console.keys.csrf_token("login:" + nonce))
+    response = render(
+        request, "login.html", 401 if message else 200, message=message, csrf=console.keys.csrf_token("login:" + nonce)
+    )
     _set_cookie(response, console, LOGIN_COOKIE, cookie, LOGIN_FORM_SECONDS)
     return response
 
@@ -73,8 +81,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     nonce = console.keys.login_nonce(request.cookies.get(LOGIN_COOKIE))
     if nonce is None or not console.keys.csrf_valid("login:" + nonce, form.get("csrf")):
-        return render(request, "error.html", 403, title="Forbidden",
-                      message="The login form expired: open it again.")
+        return render(request, "error.html", 403, title="Forbidden", message="The login form expired: open it again.")
     key = form.get("key")
     session = console.keys.login(key) if isinstance(key, str) else None
     if session is None:
@@ -82,22 +89,25 @@ async def login(request: Request) -> Response:
     console.audit(session, "login", "console")
     response = RedirectResponse("/admin", status_code=303)
     _set_cookie(response, console, SESSION_COOKIE, console.keys.dump(session), SESSION_SECONDS)
-    response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict",
-                           secure=console.secure_cookies)
+    response.delete_cookie(
+        LOGIN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=console.secure_cookies
+    )
     return response
 
 
 def _set_cookie(response: Response, console: Console, name: str, value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-                        samesite="strict", secure=console.secure_cookies)
+    response.set_cookie(
+        name, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="strict", secure=console.secure_cookies
+    )
 
 
 @_signed_in
 async def logout(request: Request, console: Console, session: Session) -> Response:
     console.audit(session, "logout", "console")
     response = RedirectResponse("/admin/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict",
-                           secure=console.secure_cookies)
+    response.delete_cookie(
+        SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=console.secure_cookies
+    )
     return response
 
 
@@ -112,8 +122,16 @@ async def overview(request: Request, console: Console, session: Session) -> Resp
         budgets = await console.services.budget.usage(row.country for row in figures.countries if row.country)
     except OTPServiceError:  # the limit storage is down: the page still shows the rest
         budgets = None
-    return _page(request, console, session, "overview.html", figures=figures, periods=list(PERIODS),
-                 breakers=breakers, budgets=budgets)
+    return _page(
+        request,
+        console,
+        session,
+        "overview.html",
+        figures=figures,
+        periods=list(PERIODS),
+        breakers=breakers,
+        budgets=budgets,
+    )
 
 
 @_signed_in
@@ -123,8 +141,9 @@ async def search(request: Request, console: Console, session: Session) -> Respon
         return RedirectResponse(f"/admin/verifications/{query}", status_code=303)
     if _E164_SHAPE.fullmatch(query):
         verifications, messages = await console.reports.by_number(canonical_e164(query) or query)
-        return _page(request, console, session, "search.html", query=query, verifications=verifications,
-                     messages=messages)
+        return _page(
+            request, console, session, "search.html", query=query, verifications=verifications, messages=messages
+        )
     found = await console.reports.message(query) if query else None
     if found is not None:
         return RedirectResponse(f"/admin/messages/{found[0].id}", status_code=303)
@@ -135,18 +154,25 @@ async def search(request: Request, console: Console, session: Session) -> Respon
 async def verification_page(request: Request, console: Console, session: Session) -> Response:
     history = await console.reports.verification(request.path_params["id"])
     if history is None:
-        return _page(request, console, session, "error.html", 404, title="Not found",
-                     message="No verification has this id.")
-    return _page(request, console, session, "verification.html", history=history, timeline=timeline(history),
-                 notice=request.query_params.get("notice"))
+        return _page(
+            request, console, session, "error.html", 404, title="Not found", message="No verification has this id."
+        )
+    return _page(
+        request,
+        console,
+        session,
+        "verification.html",
+        history=history,
+        timeline=timeline(history),
+        notice=request.query_params.get("notice"),
+    )
 
 
 @_signed_in
 async def message_page(request: Request, console: Console, session: Session) -> Response:
     found = await console.reports.message(request.path_params["id"])
     if found is None:
-        return _page(request, console, session, "error.html", 404, title="Not found",
-                     message="No message has this id.")
+        return _page(request, console, session, "error.html", 404, title="Not found", message="No message has this id.")
     return _page(request, console, session, "message.html", message=found[0], events=found[1])
 
 
@@ -164,8 +190,15 @@ async def cancel_verification(request: Request, console: Console, session: Sessi
 
 @_signed_in
 async def breakers_page(request: Request, console: Console, session: Session) -> Response:
-    return _page(request, console, session, "breakers.html", breakers=await console.breakers.list_breakers(),
-                 scopes=SCOPES, notice=request.query_params.get("notice"))
+    return _page(
+        request,
+        console,
+        session,
+        "breakers.html",
+        breakers=await console.breakers.list_breakers(),
+        scopes=SCOPES,
+        notice=request.query_params.get("notice"),
+    )
 
 
 @_signed_in
@@ -176,8 +209,9 @@ async def breaker_action(request: Request, console: Console, session: Session) -
     ttl_text = str(form.get("ttl", "")).strip()
     ttl = float(ttl_text) if ttl_text.isdigit() and int(ttl_text) > 0 else None
     if scope not in SCOPES or not is_action(action) or (ttl_text and ttl is None):
-        return await _breaker_refused(request, console, session, "Choose a scope, an action and a whole "
-                                      "number of seconds (or nothing) as ttl.")
+        return await _breaker_refused(
+            request, console, session, "Choose a scope, an action and a whole number of seconds (or nothing) as ttl."
+        )
     try:
         key = check_key(scope, key)
         await console.breakers.act(scope, key, action, ttl, note)
@@ -189,8 +223,16 @@ async def breaker_action(request: Request, console: Console, session: Session) -
 
 
 async def _breaker_refused(request: Request, console: Console, session: Session, message: str) -> Response:
-    return _page(request, console, session, "breakers.html", 400, breakers=await console.breakers.list_breakers(),
-                 scopes=SCOPES, error=message)
+    return _page(
+        request,
+        console,
+        session,
+        "breakers.html",
+        400,
+        breakers=await console.breakers.list_breakers(),
+        scopes=SCOPES,
+        error=message,
+    )
 
 
 routes: list[BaseRoute] = [

@@ -19,18 +19,25 @@ class Entry:
 
 def timeline(history: VerificationHistory) -> list[Entry]:
     verification = history.verification
-    entries = [Entry(verification.created_at, "created",
-                     f"country {verification.country or 'unknown'}, locale {verification.locale}, "
-                     f"code of {verification.code_length} digits")]
+    entries = [
+        Entry(
+            verification.created_at,
+            "created",
+            f"country {verification.country or 'unknown'}, locale {verification.locale}, "
+            f"code of {verification.code_length} digits",
+        )
+    ]
     for number, message in enumerate(history.messages, start=1):
         outcome = " → ".join(event.status for event in history.events.get(message.id, [])) or message.status
         entries.append(Entry(message.created_at, f"send {number}", f"{message.id} via {message.provider}: {outcome}"))
     if not history.messages and verification.send_attempts:
-        entries.append(Entry(verification.last_sent_at, "sends",
-                             f"{verification.send_attempts} (a test number: no SMS)"))
+        entries.append(
+            Entry(verification.last_sent_at, "sends", f"{verification.send_attempts} (a test number: no SMS)")
+        )
     if verification.check_attempts:
-        entries.append(Entry(None, "checks", f"{verification.check_attempts} of "
-                             f"{verification.max_check_attempts} attempts used"))
+        entries.append(
+            Entry(None, "checks", f"{verification.check_attempts} of {verification.max_check_attempts} attempts used")
+        )
     if verification.approved_at is not None:
         entries.append(Entry(verification.approved_at, "approved", "the right code was checked"))
     elif verification.status != "pending":

@@ -94,14 +94,30 @@ class BreakerList(BaseModel):
 
 
 api_routes = [
-    ApiRoute("GET", "/admin/fraud/breakers", list_breakers, "listBreakers", "Breakers that are not closed", "fraud",
-             responses={200: Answer("Every breaker that is not closed", BreakerList)},
-             errors=(Unauthorized, NotFound), auth="admin_key"),
-    ApiRoute("POST", "/admin/fraud/breakers/{scope}/{key}", override, "overrideBreaker",
-             "Reset, block or allow a breaker", "fraud", request=OverrideRequest,
-             request_example={"action": "block", "ttl": 3600, "note": "no customers there"},
-             path_params={"scope": "prefix or country", "key": "'+' and digits, or ISO alpha-2"},
-             responses={200: Answer("The breaker after the action", Breaker)},
-             errors=(Unauthorized, NotFound), auth="admin_key"),
+    ApiRoute(
+        "GET",
+        "/admin/fraud/breakers",
+        list_breakers,
+        "listBreakers",
+        "Breakers that are not closed",
+        "fraud",
+        responses={200: Answer("Every breaker that is not closed", BreakerList)},
+        errors=(Unauthorized, NotFound),
+        auth="admin_key",
+    ),
+    ApiRoute(
+        "POST",
+        "/admin/fraud/breakers/{scope}/{key}",
+        override,
+        "overrideBreaker",
+        "Reset, block or allow a breaker",
+        "fraud",
+        request=OverrideRequest,
+        request_example={"action": "block", "ttl": 3600, "note": "no customers there"},
+        path_params={"scope": "prefix or country", "key": "'+' and digits, or ISO alpha-2"},
+        responses={200: Answer("The breaker after the action", Breaker)},
+        errors=(Unauthorized, NotFound),
+        auth="admin_key",
+    ),
 ]
 routes = mount(api_routes)

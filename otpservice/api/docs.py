@@ -15,10 +15,11 @@ from otpservice.api.openapi import openapi_json
 from otpservice.api.routing import Answer, ApiRoute, mount
 from otpservice.errors import NotFound
 
-ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
-          "favicon-32x32.png": "image/png"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript", "favicon-32x32.png": "image/png"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -67,16 +68,27 @@ async def docs_asset(request: Request) -> Response:
         return Response(INIT, media_type="text/javascript")
     if name not in ASSETS:
         raise NotFound()
-    return FileResponse(str(swagger_ui_path / name), media_type=ASSETS[name],
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        str(swagger_ui_path / name), media_type=ASSETS[name], headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 api_routes = [
-    ApiRoute("GET", "/openapi.json", openapi_json, "openapi", "This document", "operations", auth="none",
-             description="Open unless DOCS_ENABLED=false; then it needs a key like every API route.",
-             responses={200: Answer("OpenAPI 3.1 document", OpenApiDocument)}),
+    ApiRoute(
+        "GET",
+        "/openapi.json",
+        openapi_json,
+        "openapi",
+        "This document",
+        "operations",
+        auth="none",
+        description="Open unless DOCS_ENABLED=false; then it needs a key like every API route.",
+        responses={200: Answer("OpenAPI 3.1 document", OpenApiDocument)},
+    ),
 ]
 # HTML and static files: not API operations, so explicitly left out of the document.
-routes = [*mount(api_routes),
-          Route("/docs", docs_page, methods=["GET"], include_in_schema=False),
-          Route("/docs/{name}", docs_asset, methods=["GET"], include_in_schema=False)]
+routes = [
+    *mount(api_routes),
+    Route("/docs", docs_page, methods=["GET"], include_in_schema=False),
+    Route("/docs/{name}", docs_asset, methods=["GET"], include_in_schema=False),
+]

@@ -32,17 +32,28 @@ async def send_sms(request: Request) -> JSONResponse:
     payload = await read_json(request, FluxKitSmsRequest)
     result = await services.sms.send(payload.to, payload.body, payload.sender)
     # messageId is our id whether sent or queued: GET /messages/{messageId} follows it.
-    return JSONResponse({"messageId": result.message_id, "status": result.status, "channel": "sms",
-                         "to": payload.to}, status_code=202 if result.status == "queued" else 200,
-                        headers=result.rate_headers)
+    return JSONResponse(
+        {"messageId": result.message_id, "status": result.status, "channel": "sms", "to": payload.to},
+        status_code=202 if result.status == "queued" else 200,
+        headers=result.rate_headers,
+    )
 
 
 api_routes = [
-    ApiRoute("POST", "/messaging/sms", send_sms, "sendFluxKitSms", "Send one SMS (FluxKit messaging route)", "sms",
-             request=FluxKitSmsRequest,
-             request_example={"to": "+393331234567", "body": "Hello from otpservice", "from": "ACME"},
-             responses={200: Answer("Sent", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS),
-                        202: Answer("Queued in our outbox", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS)},
-             errors=SEND_ERRORS),
+    ApiRoute(
+        "POST",
+        "/messaging/sms",
+        send_sms,
+        "sendFluxKitSms",
+        "Send one SMS (FluxKit messaging route)",
+        "sms",
+        request=FluxKitSmsRequest,
+        request_example={"to": "+393331234567", "body": "Hello from otpservice", "from": "ACME"},
+        responses={
+            200: Answer("Sent", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS),
+            202: Answer("Queued in our outbox", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS),
+        },
+        errors=SEND_ERRORS,
+    ),
 ]
 routes = mount(api_routes)

@@ -48,30 +48,47 @@ async def get_message(request: Request) -> JSONResponse:
     if message is None:
         raise MessageNotFound()
     history = await services.messages.history(message.id)
-    return JSONResponse({
-        "id": message.id,
-        "sid": message.provider_sid or message.id,
-        "provider": message.provider,
-        "to": mask_phone(message.receiver),
-        "from": message.sender,
-        "status": message.status,
-        "providerStatus": message.provider_status,
-        "numSegments": str(message.segments),
-        "attempts": message.attempts,
-        "errorCode": message.error_code,
-        "errorMessage": message.error_message,
-        "verificationId": message.verification_id,
-        "createdAt": iso(message.created_at.timestamp()),
-        "updatedAt": iso(message.updated_at.timestamp()),
-        # `detail` was scrubbed of the message body before it was stored.
-        "history": [{"status": event.status, "at": iso(event.created_at.timestamp()), "provider": event.provider,
-                     "detail": event.detail} for event in history],
-    })
+    return JSONResponse(
+        {
+            "id": message.id,
+            "sid": message.provider_sid or message.id,
+            "provider": message.provider,
+            "to": mask_phone(message.receiver),
+            "from": message.sender,
+            "status": message.status,
+            "providerStatus": message.provider_status,
+            "numSegments": str(message.segments),
+            "attempts": message.attempts,
+            "errorCode": message.error_code,
+            "errorMessage": message.error_message,
+            "verificationId": message.verification_id,
+            "createdAt": iso(message.created_at.timestamp()),
+            "updatedAt": iso(message.updated_at.timestamp()),
+            # `detail` was scrubbed of the message body before it was stored.
+            "history": [
+                {
+                    "status": event.status,
+                    "at": iso(event.created_at.timestamp()),
+                    "provider": event.provider,
+                    "detail": event.detail,
+                }
+                for event in history
+            ],
+        }
+    )
 
 
 api_routes = [
-    ApiRoute("GET", "/messages/{sid}", get_message, "getMessage", "A message's record and status history", "sms",
-             path_params={"sid": "Either id that /send returned"},
-             responses={200: Answer("The message (number masked)", Message)}, errors=(MessageNotFound,)),
+    ApiRoute(
+        "GET",
+        "/messages/{sid}",
+        get_message,
+        "getMessage",
+        "A message's record and status history",
+        "sms",
+        path_params={"sid": "Either id that /send returned"},
+        responses={200: Answer("The message (number masked)", Message)},
+        errors=(MessageNotFound,),
+    ),
 ]
 routes = mount(api_routes)

@@ -45,13 +45,16 @@ class ApiKeyAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(self._open + OWN_AUTH_PREFIXES) or _is_admin(path) \
-                or self._authorized(scope):
+        if (
+            scope["type"] != "http"
+            or path.startswith(self._open + OWN_AUTH_PREFIXES)
+            or _is_admin(path)
+            or self._authorized(scope)
+        ):
             await self.app(scope, receive, send)
             return
         error = Unauthorized()
-        response = JSONResponse(error.body(), status_code=error.status_code,
-                                headers={"WWW-Authenticate": "Bearer"})
+        response = JSONResponse(error.body(), status_code=error.status_code, headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 
     def _authorized(self, scope: Scope) -> bool:
@@ -115,16 +118,27 @@ class AccessLog:
             log.exception("unhandled error", extra={"method": scope["method"], "route": route_template(scope)})
             if status:
                 raise  # the response has begun: only dropping the connection is left
-            await JSONResponse(error_body(500, "Internal server error", "internal_error"),
-                               status_code=500)(scope, receive, send_with_id)
+            await JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)(
+                scope, receive, send_with_id
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]
             metrics.REQUEST_SECONDS.labels(method=method, route=route, status=str(status)).observe(elapsed)
-            access_log.info("%s %s %d", method, route, status, extra={
-                "method": method, "route": route, "status": status,
-                "duration_ms": round(elapsed * 1000, 2), "client": _client(scope)})
+            access_log.info(
+                "%s %s %d",
+                method,
+                route,
+                status,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client": _client(scope),
+                },
+            )
             request_id.reset(token)
 
 

@@ -21,15 +21,23 @@ REF = "#/components/schemas/{model}"
 SECURITY_SCHEMES: dict[str, Schema] = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "description": "One of API_KEYS"},
     "adminBearerAuth": {"type": "http", "scheme": "bearer", "description": "One of ADMIN_API_KEYS"},
-    "basicAuth": {"type": "http", "scheme": "basic",
-                  "description": "Any user name (your account SID), one of API_KEYS as the password"},
+    "basicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Any user name (your account SID), one of API_KEYS as the password",
+    },
 }
 SECURITY = {"api_key": "bearerAuth", "admin_key": "adminBearerAuth", "basic": "basicAuth"}
 HEADERS: dict[str, Schema] = {
-    "Retry-After": {"required": True, "description": "Whole seconds until it may succeed",
-                    "schema": {"type": "integer", "minimum": 1}},
-    "X-RateLimit-Limit": {"description": "Requests allowed per window (RATE_LIMIT_MAX_REQUESTS)",
-                          "schema": {"type": "integer"}},
+    "Retry-After": {
+        "required": True,
+        "description": "Whole seconds until it may succeed",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed per window (RATE_LIMIT_MAX_REQUESTS)",
+        "schema": {"type": "integer"},
+    },
     "X-RateLimit-Remaining": {"description": "Requests left in this window", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "Seconds to the window's end", "schema": {"type": "integer"}},
 }
@@ -38,8 +46,7 @@ _PATH_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 
 def error_classes() -> list[type[OTPServiceError]]:
     """Every error class errors.py defines (the base included: 500 internal_error)."""
-    return [value for value in vars(errors).values()
-            if isinstance(value, type) and issubclass(value, OTPServiceError)]
+    return [value for value in vars(errors).values() if isinstance(value, type) and issubclass(value, OTPServiceError)]
 
 
 def error_codes() -> list[str]:
@@ -57,8 +64,10 @@ def error_schema() -> Schema:
             "error": {"type": "string", "description": "The HTTP reason phrase"},
             "message": {"type": "string", "description": "Human-readable text"},
             "code": {"type": "string", "enum": error_codes(), "description": "Stable machine code"},
-            "scope": {"type": "string", "description": "A refusal's scope, e.g. `global` or `country` "
-                                                       "(`budget_exhausted`)"},
+            "scope": {
+                "type": "string",
+                "description": "A refusal's scope, e.g. `global` or `country` (`budget_exhausted`)",
+            },
             "key": {"type": "string", "description": "The refused key within the scope, e.g. `*` or `GB`"},
         },
     }
@@ -72,7 +81,9 @@ def _components(api_routes: list[ApiRoute]) -> dict[str, Schema]:
     """Component schemas of every model the table names, from pydantic's JSON Schema."""
     inputs = {api.request for api in api_routes if api.request is not None}
     outputs = {answer.model for api in api_routes for answer in api.responses.values() if answer.model}
-    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in inputs] + [(model, "serialization") for model in outputs]
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in inputs] + [
+        (model, "serialization") for model in outputs
+    ]
     names = [model.__name__ for model in {*inputs, *outputs}]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:  # the generated clients would lose one of them
@@ -102,10 +113,13 @@ def _error_responses(api: ApiRoute) -> dict[str, Schema]:
             by_status[cls.status_code].append(cls.code)
     responses: dict[str, Schema] = {}
     for status, codes in sorted(by_status.items()):
-        result: Schema = {"description": "`code`: " + ", ".join(f"`{code}`" for code in codes),
-                          "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
-        retry = status == 429 or any(issubclass(cls, LimitsUnavailable) for cls in api.all_errors()
-                                     if cls.status_code == status)
+        result: Schema = {
+            "description": "`code`: " + ", ".join(f"`{code}`" for code in codes),
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
+        retry = status == 429 or any(
+            issubclass(cls, LimitsUnavailable) for cls in api.all_errors() if cls.status_code == status
+        )
         headers = ["Retry-After"] if retry else []
         if status == 429 and any(issubclass(cls, RateLimited) for cls in api.all_errors()):
             headers += RATE_LIMIT_HEADERS
@@ -116,15 +130,29 @@ def _error_responses(api: ApiRoute) -> dict[str, Schema]:
 
 
 def _parameters(api: ApiRoute) -> list[Schema]:
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
-                   **({"description": api.path_params[name]} if name in api.path_params else {})}
-                  for name in _PATH_PARAM.findall(api.path)]
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            **({"description": api.path_params[name]} if name in api.path_params else {}),
+        }
+        for name in _PATH_PARAM.findall(api.path)
+    ]
     if api.query is not None:
         schema = api.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():
             description = prop.pop("description", None)
-            parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
-                               "schema": prop, **({"description": description} if description else {})})
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", []),
+                    "schema": prop,
+                    **({"description": description} if description else {}),
+                }
+            )
     return parameters
 
 
@@ -160,10 +188,13 @@ def build_document(api_routes: list[ApiRoute]) -> Schema:
     used = {SECURITY[api.auth] for api in api_routes if api.auth in SECURITY}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "otpservice", "version": _version(),
-                 "description": "SMS sending and phone verification. Every error of the native API has the "
-                                "body `Error`; a wrong method on a known path answers 405 "
-                                "`method_not_allowed`, an unknown path 404 `not_found`."},
+        "info": {
+            "title": "otpservice",
+            "version": _version(),
+            "description": "SMS sending and phone verification. Every error of the native API has the "
+            "body `Error`; a wrong method on a known path answers 405 "
+            "`method_not_allowed`, an unknown path 404 `not_found`.",
+        },
         "paths": dict(paths),
         "components": {
             "schemas": {"Error": error_schema(), **_components(api_routes)},

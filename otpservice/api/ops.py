@@ -67,15 +67,47 @@ async def dev_outbox(request: Request) -> JSONResponse:
 
 
 api_routes = [
-    ApiRoute("GET", "/-/healthz", healthz, "healthz", "Liveness (no dependency)", "operations", auth="none",
-             responses={200: Answer("Alive", Status)}),
-    ApiRoute("GET", "/-/ready", ready, "ready", "Readiness: the database answers", "operations", auth="none",
-             responses={200: Answer("Ready", Status)}, errors=(ServiceUnavailable,)),
-    ApiRoute("GET", "/metrics", prometheus_metrics, "metrics", "Prometheus metrics", "operations",
-             responses={200: Answer("Prometheus text format", media_type="text/plain")}),
-    ApiRoute("GET", "/dev/outbox", dev_outbox, "devOutbox", "Messages kept by the console provider", "development",
-             description="Development only: 404 unless SERVICE_PROVIDER=console. The codes are readable here, "
-                         "so with API_KEYS set it needs a key like every API route.",
-             responses={200: Answer("The last messages, newest first", Outbox)}, errors=(NotFound,)),
+    ApiRoute(
+        "GET",
+        "/-/healthz",
+        healthz,
+        "healthz",
+        "Liveness (no dependency)",
+        "operations",
+        auth="none",
+        responses={200: Answer("Alive", Status)},
+    ),
+    ApiRoute(
+        "GET",
+        "/-/ready",
+        ready,
+        "ready",
+        "Readiness: the database answers",
+        "operations",
+        auth="none",
+        responses={200: Answer("Ready", Status)},
+        errors=(ServiceUnavailable,),
+    ),
+    ApiRoute(
+        "GET",
+        "/metrics",
+        prometheus_metrics,
+        "metrics",
+        "Prometheus metrics",
+        "operations",
+        responses={200: Answer("Prometheus text format", media_type="text/plain")},
+    ),
+    ApiRoute(
+        "GET",
+        "/dev/outbox",
+        dev_outbox,
+        "devOutbox",
+        "Messages kept by the console provider",
+        "development",
+        description="Development only: 404 unless SERVICE_PROVIDER=console. The codes are readable here, "
+        "so with API_KEYS set it needs a key like every API route.",
+        responses={200: Answer("The last messages, newest first", Outbox)},
+        errors=(NotFound,),
+    ),
 ]
 routes = mount(api_routes)

@@ -32,27 +32,49 @@ class SendResponse(BaseModel):
 async def send(request: Request) -> JSONResponse:
     payload = await read_json(request, SendRequest)
     result = await services_of(request).sms.send(payload.receiver, payload.body, payload.sender)
-    return JSONResponse({
-        "dateEvent": iso(result.sent_at),
-        "numSegments": str(result.segments),
-        "sid": result.sid,
-        "status": result.status,
-    }, status_code=202 if result.status == "queued" else 200, headers=result.rate_headers)
+    return JSONResponse(
+        {
+            "dateEvent": iso(result.sent_at),
+            "numSegments": str(result.segments),
+            "sid": result.sid,
+            "status": result.status,
+        },
+        status_code=202 if result.status == "queued" else 200,
+        headers=result.rate_headers,
+    )
 
 
 # What any send may answer, beyond the checks of its own input.
 SEND_ERRORS: tuple[type[errors.OTPServiceError], ...] = (
-    errors.InvalidPhoneNumber, errors.NumberBlocked, errors.CountryNotAllowed, errors.InsufficientBalance,
-    errors.RateLimited, errors.NumberDelayed, errors.NumberCapReached, errors.BudgetExhausted,
-    errors.ProviderRateLimited, errors.ProviderError, errors.ProviderTimeout, errors.LimitsUnavailable,
+    errors.InvalidPhoneNumber,
+    errors.NumberBlocked,
+    errors.CountryNotAllowed,
+    errors.InsufficientBalance,
+    errors.RateLimited,
+    errors.NumberDelayed,
+    errors.NumberCapReached,
+    errors.BudgetExhausted,
+    errors.ProviderRateLimited,
+    errors.ProviderError,
+    errors.ProviderTimeout,
+    errors.LimitsUnavailable,
 )
 
 api_routes = [
-    ApiRoute("POST", "/send", send, "sendSms", "Send one SMS", "sms", request=SendRequest,
-             request_example={"sender": "ACME", "receiver": "+393331234567", "body": "Hello from otpservice"},
-             responses={200: Answer("The provider accepted the message", SendResponse, headers=RATE_LIMIT_HEADERS),
-                        202: Answer("Queued in our outbox; `sid` is our message id", SendResponse,
-                                    headers=RATE_LIMIT_HEADERS)},
-             errors=(errors.SenderNotAllowed, *SEND_ERRORS)),
+    ApiRoute(
+        "POST",
+        "/send",
+        send,
+        "sendSms",
+        "Send one SMS",
+        "sms",
+        request=SendRequest,
+        request_example={"sender": "ACME", "receiver": "+393331234567", "body": "Hello from otpservice"},
+        responses={
+            200: Answer("The provider accepted the message", SendResponse, headers=RATE_LIMIT_HEADERS),
+            202: Answer("Queued in our outbox; `sid` is our message id", SendResponse, headers=RATE_LIMIT_HEADERS),
+        },
+        errors=(errors.SenderNotAllowed, *SEND_ERRORS),
+    ),
 ]
 routes = mount(api_routes)

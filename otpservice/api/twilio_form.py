@@ -17,11 +17,17 @@ MAX_FIELDS = 50
 FALSE_VALUES = ("", "false")
 # Why a parameter Twilio knows is refused (when set to anything but false or empty).
 UNSUPPORTED = {
-    "Amount": "PSD2", "Payee": "PSD2", "Psd2Enabled": "PSD2",
-    "LookupEnabled": "Lookup", "SkipSmsToLandlines": "Lookup",
-    "CustomCode": "custom codes", "CustomCodeEnabled": "custom codes",
-    "CustomFriendlyName": "a per-verification name", "CustomMessage": "custom messages",
-    "SnaClientToken": "silent network auth", "EnableSnaClientToken": "silent network auth",
+    "Amount": "PSD2",
+    "Payee": "PSD2",
+    "Psd2Enabled": "PSD2",
+    "LookupEnabled": "Lookup",
+    "SkipSmsToLandlines": "Lookup",
+    "CustomCode": "custom codes",
+    "CustomCodeEnabled": "custom codes",
+    "CustomFriendlyName": "a per-verification name",
+    "CustomMessage": "custom messages",
+    "SnaClientToken": "silent network auth",
+    "EnableSnaClientToken": "silent network auth",
 }
 
 

@@ -34,12 +34,17 @@ def twilio_date(epoch_seconds: float) -> str:
 
 def twilio_error(exc: OTPServiceError, message: str | None = None) -> JSONResponse:
     status, code = TWILIO_ERRORS.get(
-        exc.code, (exc.status_code, 20429 if exc.status_code == 429 else 20000 + exc.status_code))
+        exc.code, (exc.status_code, 20429 if exc.status_code == 429 else 20000 + exc.status_code)
+    )
     headers = exc.response_headers()
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="otpservice"'
-    body = {"code": code, "message": message or exc.message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    body = {
+        "code": code,
+        "message": message or exc.message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -86,8 +91,7 @@ def _common(found: VerificationView, *, account_sid: str, service_sid: str, vali
     }
 
 
-def verification_json(found: VerificationView, *, account_sid: str, service_sid: str,
-                      base_url: str) -> dict[str, Any]:
+def verification_json(found: VerificationView, *, account_sid: str, service_sid: str, base_url: str) -> dict[str, Any]:
     return {
         **_common(found, account_sid=account_sid, service_sid=service_sid, valid=found.status == "approved"),
         "lookup": {},
@@ -98,8 +102,10 @@ def verification_json(found: VerificationView, *, account_sid: str, service_sid:
 
 
 def check_json(found: VerificationView, valid: bool, *, account_sid: str, service_sid: str) -> dict[str, Any]:
-    return {**_common(found, account_sid=account_sid, service_sid=service_sid, valid=valid),
-            "sna_attempts_error_codes": []}
+    return {
+        **_common(found, account_sid=account_sid, service_sid=service_sid, valid=valid),
+        "sna_attempts_error_codes": [],
+    }
 
 
 def send_code_attempts(found: VerificationView) -> list[dict[str, Any]]:
@@ -107,5 +113,7 @@ def send_code_attempts(found: VerificationView) -> list[dict[str, Any]]:
     between are shown at the last send's time."""
     last = found.last_sent_at if found.last_sent_at is not None else found.created_at
     times = [found.created_at] + [last] * max(0, found.send_attempts - 1)
-    return [{"time": twilio_date(at), "channel": found.channel, "attempt_sid": f"VL{found.id[2:-2]}{index:02x}"}
-            for index, at in enumerate(times[:found.send_attempts])]
+    return [
+        {"time": twilio_date(at), "channel": found.channel, "attempt_sid": f"VL{found.id[2:-2]}{index:02x}"}
+        for index, at in enumerate(times[: found.send_attempts])
+    ]

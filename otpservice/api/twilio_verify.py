@@ -62,16 +62,20 @@ class Call:
         return found
 
     def verification(self, found: VerificationView, scope: ServiceScope, status: int = 200) -> JSONResponse:
-        return JSONResponse(verification_json(found, account_sid=self.account_sid, service_sid=scope.sid,
-                                              base_url=self.base_url), status_code=status)
+        return JSONResponse(
+            verification_json(found, account_sid=self.account_sid, service_sid=scope.sid, base_url=self.base_url),
+            status_code=status,
+        )
 
 
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-def endpoint(handler: Handler, supported: set[str] | None = None,
-             ignored: frozenset[str] = frozenset()) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(
+    handler: Handler, supported: set[str] | None = None, ignored: frozenset[str] = frozenset()
+) -> Callable[[Request], Awaitable[Response]]:
     """`supported`: the form parameters it takes (None: it reads no form)."""
+
     async def run(request: Request) -> Response:
         try:
             account_sid = account_of(request)
@@ -87,6 +91,7 @@ def endpoint(handler: Handler, supported: set[str] | None = None,
                 path = request.url.path.removeprefix("/v2")
                 return twilio_error(exc, f"The requested resource {path} was not found")
             return twilio_error(exc)
+
     run.__name__ = handler.__name__
     return run
 
@@ -122,8 +127,9 @@ async def start(call: Call) -> Response:
     locale = call.form.get("Locale") or None
     if locale is not None and len(locale) > 35:
         raise InvalidRequest("Invalid parameter: Locale")
-    outcome = await call.services.verify.start(to, client_ip=client_ip(call.request), locale=locale,
-                                               app_hash=app_hash, service=scope)
+    outcome = await call.services.verify.start(
+        to, client_ip=client_ip(call.request), locale=locale, app_hash=app_hash, service=scope
+    )
     return call.verification(outcome.verification, scope, status=201)
 
 
@@ -153,10 +159,12 @@ async def check(call: Call) -> Response:
         raise InvalidRequest("Invalid parameter: To or VerificationSid is required")
     if to is not None and not is_valid_e164(to):
         raise InvalidRequest("Invalid parameter: To (an E.164 phone number)")
-    outcome = await call.services.verify.check(code, client_ip=client_ip(call.request), verification_id=sid,
-                                               to=to if sid is None else None, service=scope)
-    return JSONResponse(check_json(outcome.verification, outcome.valid, account_sid=call.account_sid,
-                                   service_sid=scope.sid))
+    outcome = await call.services.verify.check(
+        code, client_ip=client_ip(call.request), verification_id=sid, to=to if sid is None else None, service=scope
+    )
+    return JSONResponse(
+        check_json(outcome.verification, outcome.valid, account_sid=call.account_sid, service_sid=scope.sid)
+    )
 
 
 async def unknown(call: Call) -> Response:
@@ -168,20 +176,52 @@ async def unknown(call: Call) -> Response:
 
 START_IGNORED = frozenset({"DeviceIp", "RiskCheck", "Tags"})  # advice to Twilio's fraud checks: ours run anyway
 _routes = [
-    Route("/Services", endpoint(create_service, {"FriendlyName", "CodeLength", "DoNotShareWarningEnabled"}),
-          methods=["POST"], include_in_schema=False),
+    Route(
+        "/Services",
+        endpoint(create_service, {"FriendlyName", "CodeLength", "DoNotShareWarningEnabled"}),
+        methods=["POST"],
+        include_in_schema=False,
+    ),
     Route("/Services/{service_sid}", endpoint(fetch_service), methods=["GET"], include_in_schema=False),
-    Route("/Services/{service_sid}/Verifications",
-          endpoint(start, {"To", "Channel", "Locale", "AppHash"}, START_IGNORED), methods=["POST"], include_in_schema=False),
-    Route("/Services/{service_sid}/Verifications/{verification_sid}",
-          endpoint(fetch_verification), methods=["GET"], include_in_schema=False),
-    Route("/Services/{service_sid}/Verifications/{verification_sid}",
-          endpoint(update_verification, {"Status"}), methods=["POST"], include_in_schema=False),
-    Route("/Services/{service_sid}/VerificationCheck", endpoint(check, {"Code", "To", "VerificationSid"}),
-          methods=["POST"], include_in_schema=False),
+    Route(
+        "/Services/{service_sid}/Verifications",
+        endpoint(start, {"To", "Channel", "Locale", "AppHash"}, START_IGNORED),
+        methods=["POST"],
+        include_in_schema=False,
+    ),
+    Route(
+        "/Services/{service_sid}/Verifications/{verification_sid}",
+        endpoint(fetch_verification),
+        methods=["GET"],
+        include_in_schema=False,
+    ),
+    Route(
+        "/Services/{service_sid}/Verifications/{verification_sid}",
+        endpoint(update_verification, {"Status"}),
+        methods=["POST"],
+        include_in_schema=False,
+    ),
+    Route(
+        "/Services/{service_sid}/VerificationCheck",
+        endpoint(check, {"Code", "To", "VerificationSid"}),
+        methods=["POST"],
+        include_in_schema=False,
+    ),
 ]
 # A Mount, not top-level routes: these answer Twilio's bodies, not the native API's (and
 # so stay out of /openapi.json, which documents the native API; TWILIO-VERIFY.md and Twilio's
 # own documents describe them).
-routes = [Mount("/v2", routes=[*_routes, Route("/{rest:path}", endpoint(unknown),
-                                              methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)])]
+routes = [
+    Mount(
+        "/v2",
+        routes=[
+            *_routes,
+            Route(
+                "/{rest:path}",
+                endpoint(unknown),
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                include_in_schema=False,
+            ),
+        ],
+    )
+]

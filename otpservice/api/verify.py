@@ -71,10 +71,12 @@ class VerifyCheckResponse(BaseModel):
 async def start(request: Request) -> JSONResponse:
     services = services_of(request)
     payload = await read_json(request, VerifyStartRequest)
-    outcome = await services.verify.start(payload.to, client_ip=client_ip(request), locale=payload.locale,
-                                          app_hash=payload.app_hash)
-    return JSONResponse(start_fields(outcome.verification), status_code=201 if outcome.created else 200,
-                        headers=outcome.rate_headers)
+    outcome = await services.verify.start(
+        payload.to, client_ip=client_ip(request), locale=payload.locale, app_hash=payload.app_hash
+    )
+    return JSONResponse(
+        start_fields(outcome.verification), status_code=201 if outcome.created else 200, headers=outcome.rate_headers
+    )
 
 
 async def check(request: Request) -> JSONResponse:
@@ -82,11 +84,19 @@ async def check(request: Request) -> JSONResponse:
     payload = await read_json(request, VerifyCheckRequest)
     if (payload.to is None) == (payload.id is None):
         raise InvalidRequest("body must have exactly one of 'to' or 'id'")
-    outcome = await services.verify.check(payload.code, client_ip=client_ip(request),
-                                          verification_id=payload.id, to=payload.to)
+    outcome = await services.verify.check(
+        payload.code, client_ip=client_ip(request), verification_id=payload.id, to=payload.to
+    )
     found = outcome.verification
-    return JSONResponse({"id": found.id, "to": found.to, "status": found.status, "valid": outcome.valid,
-                         "checkAttemptsLeft": found.check_attempts_left})
+    return JSONResponse(
+        {
+            "id": found.id,
+            "to": found.to,
+            "status": found.status,
+            "valid": outcome.valid,
+            "checkAttemptsLeft": found.check_attempts_left,
+        }
+    )
 
 
 async def lookup(request: Request) -> JSONResponse:
@@ -125,31 +135,73 @@ def detail_fields(found: VerificationView) -> dict[str, Any]:
 
 
 ID_PARAM = {"verification_id": "Verification id (VE + 32 hex)"}
-CHECK_ERRORS = (errors.InvalidPhoneNumber, errors.VerificationNotFound, errors.IpRateLimited,
-                errors.MaxAttemptsReached, errors.LimitsUnavailable)
-START_ERRORS = (*SEND_ERRORS, errors.NumberTypeNotAllowed, errors.IpRateLimited, errors.MaxSendsReached,
-                errors.MaxAttemptsReached)
+CHECK_ERRORS = (
+    errors.InvalidPhoneNumber,
+    errors.VerificationNotFound,
+    errors.IpRateLimited,
+    errors.MaxAttemptsReached,
+    errors.LimitsUnavailable,
+)
+START_ERRORS = (
+    *SEND_ERRORS,
+    errors.NumberTypeNotAllowed,
+    errors.IpRateLimited,
+    errors.MaxSendsReached,
+    errors.MaxAttemptsReached,
+)
 
 api_routes = [
-    ApiRoute("POST", "/verify/start", start, "startVerification",
-             "Start a verification (or re-send the pending one's code)", "verify",
-             request=VerifyStartRequest, request_example={"to": "+393339876543"},
-             responses={201: Answer("A new verification", Verification, headers=RATE_LIMIT_HEADERS),
-                        200: Answer("The pending verification, its same code sent again", Verification,
-                                    headers=RATE_LIMIT_HEADERS)},
-             errors=START_ERRORS,
-             description="429 `max_attempts_reached`: the number's verification spent its checks; a new one "
-                         "can start after its `expiresAt` (the Retry-After)."),
-    ApiRoute("POST", "/verify/check", check, "checkVerification", "Check a code", "verify",
-             request=VerifyCheckRequest, request_example={"to": "+393331234567", "code": "123456"},
-             responses={200: Answer("Checked; `valid` tells the result", VerifyCheckResponse)},
-             errors=CHECK_ERRORS, description="Exactly one of `to` and `id`."),
-    ApiRoute("GET", "/verify/{verification_id}", lookup, "getVerification", "A verification, in any state",
-             "verify", path_params=ID_PARAM, responses={200: Answer("The verification", VerificationDetail)},
-             errors=(errors.VerificationNotFound, MethodNotAllowed)),
-    ApiRoute("POST", "/verify/{verification_id}/cancel", cancel, "cancelVerification",
-             "Cancel a pending verification", "verify", path_params=ID_PARAM,
-             responses={200: Answer("The canceled verification", VerificationDetail)},
-             errors=(errors.VerificationNotFound,)),
+    ApiRoute(
+        "POST",
+        "/verify/start",
+        start,
+        "startVerification",
+        "Start a verification (or re-send the pending one's code)",
+        "verify",
+        request=VerifyStartRequest,
+        request_example={"to": "+393339876543"},
+        responses={
+            201: Answer("A new verification", Verification, headers=RATE_LIMIT_HEADERS),
+            200: Answer("The pending verification, its same code sent again", Verification, headers=RATE_LIMIT_HEADERS),
+        },
+        errors=START_ERRORS,
+        description="429 `max_attempts_reached`: the number's verification spent its checks; a new one "
+        "can start after its `expiresAt` (the Retry-After).",
+    ),
+    ApiRoute(
+        "POST",
+        "/verify/check",
+        check,
+        "checkVerification",
+        "Check a code",
+        "verify",
+        request=VerifyCheckRequest,
+        request_example={"to": "+393331234567", "code": "123456"},
+        responses={200: Answer("Checked; `valid` tells the result", VerifyCheckResponse)},
+        errors=CHECK_ERRORS,
+        description="Exactly one of `to` and `id`.",
+    ),
+    ApiRoute(
+        "GET",
+        "/verify/{verification_id}",
+        lookup,
+        "getVerification",
+        "A verification, in any state",
+        "verify",
+        path_params=ID_PARAM,
+        responses={200: Answer("The verification", VerificationDetail)},
+        errors=(errors.VerificationNotFound, MethodNotAllowed),
+    ),
+    ApiRoute(
+        "POST",
+        "/verify/{verification_id}/cancel",
+        cancel,
+        "cancelVerification",
+        "Cancel a pending verification",
+        "verify",
+        path_params=ID_PARAM,
+        responses={200: Answer("The canceled verification", VerificationDetail)},
+        errors=(errors.VerificationNotFound,),
+    ),
 ]
 routes = mount(api_routes)

@@ -56,8 +56,9 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-async def _apply(request: Request, provider: str, sid: str | None, word: str | None,
-                 error_code: str | None) -> Response:
+async def _apply(
+    request: Request, provider: str, sid: str | None, word: str | None, error_code: str | None
+) -> Response:
     if not sid or not word:
         raise InvalidRequest("receipt must carry a message id and a status")
     if len(sid) > MAX_ID_LENGTH or "\x00" in sid:
@@ -66,11 +67,15 @@ async def _apply(request: Request, provider: str, sid: str | None, word: str | N
     services = services_of(request)
     if status is not None:
         changed = await services.messages.advance_status(
-            provider, sid, status, states.states_before(status), to_datetime(services.clock.now()),
+            provider,
+            sid,
+            status,
+            states.states_before(status),
+            to_datetime(services.clock.now()),
             provider_status=provider_word(word),
-            error_code=provider_word(error_code) if error_code not in (None, "", "0") else None)
-        log.info("delivery receipt", extra={"provider": provider, "sid": sid, "status": status,
-                                            "applied": changed})
+            error_code=provider_word(error_code) if error_code not in (None, "", "0") else None,
+        )
+        log.info("delivery receipt", extra={"provider": provider, "sid": sid, "status": status, "applied": changed})
         if not changed and await services.messages.get(sid) is None:
             # Not ours, or it came before our record of the send: a non-2xx asks for a retry.
             raise MessageNotFound()
@@ -98,8 +103,9 @@ async def twilio_status(request: Request) -> Response:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not twilio_signature_valid(settings.twilio_auth_token.get_secret_value(), url, params, signature):
         raise WebhookForbidden()
-    return await _apply(request, "twilio", params.get("MessageSid"), params.get("MessageStatus"),
-                        params.get("ErrorCode"))
+    return await _apply(
+        request, "twilio", params.get("MessageSid"), params.get("MessageStatus"), params.get("ErrorCode")
+    )
 
 
 def _check_token(request: Request) -> None:
@@ -118,15 +124,21 @@ def _check_token(request: Request) -> None:
 async def vonage_dlr(request: Request) -> Response:
     _check_token(request)
     params = await _params(request)
-    return await _apply(request, "vonage", _first(params, "messageId", "message-id"), params.get("status"),
-                        _first(params, "err-code"))
+    return await _apply(
+        request, "vonage", _first(params, "messageId", "message-id"), params.get("status"), _first(params, "err-code")
+    )
 
 
 async def kaleyra_dlr(request: Request) -> Response:
     _check_token(request)
     params = await _params(request)
-    return await _apply(request, "kaleyra", _first(params, "id", "message_id", "sid"),
-                        _first(params, "status", "delivery_status"), _first(params, "error_code", "error"))
+    return await _apply(
+        request,
+        "kaleyra",
+        _first(params, "id", "message_id", "sid"),
+        _first(params, "status", "delivery_status"),
+        _first(params, "error_code", "error"),
+    )
 
 
 def _first(params: Mapping[str, str], *names: str) -> str | None:
@@ -140,18 +152,39 @@ FORM_OR_JSON = ("application/x-www-form-urlencoded", "application/json")
 
 def _receipt_routes(path: str, endpoint: Callable[[Request], Awaitable[Response]], provider: str) -> list[ApiRoute]:
     summary = f"{provider.capitalize()} delivery receipt (404 while WEBHOOK_SECRET is unset)"
-    return [ApiRoute(method, path, endpoint, f"{provider}Receipt{method.capitalize()}", summary, "webhooks",
-                     auth="none", responses=RECORDED, query=WebhookToken, errors=RECEIPT_ERRORS,
-                     request=DeliveryReceipt if method == "POST" else None, request_media=FORM_OR_JSON)
-            for method in ("GET", "POST")]
+    return [
+        ApiRoute(
+            method,
+            path,
+            endpoint,
+            f"{provider}Receipt{method.capitalize()}",
+            summary,
+            "webhooks",
+            auth="none",
+            responses=RECORDED,
+            query=WebhookToken,
+            errors=RECEIPT_ERRORS,
+            request=DeliveryReceipt if method == "POST" else None,
+            request_media=FORM_OR_JSON,
+        )
+        for method in ("GET", "POST")
+    ]
 
 
 api_routes = [
-    ApiRoute("POST", TWILIO_STATUS_PATH, twilio_status, "twilioStatusCallback",
-             "Twilio status callback, signed with X-Twilio-Signature (404 unless PUBLIC_BASE_URL is set)",
-             "webhooks", auth="none", request=TwilioStatusCallback,
-             request_media=("application/x-www-form-urlencoded",), responses=RECORDED,
-             errors=(WebhookForbidden, NotFound, MessageNotFound)),
+    ApiRoute(
+        "POST",
+        TWILIO_STATUS_PATH,
+        twilio_status,
+        "twilioStatusCallback",
+        "Twilio status callback, signed with X-Twilio-Signature (404 unless PUBLIC_BASE_URL is set)",
+        "webhooks",
+        auth="none",
+        request=TwilioStatusCallback,
+        request_media=("application/x-www-form-urlencoded",),
+        responses=RECORDED,
+        errors=(WebhookForbidden, NotFound, MessageNotFound),
+    ),
     *_receipt_routes(VONAGE_DLR_PATH, vonage_dlr, "vonage"),
     *_receipt_routes(KALEYRA_DLR_PATH, kaleyra_dlr, "kaleyra"),
 ]

@@ -38,17 +38,26 @@ class FraudStore:
         async with self._sessions.begin() as session:
             for scope, key, bucket, sent, approved, ended in sorted(rows):  # one lock order for every replica
                 statement = self._insert(FraudCount).values(
-                    scope=scope, key=key, bucket=bucket, sent=sent, approved=approved, ended=ended)
-                await session.execute(statement.on_conflict_do_update(
-                    index_elements=["scope", "key", "bucket"],
-                    set_={"sent": FraudCount.sent + sent, "approved": FraudCount.approved + approved,
-                          "ended": FraudCount.ended + ended}))
+                    scope=scope, key=key, bucket=bucket, sent=sent, approved=approved, ended=ended
+                )
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["scope", "key", "bucket"],
+                        set_={
+                            "sent": FraudCount.sent + sent,
+                            "approved": FraudCount.approved + approved,
+                            "ended": FraudCount.ended + ended,
+                        },
+                    )
+                )
 
     async def counts(self, scope: str, key: str, first_bucket: int) -> list[BucketCount]:
         async with self._sessions() as session:
-            rows = await session.execute(select(
-                FraudCount.bucket, FraudCount.sent, FraudCount.approved, FraudCount.ended).where(
-                FraudCount.scope == scope, FraudCount.key == key, FraudCount.bucket >= first_bucket))
+            rows = await session.execute(
+                select(FraudCount.bucket, FraudCount.sent, FraudCount.approved, FraudCount.ended).where(
+                    FraudCount.scope == scope, FraudCount.key == key, FraudCount.bucket >= first_bucket
+                )
+            )
             return [BucketCount(*row) for row in rows]
 
     async def prune(self, before_bucket: int) -> int:
@@ -60,56 +69,127 @@ class FraudStore:
         """Every breaker open, carrying an override, or closed after `closed_since` (its earlier
         counts are discarded): the small set each replica caches."""
         async with self._sessions() as session:
-            rows = await session.execute(select(FraudBreaker).where(
-                or_(FraudBreaker.state == OPEN, FraudBreaker.override.is_not(None),
-                    FraudBreaker.counts_since >= closed_since)))
+            rows = await session.execute(
+                select(FraudBreaker).where(
+                    or_(
+                        FraudBreaker.state == OPEN,
+                        FraudBreaker.override.is_not(None),
+                        FraudBreaker.counts_since >= closed_since,
+                    )
+                )
+            )
             return list(rows.scalars())
 
     async def get(self, scope: str, key: str) -> FraudBreaker | None:
         async with self._sessions() as session:
             return await session.get(FraudBreaker, (scope, key))
 
-    async def trip(self, scope: str, key: str, now: datetime, retry_at: datetime, *, settled: int,
-                   approved: int, reason: str) -> bool:
+    async def trip(
+        self, scope: str, key: str, now: datetime, retry_at: datetime, *, settled: int, approved: int, reason: str
+    ) -> bool:
         """Open a closed (or never seen) breaker; False when it is open already."""
-        values = {"state": OPEN, "trips": 1, "opened_at": now, "retry_at": retry_at, "probes": 0,
-                  "probe_failures": 0, "settled": settled, "approved": approved, "reason": reason,
-                  "updated_at": now}
+        values = {
+            "state": OPEN,
+            "trips": 1,
+            "opened_at": now,
+            "retry_at": retry_at,
+            "probes": 0,
+            "probe_failures": 0,
+            "settled": settled,
+            "approved": approved,
+            "reason": reason,
+            "updated_at": now,
+        }
         statement = self._insert(FraudBreaker).values(scope=scope, key=key, **values)
         statement = statement.on_conflict_do_update(
-            index_elements=["scope", "key"], set_=values, where=FraudBreaker.state == CLOSED)
+            index_elements=["scope", "key"], set_=values, where=FraudBreaker.state == CLOSED
+        )
         async with self._sessions.begin() as session:
             return (cast(CursorResult[Any], await session.execute(statement)).rowcount or 0) > 0
 
     async def take_probe(self, scope: str, key: str, now: datetime, max_probes: int) -> bool:
-        return await self._update(
-            [FraudBreaker.scope == scope, FraudBreaker.key == key, FraudBreaker.state == OPEN,
-             FraudBreaker.retry_at <= now, FraudBreaker.probes < max_probes],
-            probes=FraudBreaker.probes + 1, last_probe_at=now, updated_at=now) is not None
+        return (
+            await self._update(
+                [
+                    FraudBreaker.scope == scope,
+                    FraudBreaker.key == key,
+                    FraudBreaker.state == OPEN,
+                    FraudBreaker.retry_at <= now,
+                    FraudBreaker.probes < max_probes,
+                ],
+                probes=FraudBreaker.probes + 1,
+                last_probe_at=now,
+                updated_at=now,
+            )
+            is not None
+        )
 
     async def close_after_probe(self, scope: str, key: str, now: datetime) -> bool:
         """A probe was approved: close, and discard the counts before now."""
-        return await self._update(
-            [FraudBreaker.scope == scope, FraudBreaker.key == key, FraudBreaker.state == OPEN,
-             FraudBreaker.probes > 0],
-            state=CLOSED, trips=0, probes=0, probe_failures=0, counts_since=now, updated_at=now) is not None
+        return (
+            await self._update(
+                [
+                    FraudBreaker.scope == scope,
+                    FraudBreaker.key == key,
+                    FraudBreaker.state == OPEN,
+                    FraudBreaker.probes > 0,
+                ],
+                state=CLOSED,
+                trips=0,
+                probes=0,
+                probe_failures=0,
+                counts_since=now,
+                updated_at=now,
+            )
+            is not None
+        )
 
     async def probe_failed(self, scope: str, key: str, now: datetime) -> FraudBreaker | None:
         return await self._update(
-            [FraudBreaker.scope == scope, FraudBreaker.key == key, FraudBreaker.state == OPEN,
-             FraudBreaker.probes > 0, FraudBreaker.probe_failures < FraudBreaker.probes],
-            probe_failures=FraudBreaker.probe_failures + 1, updated_at=now)
+            [
+                FraudBreaker.scope == scope,
+                FraudBreaker.key == key,
+                FraudBreaker.state == OPEN,
+                FraudBreaker.probes > 0,
+                FraudBreaker.probe_failures < FraudBreaker.probes,
+            ],
+            probe_failures=FraudBreaker.probe_failures + 1,
+            updated_at=now,
+        )
 
     async def reopen(self, scope: str, key: str, now: datetime, retry_at: datetime, trips_seen: int) -> bool:
         """Every probe settled unapproved: open again for a longer cooldown (once per round)."""
-        return await self._update(
-            [FraudBreaker.scope == scope, FraudBreaker.key == key, FraudBreaker.state == OPEN,
-             FraudBreaker.trips == trips_seen, FraudBreaker.probes > 0],
-            trips=trips_seen + 1, opened_at=now, retry_at=retry_at, probes=0, probe_failures=0,
-            last_probe_at=None, updated_at=now) is not None
+        return (
+            await self._update(
+                [
+                    FraudBreaker.scope == scope,
+                    FraudBreaker.key == key,
+                    FraudBreaker.state == OPEN,
+                    FraudBreaker.trips == trips_seen,
+                    FraudBreaker.probes > 0,
+                ],
+                trips=trips_seen + 1,
+                opened_at=now,
+                retry_at=retry_at,
+                probes=0,
+                probe_failures=0,
+                last_probe_at=None,
+                updated_at=now,
+            )
+            is not None
+        )
 
-    async def set_override(self, scope: str, key: str, now: datetime, *, override: str | None,
-                           until: datetime | None, note: str | None, reset: bool = False) -> None:
+    async def set_override(
+        self,
+        scope: str,
+        key: str,
+        now: datetime,
+        *,
+        override: str | None,
+        until: datetime | None,
+        note: str | None,
+        reset: bool = False,
+    ) -> None:
         """block / allow (override set), or reset (closed, no override, counts discarded)."""
         values: dict[str, Any] = {"override": override, "override_until": until, "note": note, "updated_at": now}
         if reset:
@@ -122,9 +202,11 @@ class FraudStore:
     async def approved_since(self, to: str, since: datetime) -> bool:
         """Was this number approved after `since`? (one indexed lookup on its own rows)"""
         async with self._sessions() as session:
-            found = await session.execute(select(func.count()).select_from(Verification).where(
-                Verification.to == to, Verification.created_at >= since,
-                Verification.approved_at.is_not(None)))
+            found = await session.execute(
+                select(func.count())
+                .select_from(Verification)
+                .where(Verification.to == to, Verification.created_at >= since, Verification.approved_at.is_not(None))
+            )
             return bool(found.scalar_one())
 
     async def verification(self, verification_id: str) -> Verification | None:
@@ -132,7 +214,12 @@ class FraudStore:
             return await session.get(Verification, verification_id)
 
     async def _update(self, conditions: list[ColumnElement[bool]], **values: Any) -> FraudBreaker | None:
-        statement = (update(FraudBreaker).where(*conditions).values(**values).returning(FraudBreaker)
-                     .execution_options(synchronize_session=False, populate_existing=True))
+        statement = (
+            update(FraudBreaker)
+            .where(*conditions)
+            .values(**values)
+            .returning(FraudBreaker)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
         async with self._sessions.begin() as session:
             return (await session.execute(statement)).scalar_one_or_none()

@@ -49,7 +49,8 @@ class MessageStore:
         """By our id, the provider's sid, or the id of one of its parts."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message).where(or_(Message.id == sid, Message.provider_sid == sid)).limit(1))
+                select(Message).where(or_(Message.id == sid, Message.provider_sid == sid)).limit(1)
+            )
             found = result.scalar_one_or_none()
             if found is None:
                 part = select(MessagePart.message_id).where(MessagePart.provider_sid == sid).limit(1)
@@ -58,8 +59,9 @@ class MessageStore:
 
     async def history(self, message_id: str) -> Sequence[MessageEvent]:
         async with self._sessions() as session:
-            result = await session.execute(select(MessageEvent).where(MessageEvent.message_id == message_id)
-                                           .order_by(MessageEvent.id))
+            result = await session.execute(
+                select(MessageEvent).where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
+            )
             return result.scalars().all()
 
     # --- outbox ---------------------------------------------------------------------------
@@ -67,8 +69,11 @@ class MessageStore:
         """Due queued messages, verification codes first, then oldest due first."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message.id).where(Message.status == "queued", Message.next_attempt_at <= now)
-                .order_by(case((Message.kind == CODE_KIND, 0), else_=1), Message.next_attempt_at).limit(limit))
+                select(Message.id)
+                .where(Message.status == "queued", Message.next_attempt_at <= now)
+                .order_by(case((Message.kind == CODE_KIND, 0), else_=1), Message.next_attempt_at)
+                .limit(limit)
+            )
             return list(result.scalars())
 
     async def claim(self, message_id: str, now: datetime, lease_until: datetime) -> Message | None:
@@ -76,10 +81,10 @@ class MessageStore:
         across replicas: a second claimer finds the status changed and gets None."""
         async with self._sessions.begin() as session:
             result = await session.execute(
-                update(Message).where(Message.id == message_id, Message.status == "queued",
-                                      Message.next_attempt_at <= now)
-                .values(status="sending", next_attempt_at=lease_until, updated_at=now,
-                        attempts=Message.attempts + 1))
+                update(Message)
+                .where(Message.id == message_id, Message.status == "queued", Message.next_attempt_at <= now)
+                .values(status="sending", next_attempt_at=lease_until, updated_at=now, attempts=Message.attempts + 1)
+            )
             if cast(CursorResult[Any], result).rowcount != 1:
                 return None
             return await session.get(Message, message_id)
@@ -88,21 +93,34 @@ class MessageStore:
         """Messages left `sending` past their lease: their process died during the attempt."""
         async with self._sessions() as session:
             result = await session.execute(
-                select(Message).where(Message.status == "sending", Message.next_attempt_at < now).limit(limit))
+                select(Message).where(Message.status == "sending", Message.next_attempt_at < now).limit(limit)
+            )
             return list(result.scalars())
 
-    async def finish_attempt(self, message_id: str, now: datetime, outcome: Outcome, *,
-                             lease_expired_before: datetime | None = None) -> bool:
+    async def finish_attempt(
+        self, message_id: str, now: datetime, outcome: Outcome, *, lease_expired_before: datetime | None = None
+    ) -> bool:
         """Record the outcome of a claimed message's attempt. Only a `sending` message moves
         (with `lease_expired_before`: only one whose lease ended before that instant)."""
-        values: dict[str, object] = {"status": outcome.status, "updated_at": now,
-                                     "next_attempt_at": outcome.next_attempt_at,
-                                     "error_code": outcome.error_code, "error_message": outcome.error_message,
-                                     "retry_provider": outcome.retry_provider}
+        values: dict[str, object] = {
+            "status": outcome.status,
+            "updated_at": now,
+            "next_attempt_at": outcome.next_attempt_at,
+            "error_code": outcome.error_code,
+            "error_message": outcome.error_message,
+            "retry_provider": outcome.retry_provider,
+        }
         if outcome.status != "queued":
             values["body_ciphertext"] = None  # erased once sent or failed
-        for name in ("provider", "provider_sid", "provider_status", "segments", "refused_by",
-                     "ambiguous_count", "callback_url"):
+        for name in (
+            "provider",
+            "provider_sid",
+            "provider_status",
+            "segments",
+            "refused_by",
+            "ambiguous_count",
+            "callback_url",
+        ):
             if getattr(outcome, name) is not None:
                 values[name] = getattr(outcome, name)
         conditions = [Message.id == message_id, Message.status == "sending"]
@@ -113,55 +131,93 @@ class MessageStore:
             if cast(CursorResult[Any], result).rowcount != 1:
                 return False
             for status in (*outcome.before, outcome.status):
-                session.add(MessageEvent(message_id=message_id, status=status, provider=outcome.provider,
-                                         provider_status=outcome.provider_status, error_code=outcome.error_code,
-                                         detail=outcome.detail, created_at=now))
+                session.add(
+                    MessageEvent(
+                        message_id=message_id,
+                        status=status,
+                        provider=outcome.provider,
+                        provider_status=outcome.provider_status,
+                        error_code=outcome.error_code,
+                        detail=outcome.detail,
+                        created_at=now,
+                    )
+                )
             for part in outcome.parts[1:]:
                 session.add(MessagePart(message_id=message_id, provider=outcome.provider or "", provider_sid=part))
             return True
 
     # --- delivery receipts -----------------------------------------------------------------
-    async def advance_status(self, provider: str, provider_sid: str, status: str, allowed_from: Sequence[str],
-                             now: datetime, provider_status: str | None = None,
-                             error_code: str | None = None) -> bool:
+    async def advance_status(
+        self,
+        provider: str,
+        provider_sid: str,
+        status: str,
+        allowed_from: Sequence[str],
+        now: datetime,
+        provider_status: str | None = None,
+        error_code: str | None = None,
+    ) -> bool:
         """Move to `status` only from an earlier state: late or repeated receipts change nothing.
         `provider_sid` may be the id of any part of a multi-part message."""
         async with self._sessions.begin() as session:
-            message_id = (await session.execute(
-                select(Message.id).where(Message.provider_sid == provider_sid, Message.provider == provider)
-            )).scalar_one_or_none()
+            message_id = (
+                await session.execute(
+                    select(Message.id).where(Message.provider_sid == provider_sid, Message.provider == provider)
+                )
+            ).scalar_one_or_none()
             if message_id is None:
-                message_id = (await session.execute(
-                    select(MessagePart.message_id).where(MessagePart.provider_sid == provider_sid,
-                                                         MessagePart.provider == provider).limit(1)
-                )).scalar_one_or_none()
+                message_id = (
+                    await session.execute(
+                        select(MessagePart.message_id)
+                        .where(MessagePart.provider_sid == provider_sid, MessagePart.provider == provider)
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
             if message_id is None:
                 return False
             values: dict[str, object] = {"status": status, "updated_at": now, "provider_status": provider_status}
             if error_code is not None:
                 values["error_code"] = error_code
             result = await session.execute(
-                update(Message).where(Message.id == message_id, Message.status.in_(allowed_from)).values(**values))
+                update(Message).where(Message.id == message_id, Message.status.in_(allowed_from)).values(**values)
+            )
             if cast(CursorResult[Any], result).rowcount != 1:
                 return False
-            session.add(MessageEvent(message_id=message_id, status=status, provider=provider,
-                                     provider_status=provider_status, error_code=error_code, created_at=now))
+            session.add(
+                MessageEvent(
+                    message_id=message_id,
+                    status=status,
+                    provider=provider,
+                    provider_status=provider_status,
+                    error_code=error_code,
+                    created_at=now,
+                )
+            )
             return True
 
     async def fail_expired_leases(self, now: datetime, detail: str) -> int:
         """Queue off: messages left `sending` past their lease end `failed`, never sent again."""
         failed = 0
         for message in await self.expired_leases(now, limit=10_000):
-            failed += await self.finish_attempt(message.id, now, Outcome(
-                status="failed", provider=message.provider, error_code="lease_expired", error_message=detail,
-                detail=detail, before=("ambiguous",)), lease_expired_before=now)
+            failed += await self.finish_attempt(
+                message.id,
+                now,
+                Outcome(
+                    status="failed",
+                    provider=message.provider,
+                    error_code="lease_expired",
+                    error_message=detail,
+                    detail=detail,
+                    before=("ambiguous",),
+                ),
+                lease_expired_before=now,
+            )
         return failed
 
     async def purge_older_than(self, cutoff: datetime) -> int:
         """Delete finished messages created before `cutoff`, with their history; queued ones stay."""
         async with self._sessions.begin() as session:
-            old = select(Message.id).where(Message.created_at < cutoff,
-                                           Message.status.not_in(("queued", "sending")))
+            old = select(Message.id).where(Message.created_at < cutoff, Message.status.not_in(("queued", "sending")))
             await session.execute(delete(MessageEvent).where(MessageEvent.message_id.in_(old)))
             await session.execute(delete(MessagePart).where(MessagePart.message_id.in_(old)))
             result = await session.execute(delete(Message).where(Message.id.in_(old)))
@@ -169,6 +225,11 @@ class MessageStore:
 
 
 def _event_of(message: Message) -> MessageEvent:
-    return MessageEvent(message_id=message.id, status=message.status, provider=message.provider,
-                        provider_status=message.provider_status, error_code=message.error_code,
-                        created_at=message.created_at)
+    return MessageEvent(
+        message_id=message.id,
+        status=message.status,
+        provider=message.provider,
+        provider_status=message.provider_status,
+        error_code=message.error_code,
+        created_at=message.created_at,
+    )

@@ -43,8 +43,7 @@ def head_revisions(database_url: str) -> set[str]:
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as connection:
-        return set(await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_heads()))
+        return set(await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads()))
 
 
 async def is_at_head(engine: AsyncEngine, database_url: str) -> bool:

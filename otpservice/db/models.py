@@ -136,8 +136,13 @@ class Verification(Base):
 
     __table_args__ = (
         # At most one pending verification per number, on SQLite and PostgreSQL alike.
-        Index("uq_verifications_pending_to", "to", unique=True,
-              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_verifications_pending_to",
+            "to",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_verifications_to_created", "to", "created_at"),
         # The console's overview reads only this index (a covering scan of the period).
         Index("ix_verifications_created_country_status", "created_at", "country", "status", "id"),

@@ -65,22 +65,30 @@ class ReportStore:
         """Verifications created in [since, until) per country."""
         accepted = exists().where(Message.verification_id == Verification.id, Message.status.in_(ACCEPTED))
         statement = (
-            select(Verification.country, func.count(),
-                   func.sum(case((accepted, 1), else_=0)),
-                   func.sum(case((Verification.status == "approved", 1), else_=0)))
+            select(
+                Verification.country,
+                func.count(),
+                func.sum(case((accepted, 1), else_=0)),
+                func.sum(case((Verification.status == "approved", 1), else_=0)),
+            )
             .where(Verification.created_at >= since, *([Verification.created_at < until] if until else []))
-            .group_by(Verification.country))
+            .group_by(Verification.country)
+        )
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
-        result = [CountryRow(country, int(started), int(sent or 0), int(approved or 0))
-                  for country, started, sent, approved in rows]
+        result = [
+            CountryRow(country, int(started), int(sent or 0), int(approved or 0))
+            for country, started, sent, approved in rows
+        ]
         return sorted(result, key=lambda row: (-row.started, row.country or ""))
 
     async def providers(self, since: datetime, until: datetime | None = None) -> list[ProviderRow]:
         """Messages created in [since, until) per provider and status."""
-        statement = (select(Message.provider, Message.status, func.count())
-                     .where(Message.created_at >= since, *([Message.created_at < until] if until else []))
-                     .group_by(Message.provider, Message.status))
+        statement = (
+            select(Message.provider, Message.status, func.count())
+            .where(Message.created_at >= since, *([Message.created_at < until] if until else []))
+            .group_by(Message.provider, Message.status)
+        )
         by_provider: dict[str, dict[str, int]] = {}
         async with self._sessions() as session:
             for provider, status, count in (await session.execute(statement)).all():
@@ -88,8 +96,11 @@ class ReportStore:
         return [ProviderRow(name, counts) for name, counts in sorted(by_provider.items())]
 
     async def backlog(self) -> Backlog:
-        statement = (select(Message.status, func.count(), func.min(Message.next_attempt_at))
-                     .where(Message.status.in_(BACKLOG)).group_by(Message.status))
+        statement = (
+            select(Message.status, func.count(), func.min(Message.next_attempt_at))
+            .where(Message.status.in_(BACKLOG))
+            .group_by(Message.status)
+        )
         async with self._sessions() as session:
             rows = {status: (int(count), due) for status, count, due in (await session.execute(statement)).all()}
         queued, oldest = rows.get("queued", (0, None))
@@ -100,34 +111,72 @@ class ReportStore:
             found = await session.get(Verification, verification_id)
             if found is None:
                 return None
-            messages = (await session.execute(
-                select(Message).where(Message.verification_id == verification_id)
-                .order_by(Message.created_at, Message.id))).scalars().all()
+            messages = (
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(Message.verification_id == verification_id)
+                        .order_by(Message.created_at, Message.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             events: dict[str, list[MessageEvent]] = {message.id: [] for message in messages}
             if messages:
-                for event in (await session.execute(
-                        select(MessageEvent).where(MessageEvent.message_id.in_(list(events)))
-                        .order_by(MessageEvent.id))).scalars():
+                for event in (
+                    await session.execute(
+                        select(MessageEvent).where(MessageEvent.message_id.in_(list(events))).order_by(MessageEvent.id)
+                    )
+                ).scalars():
                     events[event.message_id].append(event)
         return VerificationHistory(found, messages, events)
 
     async def message(self, sid: str) -> tuple[Message, list[MessageEvent]] | None:
         """By our id or by the provider's."""
         async with self._sessions() as session:
-            found = (await session.execute(select(Message).where(
-                (Message.id == sid) | (Message.provider_sid == sid)).limit(1))).scalar_one_or_none()
+            found = (
+                await session.execute(
+                    select(Message).where((Message.id == sid) | (Message.provider_sid == sid)).limit(1)
+                )
+            ).scalar_one_or_none()
             if found is None:
                 return None
-            events = (await session.execute(select(MessageEvent).where(MessageEvent.message_id == found.id)
-                                            .order_by(MessageEvent.id))).scalars().all()
+            events = (
+                (
+                    await session.execute(
+                        select(MessageEvent).where(MessageEvent.message_id == found.id).order_by(MessageEvent.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return found, list(events)
 
     async def by_number(self, number: str) -> tuple[Sequence[Verification], Sequence[Message]]:
         async with self._sessions() as session:
-            verifications = (await session.execute(
-                select(Verification).where(Verification.to == number)
-                .order_by(Verification.created_at.desc()).limit(SEARCH_LIMIT))).scalars().all()
-            messages = (await session.execute(
-                select(Message).where(Message.receiver == number)
-                .order_by(Message.created_at.desc()).limit(SEARCH_LIMIT))).scalars().all()
+            verifications = (
+                (
+                    await session.execute(
+                        select(Verification)
+                        .where(Verification.to == number)
+                        .order_by(Verification.created_at.desc())
+                        .limit(SEARCH_LIMIT)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            messages = (
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(Message.receiver == number)
+                        .order_by(Message.created_at.desc())
+                        .limit(SEARCH_LIMIT)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return verifications, messages

@@ -15,8 +15,9 @@ class ServiceStore:
 
     async def create(self, sid: str, friendly_name: str, code_length: int, now: datetime) -> VerifyService | None:
         """The new service; None when `sid` is taken already."""
-        service = VerifyService(sid=sid, friendly_name=friendly_name, code_length=code_length,
-                                created_at=now, updated_at=now)
+        service = VerifyService(
+            sid=sid, friendly_name=friendly_name, code_length=code_length, created_at=now, updated_at=now
+        )
         try:
             async with self._sessions.begin() as session:
                 session.add(service)

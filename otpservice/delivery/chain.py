@@ -36,8 +36,14 @@ class ProviderChain:
     def names(self) -> tuple[str, ...]:
         return tuple(self._by_name)
 
-    async def attempt(self, sms: OutgoingSms, candidates: list[str], refused_by: tuple[str, ...] = (), *,
-                      hands_over: Callable[[ProviderError], bool]) -> AttemptResult:
+    async def attempt(
+        self,
+        sms: OutgoingSms,
+        candidates: list[str],
+        refused_by: tuple[str, ...] = (),
+        *,
+        hands_over: Callable[[ProviderError], bool],
+    ) -> AttemptResult:
         last: AttemptResult | None = None
         refusal: ProviderError | None = None
         for name in candidates:
@@ -57,11 +63,14 @@ class ProviderChain:
                     refused_by = (*refused_by, name)
                     refusal = refusal or exc
                 last = AttemptResult(name, error=exc, refusal=refusal, refused_by=refused_by)
-                log.warning("provider failed", extra={"provider": name, "code": exc.code,
-                                                      "sent": "unknown" if exc.may_have_sent else "no"})
+                log.warning(
+                    "provider failed",
+                    extra={"provider": name, "code": exc.code, "sent": "unknown" if exc.may_have_sent else "no"},
+                )
                 if not hands_over(exc):
                     break
         if last is None:  # no provider left to ask (the configuration changed since it was queued)
-            return AttemptResult(self.primary.name, error=ProviderRejected("no configured provider may take it"),
-                                 refused_by=refused_by)
+            return AttemptResult(
+                self.primary.name, error=ProviderRejected("no configured provider may take it"), refused_by=refused_by
+            )
         return last

@@ -14,8 +14,9 @@ _NONCE_BYTES = 12
 
 
 def derive_key(secret: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"otpservice outbox body v1").derive(secret.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"otpservice outbox body v1").derive(
+        secret.encode()
+    )
 
 
 class BodyCipher:

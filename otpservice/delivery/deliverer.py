@@ -46,8 +46,14 @@ def _signed_callback(result: AttemptResult) -> str | None:
 
 
 class Deliverer:
-    def __init__(self, chain: ProviderChain, messages: MessageStore, verifications: VerificationStore,
-                 policy: RetryPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        chain: ProviderChain,
+        messages: MessageStore,
+        verifications: VerificationStore,
+        policy: RetryPolicy,
+        clock: Clock,
+    ) -> None:
         self.chain, self.policy = chain, policy
         self._messages, self._verifications, self._clock = messages, verifications, clock
         # Sends the provider accepted whose record the database refused: never sent again here.
@@ -60,8 +66,12 @@ class Deliverer:
         refused = _names(message.refused_by)
         self._in_flight.add(message.id)
         try:
-            result = await self.chain.attempt(sms, self.policy.candidates(refused, message.retry_provider), refused,
-                                              hands_over=self.policy.hands_over_at_once)
+            result = await self.chain.attempt(
+                sms,
+                self.policy.candidates(refused, message.retry_provider),
+                refused,
+                hands_over=self.policy.hands_over_at_once,
+            )
             if result.receipt is not None:
                 return await self._sent(message, result)
             return await self._not_sent(message, result)
@@ -71,17 +81,25 @@ class Deliverer:
     async def _sent(self, message: Message, result: AttemptResult) -> Delivered:
         receipt = result.receipt
         assert receipt is not None
-        outcome = Outcome(status=states.SENT, provider=result.provider, provider_sid=receipt.sid,
-                          provider_status=receipt.provider_status, segments=receipt.segments,
-                          callback_url=_signed_callback(result), parts=receipt.part_ids,
-                          refused_by=",".join(result.refused_by) or None)
+        outcome = Outcome(
+            status=states.SENT,
+            provider=result.provider,
+            provider_sid=receipt.sid,
+            provider_status=receipt.provider_status,
+            segments=receipt.segments,
+            callback_url=_signed_callback(result),
+            parts=receipt.part_ids,
+            refused_by=",".join(result.refused_by) or None,
+        )
         try:
             if not await self._messages.finish_attempt(message.id, to_datetime(self._clock.now()), outcome):
                 log.warning("accepted send found its claim taken over", extra={"message_id": message.id})
         except (SQLAlchemyError, OSError):
             # The provider has the message: the caller is told so, and it is never sent again.
-            log.exception("could not record an accepted send; retrying the write",
-                          extra={"message_id": message.id, "provider": result.provider})
+            log.exception(
+                "could not record an accepted send; retrying the write",
+                extra={"message_id": message.id, "provider": result.provider},
+            )
             self.unrecorded.add(message.id)
             task = asyncio.create_task(self._record_later(message.id, outcome))
             self._recorders.add(task)
@@ -104,25 +122,41 @@ class Deliverer:
     async def _not_sent(self, message: Message, result: AttemptResult) -> Delivered:
         error = result.error
         assert error is not None
-        decision = self.policy.after_failure(message.attempts, error, provider=result.provider,
-                                             refused_by=result.refused_by,
-                                             ambiguous_before=message.ambiguous_count or 0)
+        decision = self.policy.after_failure(
+            message.attempts,
+            error,
+            provider=result.provider,
+            refused_by=result.refused_by,
+            ambiguous_before=message.ambiguous_count or 0,
+        )
         now = self._clock.now()
         failed = not decision.retry
         outcome = Outcome(
-            status=states.FAILED if failed else states.QUEUED, provider=result.provider,
-            error_code=error.code, error_message=error.message, detail=error.message,
+            status=states.FAILED if failed else states.QUEUED,
+            provider=result.provider,
+            error_code=error.code,
+            error_message=error.message,
+            detail=error.message,
             next_attempt_at=None if failed else to_datetime(now + decision.delay),
-            refused_by=",".join(result.refused_by) or None, retry_provider=decision.retry_provider,
+            refused_by=",".join(result.refused_by) or None,
+            retry_provider=decision.retry_provider,
             ambiguous_count=(message.ambiguous_count or 0) + error.may_have_sent,
-            before=(states.AMBIGUOUS,) if error.may_have_sent else ())
+            before=(states.AMBIGUOUS,) if error.may_have_sent else (),
+        )
         await self._messages.finish_attempt(message.id, to_datetime(now), outcome)
         if failed:
             await self._finished_for_good(message, states.FAILED)
             caller_error = result.refusal if self.policy.all_refused(result.refused_by) and result.refusal else error
             return Delivered(states.FAILED, result.provider, error=caller_error)
-        log.info("sms retry scheduled", extra={"message_id": message.id, "attempts": message.attempts,
-                                               "code": error.code, "provider": decision.retry_provider})
+        log.info(
+            "sms retry scheduled",
+            extra={
+                "message_id": message.id,
+                "attempts": message.attempts,
+                "code": error.code,
+                "provider": decision.retry_provider,
+            },
+        )
         return Delivered(states.QUEUED, result.provider, error=error)
 
     async def recover_lease(self, message: Message) -> bool:
@@ -131,18 +165,25 @@ class Deliverer:
             return False
         # Which provider had the call is unknown: the one its attempt asked first, most likely.
         asked = (self.policy.candidates(_names(message.refused_by), message.retry_provider) or [message.provider])[0]
-        decision = self.policy.after_lease_expired(message.attempts, provider=asked,
-                                                   ambiguous_before=message.ambiguous_count or 0)
+        decision = self.policy.after_lease_expired(
+            message.attempts, provider=asked, ambiguous_before=message.ambiguous_count or 0
+        )
         now = self._clock.now()
         detail = "the attempt was interrupted (lease expired): it may have been sent"
         outcome = Outcome(
-            status=states.QUEUED if decision.retry else states.FAILED, provider=asked,
-            error_code="lease_expired", error_message=detail, detail=detail,
+            status=states.QUEUED if decision.retry else states.FAILED,
+            provider=asked,
+            error_code="lease_expired",
+            error_message=detail,
+            detail=detail,
             next_attempt_at=to_datetime(now + decision.delay) if decision.retry else None,
-            retry_provider=decision.retry_provider, ambiguous_count=(message.ambiguous_count or 0) + 1,
-            before=(states.AMBIGUOUS,))
-        if not await self._messages.finish_attempt(message.id, to_datetime(now), outcome,
-                                                   lease_expired_before=to_datetime(now)):
+            retry_provider=decision.retry_provider,
+            ambiguous_count=(message.ambiguous_count or 0) + 1,
+            before=(states.AMBIGUOUS,),
+        )
+        if not await self._messages.finish_attempt(
+            message.id, to_datetime(now), outcome, lease_expired_before=to_datetime(now)
+        ):
             return False
         if not decision.retry:
             await self._finished_for_good(message, states.FAILED)
@@ -156,12 +197,23 @@ class Deliverer:
         now = self._clock.now()
         if verification is not None and verification.status == PENDING and verification.expires_at.timestamp() > now:
             return True
-        reason = "expired" if verification is not None and verification.status == PENDING else (
-            verification.status if verification is not None else "gone")
+        reason = (
+            "expired"
+            if verification is not None and verification.status == PENDING
+            else (verification.status if verification is not None else "gone")
+        )
         detail = f"not sent: the verification is {reason}"
-        await self._messages.finish_attempt(message.id, to_datetime(now), Outcome(
-            status=states.CANCELED, provider=message.provider, error_code="verification_not_pending",
-            error_message=detail, detail=detail))
+        await self._messages.finish_attempt(
+            message.id,
+            to_datetime(now),
+            Outcome(
+                status=states.CANCELED,
+                provider=message.provider,
+                error_code="verification_not_pending",
+                error_message=detail,
+                detail=detail,
+            ),
+        )
         metrics.message_outcome(message.provider, states.CANCELED)
         log.info("queued code canceled", extra={"message_id": message.id, "reason": reason})
         return False

@@ -38,8 +38,16 @@ def new_message_id() -> str:
 
 
 class Dispatcher:
-    def __init__(self, deliverer: Deliverer, messages: MessageStore, clock: Clock, *,
-                 queue_enabled: bool, throttle: ProviderThrottle | None, cipher: BodyCipher) -> None:
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        messages: MessageStore,
+        clock: Clock,
+        *,
+        queue_enabled: bool,
+        throttle: ProviderThrottle | None,
+        cipher: BodyCipher,
+    ) -> None:
         self._deliverer, self._messages, self._clock = deliverer, messages, clock
         self._queue_enabled, self._throttle, self._cipher = queue_enabled, throttle, cipher
 
@@ -47,16 +55,26 @@ class Dispatcher:
     def primary(self) -> SmsProvider:
         return self._deliverer.chain.primary
 
-    async def dispatch(self, sms: OutgoingSms, *, kind: str, verification_id: str | None,
-                       message_id: str | None = None) -> SendResult:
+    async def dispatch(
+        self, sms: OutgoingSms, *, kind: str, verification_id: str | None, message_id: str | None = None
+    ) -> SendResult:
         now = self._clock.now()
         message_id = message_id or new_message_id()
         sms = replace(sms, client_ref=message_id)
-        record = Message(id=message_id, provider=self.primary.name, kind=kind,
-                         receiver=sms.receiver, sender=sms.sender, segments=count_segments(sms.body),
-                         attempts=1, ambiguous_count=0, verification_id=verification_id,
-                         created_at=to_datetime(now), updated_at=to_datetime(now),
-                         body_ciphertext=self._cipher.encrypt(sms.body, message_id))
+        record = Message(
+            id=message_id,
+            provider=self.primary.name,
+            kind=kind,
+            receiver=sms.receiver,
+            sender=sms.sender,
+            segments=count_segments(sms.body),
+            attempts=1,
+            ambiguous_count=0,
+            verification_id=verification_id,
+            created_at=to_datetime(now),
+            updated_at=to_datetime(now),
+            body_ciphertext=self._cipher.encrypt(sms.body, message_id),
+        )
         if self._queue_enabled and self._throttle and not await self._throttle.try_acquire():
             record.status, record.attempts, record.next_attempt_at = states.QUEUED, 0, to_datetime(now)
             await self._messages.add(record)
@@ -72,17 +90,33 @@ class Dispatcher:
             return self._queued(record, sms, now)
         if delivered.status == states.FAILED:
             assert delivered.error is not None
-            log.warning("send failed", extra={"provider": delivered.provider, "to": mask_phone(sms.receiver),
-                                              "code": delivered.error.code, "message_id": record.id})
+            log.warning(
+                "send failed",
+                extra={
+                    "provider": delivered.provider,
+                    "to": mask_phone(sms.receiver),
+                    "code": delivered.error.code,
+                    "message_id": record.id,
+                },
+            )
             raise delivered.error
         segments = delivered.segments or record.segments
         sid = delivered.sid or record.id  # a 2xx we could not read: sent, under our own id
-        log.info("sms sent", extra={"provider": delivered.provider, "to": mask_phone(sms.receiver),
-                                    "message_id": record.id, "sid": sid})
+        log.info(
+            "sms sent",
+            extra={"provider": delivered.provider, "to": mask_phone(sms.receiver), "message_id": record.id, "sid": sid},
+        )
         return SendResult(record.id, sid, states.SENT, segments, now)
 
     def _queued(self, record: Message, sms: OutgoingSms, now: float) -> SendResult:
         metrics.message_outcome(record.provider, states.QUEUED)
-        log.info("sms queued", extra={"provider": record.provider, "to": mask_phone(sms.receiver),
-                                      "message_id": record.id, "code": record.error_code})
+        log.info(
+            "sms queued",
+            extra={
+                "provider": record.provider,
+                "to": mask_phone(sms.receiver),
+                "message_id": record.id,
+                "code": record.error_code,
+            },
+        )
         return SendResult(record.id, record.id, states.QUEUED, record.segments, now)

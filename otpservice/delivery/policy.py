@@ -40,8 +40,9 @@ class RetryPolicy:
     max_wait_seconds: float = MAX_WAIT_SECONDS
 
     @classmethod
-    def for_timeout(cls, providers: Sequence[str], provider_timeout: float, *,
-                    queue_enabled: bool = True) -> "RetryPolicy":
+    def for_timeout(
+        cls, providers: Sequence[str], provider_timeout: float, *, queue_enabled: bool = True
+    ) -> "RetryPolicy":
         return cls(tuple(providers), lease_seconds=2 * provider_timeout, queue_enabled=queue_enabled)
 
     def backoff(self, attempts: int) -> float:
@@ -64,8 +65,9 @@ class RetryPolicy:
     def all_refused(self, refused_by: Sequence[str]) -> bool:
         return all(name in refused_by for name in self.providers)
 
-    def after_failure(self, attempts: int, error: ProviderError, *, provider: str,
-                      refused_by: Sequence[str], ambiguous_before: int) -> Decision:
+    def after_failure(
+        self, attempts: int, error: ProviderError, *, provider: str, refused_by: Sequence[str], ambiguous_before: int
+    ) -> Decision:
         """What follows an attempt no provider accepted. `error`: the last provider's error,
         `provider`: the last one asked, `refused_by`: every provider that refused for good."""
         if not self.queue_enabled or attempts >= self.max_attempts or self.all_refused(refused_by):
@@ -73,8 +75,9 @@ class RetryPolicy:
         if error.may_have_sent:
             delay = self.lease_seconds if ambiguous_before == 0 else self.backoff(attempts)
             return Decision(retry=True, delay=delay, retry_provider=provider)
-        return Decision(retry=True, delay=min(self.max_wait_seconds,
-                                              max(self.backoff(attempts), error.retry_after or 0)))
+        return Decision(
+            retry=True, delay=min(self.max_wait_seconds, max(self.backoff(attempts), error.retry_after or 0))
+        )
 
     def after_lease_expired(self, attempts: int, *, provider: str, ambiguous_before: int) -> Decision:
         """A claim whose process died mid-attempt: it may have sent. With the queue off it is

@@ -15,13 +15,24 @@ def states_before(state: str) -> tuple[str, ...]:
 
 
 _TWILIO = {
-    "accepted": SENT, "queued": SENT, "scheduled": SENT, "sending": SENT, "sent": SENT,
-    "delivered": DELIVERED, "read": DELIVERED, "undelivered": UNDELIVERED,
-    "failed": FAILED, "canceled": FAILED,
+    "accepted": SENT,
+    "queued": SENT,
+    "scheduled": SENT,
+    "sending": SENT,
+    "sent": SENT,
+    "delivered": DELIVERED,
+    "read": DELIVERED,
+    "undelivered": UNDELIVERED,
+    "failed": FAILED,
+    "canceled": FAILED,
 }
 _VONAGE = {
-    "accepted": SENT, "buffered": SENT, "delivered": DELIVERED, "expired": UNDELIVERED,
-    "failed": FAILED, "rejected": FAILED,
+    "accepted": SENT,
+    "buffered": SENT,
+    "delivered": DELIVERED,
+    "expired": UNDELIVERED,
+    "failed": FAILED,
+    "rejected": FAILED,
 }
 
 

@@ -22,9 +22,18 @@ log = logging.getLogger("otpservice.delivery")
 
 
 class OutboxWorker:
-    def __init__(self, messages: MessageStore, deliverer: Deliverer, cipher: BodyCipher,
-                 throttle: ProviderThrottle | None, clock: Clock, *, queue_enabled: bool = True,
-                 batch_size: int = 50, on_sent: Callable[[Message], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        messages: MessageStore,
+        deliverer: Deliverer,
+        cipher: BodyCipher,
+        throttle: ProviderThrottle | None,
+        clock: Clock,
+        *,
+        queue_enabled: bool = True,
+        batch_size: int = 50,
+        on_sent: Callable[[Message], Awaitable[None]] | None = None,
+    ) -> None:
         self._messages, self._deliverer, self._cipher = messages, deliverer, cipher
         self._throttle, self._clock = throttle, clock
         self._queue_enabled, self._batch_size = queue_enabled, batch_size
@@ -77,8 +86,11 @@ class OutboxWorker:
             except Exception as exc:  # never leave a claimed message to loop on its lease
                 log.exception("outbox attempt crashed", extra={"message_id": message.id})
                 detail = f"attempt crashed: {type(exc).__name__}"
-                await self._messages.finish_attempt(message.id, to_datetime(self._clock.now()), Outcome(
-                    status=states.FAILED, error_code="internal_error", error_message=detail, detail=detail))
+                await self._messages.finish_attempt(
+                    message.id,
+                    to_datetime(self._clock.now()),
+                    Outcome(status=states.FAILED, error_code="internal_error", error_message=detail, detail=detail),
+                )
         return attempted
 
     async def _attempt(self, message: Message) -> None:
@@ -87,12 +99,22 @@ class OutboxWorker:
         body = self._cipher.decrypt(message.body_ciphertext or b"", message.id)
         if body is None:
             detail = "the outbox body cannot be decrypted"
-            await self._messages.finish_attempt(message.id, to_datetime(self._clock.now()), Outcome(
-                status=states.FAILED, error_code="body_unreadable", error_message=detail, detail=detail))
+            await self._messages.finish_attempt(
+                message.id,
+                to_datetime(self._clock.now()),
+                Outcome(status=states.FAILED, error_code="body_unreadable", error_message=detail, detail=detail),
+            )
             return
         sms = OutgoingSms(receiver=message.receiver, body=body, sender=message.sender, client_ref=message.id)
         delivered = await self._deliverer.attempt(message, sms)
-        log.info("queued sms attempted", extra={"provider": delivered.provider, "message_id": message.id,
-                                                "attempts": message.attempts, "status": delivered.status})
+        log.info(
+            "queued sms attempted",
+            extra={
+                "provider": delivered.provider,
+                "message_id": message.id,
+                "attempts": message.attempts,
+                "status": delivered.status,
+            },
+        )
         if delivered.status == states.SENT and self._on_sent is not None:
             await self._on_sent(message)

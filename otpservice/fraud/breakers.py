@@ -90,14 +90,22 @@ class BreakerCache:
         self._loaded_at = now
         states = [view(row, now, self._ttl).state for row in rows]
         for scope in SCOPES:
-            metrics.fraud_open_breakers(scope, sum(
-                1 for row, state in zip(rows, states, strict=True) if row.scope == scope and state != "closed"
-                and state != "allowed"))
+            metrics.fraud_open_breakers(
+                scope,
+                sum(
+                    1
+                    for row, state in zip(rows, states, strict=True)
+                    if row.scope == scope and state != "closed" and state != "allowed"
+                ),
+            )
 
     def matching(self, number: str, country: str | None) -> list[FraudBreaker]:
         """Rows whose key covers the number: every prefix of it, and its country."""
-        found = [self._rows[(PREFIX, number[:end])] for end in range(2, len(number) + 1)
-                 if (PREFIX, number[:end]) in self._rows]
+        found = [
+            self._rows[(PREFIX, number[:end])]
+            for end in range(2, len(number) + 1)
+            if (PREFIX, number[:end]) in self._rows
+        ]
         if country is not None and (COUNTRY, country) in self._rows:
             found.append(self._rows[(COUNTRY, country)])
         return found

@@ -27,8 +27,9 @@ class CountBuffer:
         self._flushed_at = clock.now()
         self._lock = asyncio.Lock()
 
-    def add(self, keys: list[tuple[str, str]], bucket: int, *, sent: int = 0, approved: int = 0,
-            ended: int = 0) -> None:
+    def add(
+        self, keys: list[tuple[str, str]], bucket: int, *, sent: int = 0, approved: int = 0, ended: int = 0
+    ) -> None:
         if len(self._pending) >= MAX_PENDING_KEYS:
             log.warning("breaker counts dropped: the database has not taken them for a while")
             return
@@ -47,8 +48,12 @@ class CountBuffer:
             self._flushed_at = self._clock.now()
             pending, self._pending = self._pending, defaultdict(lambda: [0, 0, 0])
             try:
-                await self._store.add_many([(scope, key, bucket, sent, approved, ended)
-                                            for (scope, key, bucket), (sent, approved, ended) in pending.items()])
+                await self._store.add_many(
+                    [
+                        (scope, key, bucket, sent, approved, ended)
+                        for (scope, key, bucket), (sent, approved, ended) in pending.items()
+                    ]
+                )
             except Exception:
                 log.warning("breaker counts not written yet", exc_info=True)
                 for name, counts in pending.items():  # kept for the next flush

@@ -11,14 +11,20 @@ from otpservice.settings import Settings
 
 
 def fraud_rules(settings: Settings) -> FraudRules:
-    return FraudRules(mode=settings.fraud_guard, tail_digits=settings.fraud_prefix_tail_digits,
-                      window=settings.fraud_window, cooldown=settings.fraud_cooldown,
-                      min_settled=settings.fraud_min_settled, min_conversion=settings.fraud_min_conversion,
-                      ttl=settings.otp_ttl)
+    return FraudRules(
+        mode=settings.fraud_guard,
+        tail_digits=settings.fraud_prefix_tail_digits,
+        window=settings.fraud_window,
+        cooldown=settings.fraud_cooldown,
+        min_settled=settings.fraud_min_settled,
+        min_conversion=settings.fraud_min_conversion,
+        ttl=settings.otp_ttl,
+    )
 
 
-def build_fraud(settings: Settings, sessions: async_sessionmaker[AsyncSession], dialect: str,
-                clock: Clock) -> tuple[FraudGuard, BreakerOperator]:
+def build_fraud(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], dialect: str, clock: Clock
+) -> tuple[FraudGuard, BreakerOperator]:
     store = FraudStore(sessions, dialect)
     rules = fraud_rules(settings)
     return FraudGuard(store, rules, clock), BreakerOperator(store, rules, clock)

@@ -77,8 +77,11 @@ class FraudGuard:
             metrics.fraud_start(country, "exempt")
             return
         if not refusing:
-            taken = [await self._store.take_probe(item.row.scope, item.row.key, to_datetime(now), MAX_PROBES)
-                     for item in half_open if item.row.probes < MAX_PROBES]
+            taken = [
+                await self._store.take_probe(item.row.scope, item.row.key, to_datetime(now), MAX_PROBES)
+                for item in half_open
+                if item.row.probes < MAX_PROBES
+            ]
             if taken and all(taken):
                 self.cache.invalidate()
                 for item in half_open:
@@ -89,8 +92,9 @@ class FraudGuard:
                 return
             refusing = half_open
         # Operator blocks act in shadow too; the breakers' own refusals only in enforce.
-        enforceable = refusing if self._rules.mode == "enforce" else [
-            item for item in refusing if item.state == "blocked"]
+        enforceable = (
+            refusing if self._rules.mode == "enforce" else [item for item in refusing if item.state == "blocked"]
+        )
         enforced = bool(enforceable)
         worst = max(enforceable or refusing, key=lambda item: refusal_seconds(item, now))
         decision = "refuse" if enforced else "would_refuse"
@@ -98,8 +102,9 @@ class FraudGuard:
         metrics.fraud_start(country, decision)
         metrics.fraud_refusal(country, worst.row.scope, decision)
         if enforced:
-            raise DestinationSuspended(scope=worst.row.scope, key=worst.row.key,
-                                       retry_after=refusal_seconds(worst, now))
+            raise DestinationSuspended(
+                scope=worst.row.scope, key=worst.row.key, retry_after=refusal_seconds(worst, now)
+            )
 
     async def _prune_if_due(self, now: float) -> None:
         """Buckets older than two windows are never read again."""
@@ -137,11 +142,16 @@ class FraudGuard:
             return
         try:
             keys = keys_of(verification.to, self._rules.tail_digits)
-            increments = {"sent": {"sent": 1}, "approved": {"approved": 1}, "ended": {"ended": 1},
-                          "failed": {"sent": -1}}.get(event)
+            increments = {
+                "sent": {"sent": 1},
+                "approved": {"approved": 1},
+                "ended": {"ended": 1},
+                "failed": {"sent": -1},
+            }.get(event)
             if increments:
-                self.counts.add(keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds),
-                                **increments)
+                self.counts.add(
+                    keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds), **increments
+                )
                 await self.counts.flush_if_due()
             if event == "sent":
                 metrics.fraud_sent(_country(keys))

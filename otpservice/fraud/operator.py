@@ -55,23 +55,43 @@ class BreakerOperator:
                 continue
             ratio = round(row.approved / row.settled, 4) if row.settled else None
             override = seen.state in ("blocked", "allowed")
-            listed.append(BreakerSummary(
-                scope=row.scope, key=row.key, state=seen.state, settled=row.settled, approved=row.approved,
-                ratio=ratio, threshold=self._rules.min_conversion,
-                opened_at=row.opened_at.timestamp() if row.opened_at and row.state == "open" else None,
-                retry_at=seen.retry_at, reason=(row.note if override and row.note else row.reason) or ""))
+            listed.append(
+                BreakerSummary(
+                    scope=row.scope,
+                    key=row.key,
+                    state=seen.state,
+                    settled=row.settled,
+                    approved=row.approved,
+                    ratio=ratio,
+                    threshold=self._rules.min_conversion,
+                    opened_at=row.opened_at.timestamp() if row.opened_at and row.state == "open" else None,
+                    retry_at=seen.retry_at,
+                    reason=(row.note if override and row.note else row.reason) or "",
+                )
+            )
         return listed
 
     async def list(self) -> list[dict[str, Any]]:
         """The same, as the admin API and the command line render it."""
-        return [{"scope": item.scope, "key": item.key, "state": item.state, "settled": item.settled,
-                 "approved": item.approved, "ratio": item.ratio, "threshold": item.threshold,
-                 "openedAt": iso(item.opened_at) if item.opened_at is not None else None,
-                 "retryAt": iso(item.retry_at) if item.retry_at is not None else None,
-                 "reason": item.reason or None} for item in await self.list_breakers()]
+        return [
+            {
+                "scope": item.scope,
+                "key": item.key,
+                "state": item.state,
+                "settled": item.settled,
+                "approved": item.approved,
+                "ratio": item.ratio,
+                "threshold": item.threshold,
+                "openedAt": iso(item.opened_at) if item.opened_at is not None else None,
+                "retryAt": iso(item.retry_at) if item.retry_at is not None else None,
+                "reason": item.reason or None,
+            }
+            for item in await self.list_breakers()
+        ]
 
-    async def act(self, scope: str, key: str, action: str, ttl: float | None, note: str | None, *,
-                  actor: str = "console") -> None:
+    async def act(
+        self, scope: str, key: str, action: str, ttl: float | None, note: str | None, *, actor: str = "console"
+    ) -> None:
         """reset / block / allow (the console's call); raises InvalidRequest for a bad key."""
         await self.apply(scope, key, Override(action, int(ttl) if ttl is not None else None, note), actor=actor)
 
@@ -82,14 +102,26 @@ class BreakerOperator:
         now = self._clock.now()
         until = to_datetime(now + override.ttl) if override.ttl is not None else None
         if override.action == "reset":
-            await self._store.set_override(scope, key, to_datetime(now), override=None, until=None,
-                                           note=override.note, reset=True)
+            await self._store.set_override(
+                scope, key, to_datetime(now), override=None, until=None, note=override.note, reset=True
+            )
         else:
-            await self._store.set_override(scope, key, to_datetime(now), override=override.action,
-                                           until=until, note=override.note)
-        log.warning("breaker override", extra={
-            "scope": scope, "key": key, "action": override.action, "ttl": override.ttl, "note": override.note,
-            "actor": actor, "mode": self._rules.mode, "_clear": ("key",)})
+            await self._store.set_override(
+                scope, key, to_datetime(now), override=override.action, until=until, note=override.note
+            )
+        log.warning(
+            "breaker override",
+            extra={
+                "scope": scope,
+                "key": key,
+                "action": override.action,
+                "ttl": override.ttl,
+                "note": override.note,
+                "actor": actor,
+                "mode": self._rules.mode,
+                "_clear": ("key",),
+            },
+        )
 
 
 def canonical_key(scope: str, key: str) -> str:

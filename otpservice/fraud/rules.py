@@ -59,7 +59,7 @@ class Tally:
 def keys_of(number: str, tail_digits: int) -> list[tuple[str, str]]:
     """(scope, key) pairs a number counts under: its prefix and its country."""
     parsed = parse_e164(number)
-    keys = [(PREFIX, number[:max(len(number) - tail_digits, 2)])]
+    keys = [(PREFIX, number[: max(len(number) - tail_digits, 2)])]
     region = region_of(parsed) if parsed is not None else None
     if region and region != "ZZ" and region != "001":
         keys.append((COUNTRY, region))

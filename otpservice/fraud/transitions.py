@@ -41,9 +41,22 @@ class Opened:
         """`breaker_opened` (SPEC 17): `used` is the settled count that tripped it, `limit` the
         sample it needed; the breaker's counts and ratio ride along."""
         ratio = self.approved / self.settled if self.settled else 0.0
-        return Alert("breaker_opened", self.scope, self.key, self.settled, self.settled, f"{self.window}s", self.at,
-                     {"approved": self.approved, "settled": self.settled, "ratio": round(ratio, 4),
-                      "threshold": self.threshold, "retryAt": iso(self.retry_at)})
+        return Alert(
+            "breaker_opened",
+            self.scope,
+            self.key,
+            self.settled,
+            self.settled,
+            f"{self.window}s",
+            self.at,
+            {
+                "approved": self.approved,
+                "settled": self.settled,
+                "ratio": round(ratio, 4),
+                "threshold": self.threshold,
+                "retryAt": iso(self.retry_at),
+            },
+        )
 
 
 class Transitions:
@@ -81,14 +94,33 @@ class Transitions:
             return
         if not trips(self._rules, scope, counted):
             return
-        reason = (f"conversion {counted.ratio:.2f} < {self._rules.min_conversion} over "
-                  f"{counted.settled} settled in {self._rules.window} s")
-        opened = await self._store.trip(scope, key, to_datetime(now), to_datetime(now + self._rules.cooldown),
-                                        settled=counted.settled, approved=counted.approved, reason=reason)
+        reason = (
+            f"conversion {counted.ratio:.2f} < {self._rules.min_conversion} over "
+            f"{counted.settled} settled in {self._rules.window} s"
+        )
+        opened = await self._store.trip(
+            scope,
+            key,
+            to_datetime(now),
+            to_datetime(now + self._rules.cooldown),
+            settled=counted.settled,
+            approved=counted.approved,
+            reason=reason,
+        )
         if opened:
             metrics.fraud_transition(scope, "closed", "open")
-            self._opened(Opened(scope, key, counted.settled, counted.approved, self._rules.min_conversion,
-                                self._rules.window, now + self._rules.cooldown, now))
+            self._opened(
+                Opened(
+                    scope,
+                    key,
+                    counted.settled,
+                    counted.approved,
+                    self._rules.min_conversion,
+                    self._rules.window,
+                    now + self._rules.cooldown,
+                    now,
+                )
+            )
             self._log(scope, key, "trip", counted.settled, counted.approved)
             self.cache.invalidate()
             await self.cache.rows()
@@ -113,21 +145,42 @@ class Transitions:
         retry_at = now + self._rules.cooldown_for(row.trips + 1)
         if await self._store.reopen(row.scope, row.key, to_datetime(now), to_datetime(retry_at), row.trips):
             metrics.fraud_transition(row.scope, "half_open", "open")
-            self._opened(Opened(row.scope, row.key, row.settled, row.approved, self._rules.min_conversion,
-                                self._rules.window, retry_at, now))
+            self._opened(
+                Opened(
+                    row.scope,
+                    row.key,
+                    row.settled,
+                    row.approved,
+                    self._rules.min_conversion,
+                    self._rules.window,
+                    retry_at,
+                    now,
+                )
+            )
             self._log(row.scope, row.key, "reopen", row.settled, row.approved)
             self.cache.invalidate()
 
     def log_decision(self, item: View, decision: str) -> None:
         self._log(item.row.scope, item.row.key, decision, item.row.settled, item.row.approved, item.state)
 
-    def _log(self, scope: str, key: str, decision: str, settled: int, approved: int,
-             state: str | None = None) -> None:
+    def _log(self, scope: str, key: str, decision: str, settled: int, approved: int, state: str | None = None) -> None:
         ratio = round(approved / settled, 4) if settled else None
-        log.warning("breaker decision", extra={
-            "scope": scope, "key": key, "decision": decision, "mode": self._rules.mode, "settled": settled,
-            "approved": approved, "ratio": ratio, "threshold": self._rules.min_conversion,
-            "window": self._rules.window, "state": state, "_clear": ("key",)})
+        log.warning(
+            "breaker decision",
+            extra={
+                "scope": scope,
+                "key": key,
+                "decision": decision,
+                "mode": self._rules.mode,
+                "settled": settled,
+                "approved": approved,
+                "ratio": ratio,
+                "threshold": self._rules.min_conversion,
+                "window": self._rules.window,
+                "state": state,
+                "_clear": ("key",),
+            },
+        )
 
     def _opened(self, opened: Opened) -> None:
         if self.on_opened is None:

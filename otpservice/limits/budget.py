@@ -39,6 +39,7 @@ class BudgetWatcher(Protocol):
 
     def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None: ...
 
+
 HOUR, DAY, MINUTE = 3600.0, 86400.0, 60.0
 SendKind = Literal["sms", "otp"]
 
@@ -98,8 +99,14 @@ class Reservation:
 
 
 class SendBudget:
-    def __init__(self, store: BudgetStore, rules: BudgetRules, clock: Clock, prefix: str = "otpservice",
-                 watcher: BudgetWatcher | None = None) -> None:
+    def __init__(
+        self,
+        store: BudgetStore,
+        rules: BudgetRules,
+        clock: Clock,
+        prefix: str = "otpservice",
+        watcher: BudgetWatcher | None = None,
+    ) -> None:
         self._store, self._rules, self._clock, self._watcher = store, rules, clock, watcher
         self._prefix = f"{prefix}:budget:"
 
@@ -107,8 +114,16 @@ class SendBudget:
     def rules(self) -> BudgetRules:
         return self._rules
 
-    async def reserve(self, number: str, *, kind: SendKind, country: str | None, client: str | None = None,
-                      delay: bool = True, spend: bool = True) -> Reservation:
+    async def reserve(
+        self,
+        number: str,
+        *,
+        kind: SendKind,
+        country: str | None,
+        client: str | None = None,
+        delay: bool = True,
+        spend: bool = True,
+    ) -> Reservation:
         """Take one send to `number` (E.164) or raise the refusal; nothing is taken on refusal.
         `delay=False`/`spend=False`: a test number, which gets no SMS."""
         now = self._clock.now()
@@ -116,8 +131,11 @@ class SendBudget:
         limits = [self._limit("global", "*", rules.global_limit, rules.global_window, RateLimited, now)]
         if client is not None:
             limits.append(self._limit("client", client, rules.per_client_minute, MINUTE, IpRateLimited, now))
-        hour, day = ((rules.otp_per_number_hour, rules.otp_per_number_day) if kind == "otp"
-                     else (rules.sms_per_number_hour, rules.sms_per_number_day))
+        hour, day = (
+            (rules.otp_per_number_hour, rules.otp_per_number_day)
+            if kind == "otp"
+            else (rules.sms_per_number_hour, rules.sms_per_number_day)
+        )
         for name, amount, window in ((f"{kind}-hour", hour, HOUR), (f"{kind}-day", day, DAY)):
             if amount > 0:
                 limits.append(self._limit(name, number, amount, window, NumberCapReached, now))
@@ -139,8 +157,11 @@ class SendBudget:
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation whose send never reached the provider."""
         try:
-            await self._call(self._store.release([limit.counter for limit in reservation.limits],
-                                                 reservation.delay, reservation.taken))
+            await self._call(
+                self._store.release(
+                    [limit.counter for limit in reservation.limits], reservation.delay, reservation.taken
+                )
+            )
         except LimitsUnavailable:
             log.warning("send budget not given back: limit storage unavailable")
 
@@ -167,13 +188,15 @@ class SendBudget:
         if self._watcher is None:
             return
         try:
-            first = await self._store.first_time(f"{limit.counter.key}:{event}", self._clock.now(),
-                                                 limit.counter.window_end)
+            first = await self._store.first_time(
+                f"{limit.counter.key}:{event}", self._clock.now(), limit.counter.window_end
+            )
         except StorageUnavailable:
             return
         if first:
-            self._watcher.crossed(event, limit.fields["scope"], limit.fields["key"], _window_name(limit), used,
-                                  limit.counter.limit)
+            self._watcher.crossed(
+                event, limit.fields["scope"], limit.fields["key"], _window_name(limit), used, limit.counter.limit
+            )
 
     async def usage(self, countries: Iterable[str] = ()) -> list[BudgetUse]:
         """Each configured spend budget's use in its current window: the global ones, the
@@ -186,8 +209,10 @@ class SendBudget:
         for country in sorted(wanted):
             limits += self._country_spend(country, now)
         used = await self._call(self._store.peek([limit.counter for limit in limits], now))
-        return [BudgetUse(limit.fields["scope"], limit.fields["key"], _window_name(limit), count, limit.counter.limit)
-                for limit, count in zip(limits, used, strict=True)]
+        return [
+            BudgetUse(limit.fields["scope"], limit.fields["key"], _window_name(limit), count, limit.counter.limit)
+            for limit, count in zip(limits, used, strict=True)
+        ]
 
     async def ping(self) -> bool:
         try:
@@ -200,19 +225,38 @@ class SendBudget:
 
     def _global_spend(self, now: float) -> list[Limit]:
         rules = self._rules
-        return [self._limit(name, "*", amount, window, BudgetExhausted, now, {"scope": "global", "key": "*"})
-                for name, amount, window in (("spend-hour", rules.spend_hour, HOUR), ("spend-day", rules.spend_day, DAY))
-                if amount > 0]
+        return [
+            self._limit(name, "*", amount, window, BudgetExhausted, now, {"scope": "global", "key": "*"})
+            for name, amount, window in (("spend-hour", rules.spend_hour, HOUR), ("spend-day", rules.spend_day, DAY))
+            if amount > 0
+        ]
 
     def _country_spend(self, country: str | None, now: float) -> list[Limit]:
         per_country = self._rules.spend_countries.get(country or "", self._rules.spend_country_day)
         if not country or per_country <= 0:
             return []
-        return [self._limit("spend-country-day", country, per_country, DAY, BudgetExhausted, now,
-                            {"scope": "country", "key": country})]
+        return [
+            self._limit(
+                "spend-country-day",
+                country,
+                per_country,
+                DAY,
+                BudgetExhausted,
+                now,
+                {"scope": "country", "key": country},
+            )
+        ]
 
-    def _limit(self, name: str, key: str, amount: int, window: float, error: type[TooManyRequests],
-               now: float, fields: dict[str, str] | None = None) -> Limit:
+    def _limit(
+        self,
+        name: str,
+        key: str,
+        amount: int,
+        window: float,
+        error: type[TooManyRequests],
+        now: float,
+        fields: dict[str, str] | None = None,
+    ) -> Limit:
         index = math.floor(now / window)
         counter = Counter(f"{self._prefix}{name}:{key}:{index}", amount, (index + 1) * window)
         return Limit(counter, error, window, fields or {}, name)

@@ -207,16 +207,18 @@ class RedisBudgetStore:
         if outcome == "delay":
             return Refused(None, float(result[1]))
         previous_last = result[2].decode() if isinstance(result[2], bytes) else str(result[2])
-        return Taken(tuple(int(count) for count in result[3:]), repr(now) if delay else None,
-                     int(result[1]), previous_last)
+        return Taken(
+            tuple(int(count) for count in result[3:]), repr(now) if delay else None, int(result[1]), previous_last
+        )
 
     async def release(self, counters: list[Counter], delay: DelayState | None, taken: Taken) -> None:
         keys = [counter.key for counter in counters]
         if delay is not None:
             keys.append(delay.key)
         mark = taken.delay_mark if delay is not None and taken.delay_mark is not None else ""
-        await self._call(self._release(keys=keys, args=[len(counters), mark, taken.previous_sends,
-                                                          taken.previous_last]))
+        await self._call(
+            self._release(keys=keys, args=[len(counters), mark, taken.previous_sends, taken.previous_last])
+        )
 
     async def peek(self, counters: list[Counter], now: float) -> list[int]:
         if not counters:

@@ -48,8 +48,13 @@ def open_limit_storage(url: str, key_prefix: str = "otpservice") -> LimitStorage
         timeout = STORAGE_TIMEOUT_SECONDS
         client = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return LimitStorage(
-            windows=RedisStorage(url, implementation="redispy", key_prefix=key_prefix,
-                                 socket_timeout=timeout, socket_connect_timeout=timeout),
+            windows=RedisStorage(
+                url,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            ),
             budget=RedisBudgetStore(client),
             redis=client,
         )

@@ -58,8 +58,18 @@ class AlertSender:
         self._wake = asyncio.Event()
 
     def emit(self, alert: Alert) -> None:
-        log.warning("alert %s", alert.event, extra={"event": alert.event, "scope": alert.scope, "key": alert.key,
-                                                     "used": alert.used, "limit": alert.limit, "window": alert.window})
+        log.warning(
+            "alert %s",
+            alert.event,
+            extra={
+                "event": alert.event,
+                "scope": alert.scope,
+                "key": alert.key,
+                "used": alert.used,
+                "limit": alert.limit,
+                "window": alert.window,
+            },
+        )
         metrics.alert_emitted(alert.event)
         if not self._url:
             return
@@ -85,8 +95,11 @@ class AlertSender:
     async def _deliver(self, alert: Alert, attempts: int) -> None:
         body = alert.body()
         try:
-            answer = await self._http.post(self._url or "", content=body, headers={
-                "Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self._secret)})
+            answer = await self._http.post(
+                self._url or "",
+                content=body,
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self._secret)},
+            )
             delivered = 200 <= answer.status_code < 300
         except httpx.HTTPError:
             delivered = False
@@ -96,8 +109,9 @@ class AlertSender:
         next_try = self._clock.now() + min(FIRST_BACKOFF_SECONDS * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
         if next_try - alert.at > RETRY_FOR_SECONDS:
             metrics.alert_delivery("given_up")
-            log.error("alert not delivered within an hour: given up", extra={"event": alert.event,
-                                                                              "attempts": attempts})
+            log.error(
+                "alert not delivered within an hour: given up", extra={"event": alert.event, "attempts": attempts}
+            )
             return
         metrics.alert_delivery("retried")
         self._push(next_try, attempts, alert)
@@ -122,4 +136,3 @@ class BudgetAlerts:
 
     def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None:
         self._sender.emit(Alert(event, scope, key, used, limit, window, self._clock.now()))
-

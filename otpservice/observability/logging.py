@@ -25,12 +25,25 @@ REDACTED = "********"
 request_id: ContextVar[str | None] = ContextVar("otpservice_request_id", default=None)
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
-    "message", "asctime", "color_message", "taskName"}
+    "message",
+    "asctime",
+    "color_message",
+    "taskName",
+}
 # E.164-looking numbers; the lookbehind keeps digits inside ids and hex strings alone.
 _PHONE = re.compile(r"(?<![\w+])\+\d{6,15}\b")
-_SECRET_FIELDS = ("otp_secret_key", "otp_previous_secret_keys", "api_keys", "twilio_auth_token",
-                  "twilio_api_key_secret", "kaleyra_api_key", "vonage_api_secret", "webhook_secret",
-                  "admin_api_keys", "webhook_previous_secrets")
+_SECRET_FIELDS = (
+    "otp_secret_key",
+    "otp_previous_secret_keys",
+    "api_keys",
+    "twilio_auth_token",
+    "twilio_api_key_secret",
+    "kaleyra_api_key",
+    "vonage_api_secret",
+    "webhook_secret",
+    "admin_api_keys",
+    "webhook_previous_secrets",
+)
 # Shorter values would blank out ordinary words; settings this short are no secret anyway.
 MIN_SECRET_LENGTH = 4
 # aiosqlite and SQLAlchemy print SQL parameters (full numbers) at DEBUG: kept at WARNING.
@@ -63,8 +76,12 @@ class Redactor:
     """Replaces each secret, raw or as it appears inside a JSON string, by REDACTED."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        variants = {variant for secret in secrets if len(secret) >= MIN_SECRET_LENGTH
-                    for variant in (secret, json.dumps(secret)[1:-1])}
+        variants = {
+            variant
+            for secret in secrets
+            if len(secret) >= MIN_SECRET_LENGTH
+            for variant in (secret, json.dumps(secret)[1:-1])
+        }
         ordered = sorted(variants, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
@@ -120,8 +137,7 @@ class ConsoleFormatter(JsonFormatter):
         return line + self.redact(mask_numbers("\n" + trace.rstrip() if trace else ""))
 
 
-def build_handler(fmt: str = "json", secrets: Iterable[str] = (),
-                  stream: TextIO | None = None) -> logging.Handler:
+def build_handler(fmt: str = "json", secrets: Iterable[str] = (), stream: TextIO | None = None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(secrets) if fmt == "json" else ConsoleFormatter(secrets))
     return handler

@@ -4,16 +4,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-MESSAGES = Counter("otpservice_messages_total", "SMS send attempts by provider and outcome",
-                   ["provider", "outcome"], registry=REGISTRY)
-VERIFICATIONS = Counter("otpservice_verifications_total", "Verification lifecycle events",
-                        ["event"], registry=REGISTRY)
-CHECKS = Counter("otpservice_verification_checks_total", "Verification checks by result",
-                 ["result"], registry=REGISTRY)
-REFUSALS = Counter("otpservice_limit_refusals_total", "Requests refused by a limit, by reason",
-                   ["reason"], registry=REGISTRY)
-REQUEST_SECONDS = Histogram("otpservice_request_duration_seconds", "Request latency by route template",
-                            ["method", "route", "status"], registry=REGISTRY)
+MESSAGES = Counter(
+    "otpservice_messages_total", "SMS send attempts by provider and outcome", ["provider", "outcome"], registry=REGISTRY
+)
+VERIFICATIONS = Counter("otpservice_verifications_total", "Verification lifecycle events", ["event"], registry=REGISTRY)
+CHECKS = Counter("otpservice_verification_checks_total", "Verification checks by result", ["result"], registry=REGISTRY)
+REFUSALS = Counter(
+    "otpservice_limit_refusals_total", "Requests refused by a limit, by reason", ["reason"], registry=REGISTRY
+)
+REQUEST_SECONDS = Histogram(
+    "otpservice_request_duration_seconds",
+    "Request latency by route template",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
 
 
 def message_outcome(provider: str, outcome: str) -> None:
@@ -35,13 +39,19 @@ def limit_refusal(reason: str) -> None:
     REFUSALS.labels(reason=reason).inc()
 
 
-BUDGET_USED = Gauge("otpservice_budget_used", "SMS handed to a provider in the current budget window",
-                    ["scope", "key", "window"], registry=REGISTRY)
-BUDGET_LIMIT = Gauge("otpservice_budget_limit", "Spend budget per window (SMS_BUDGET_*)",
-                     ["scope", "key", "window"], registry=REGISTRY)
+BUDGET_USED = Gauge(
+    "otpservice_budget_used",
+    "SMS handed to a provider in the current budget window",
+    ["scope", "key", "window"],
+    registry=REGISTRY,
+)
+BUDGET_LIMIT = Gauge(
+    "otpservice_budget_limit", "Spend budget per window (SMS_BUDGET_*)", ["scope", "key", "window"], registry=REGISTRY
+)
 ALERTS = Counter("otpservice_alerts_total", "Alerts raised, by event", ["event"], registry=REGISTRY)
-ALERT_DELIVERIES = Counter("otpservice_alert_deliveries_total", "Alert webhook attempts, by result",
-                           ["result"], registry=REGISTRY)
+ALERT_DELIVERIES = Counter(
+    "otpservice_alert_deliveries_total", "Alert webhook attempts, by result", ["result"], registry=REGISTRY
+)
 
 
 def budget_use(scope: str, key: str, window: str, used: int, limit: int) -> None:
@@ -61,18 +71,36 @@ def alert_delivery(result: str) -> None:
 
 # --- SMS-pumping breaker (fraud/): labels are a country (ISO code), a scope, a decision,
 # never a number or a prefix.
-FRAUD_STARTS = Counter("otpservice_fraud_starts_total", "Verification starts seen by the breaker",
-                       ["country", "decision"], registry=REGISTRY)
-FRAUD_SENDS = Counter("otpservice_fraud_sends_total", "Verifications whose first SMS the provider accepted",
-                      ["country"], registry=REGISTRY)
-FRAUD_APPROVALS = Counter("otpservice_fraud_approvals_total", "Counted verifications approved",
-                          ["country"], registry=REGISTRY)
-FRAUD_REFUSALS = Counter("otpservice_fraud_refusals_total", "Starts refused (or, in shadow, that would be)",
-                         ["country", "scope", "decision"], registry=REGISTRY)
-FRAUD_OPEN = Gauge("otpservice_fraud_breakers_open", "Breakers open, half-open or blocked",
-                   ["scope"], registry=REGISTRY)
-FRAUD_TRANSITIONS = Counter("otpservice_fraud_transitions_total", "Breaker state changes",
-                            ["scope", "from_state", "to_state"], registry=REGISTRY)
+FRAUD_STARTS = Counter(
+    "otpservice_fraud_starts_total",
+    "Verification starts seen by the breaker",
+    ["country", "decision"],
+    registry=REGISTRY,
+)
+FRAUD_SENDS = Counter(
+    "otpservice_fraud_sends_total",
+    "Verifications whose first SMS the provider accepted",
+    ["country"],
+    registry=REGISTRY,
+)
+FRAUD_APPROVALS = Counter(
+    "otpservice_fraud_approvals_total", "Counted verifications approved", ["country"], registry=REGISTRY
+)
+FRAUD_REFUSALS = Counter(
+    "otpservice_fraud_refusals_total",
+    "Starts refused (or, in shadow, that would be)",
+    ["country", "scope", "decision"],
+    registry=REGISTRY,
+)
+FRAUD_OPEN = Gauge(
+    "otpservice_fraud_breakers_open", "Breakers open, half-open or blocked", ["scope"], registry=REGISTRY
+)
+FRAUD_TRANSITIONS = Counter(
+    "otpservice_fraud_transitions_total",
+    "Breaker state changes",
+    ["scope", "from_state", "to_state"],
+    registry=REGISTRY,
+)
 
 
 def fraud_start(country: str, decision: str) -> None:

@@ -59,8 +59,9 @@ class SmsProvider(Protocol):
         ...
 
 
-async def call_provider(client: httpx.AsyncClient, provider: str, method: str, url: str,
-                        **kwargs: Any) -> httpx.Response:
+async def call_provider(
+    client: httpx.AsyncClient, provider: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
     """One HTTP call with transport failures turned into ProviderErrors.
 
     The client's timeouts bound each phase (connect, each read); the call as a whole
@@ -74,11 +75,16 @@ async def call_provider(client: httpx.AsyncClient, provider: str, method: str, u
             return await client.request(method, url, **kwargs)
     except (httpx.TransportError, aiohttp.ClientError, TimeoutError) as exc:
         timed_out, unsent = _timed_out(exc), never_sent(exc)
-        log.warning("provider call failed", extra={"provider": provider, "error": type(exc).__name__,
-                                                   "sent": "no" if unsent else "unknown"})
+        log.warning(
+            "provider call failed",
+            extra={"provider": provider, "error": type(exc).__name__, "sent": "no" if unsent else "unknown"},
+        )
         if not unsent:
-            raise ProviderAnswerLost(f"{provider} did not answer in time" if timed_out
-                                     else f"{provider} dropped the connection before answering") from None
+            raise ProviderAnswerLost(
+                f"{provider} did not answer in time"
+                if timed_out
+                else f"{provider} dropped the connection before answering"
+            ) from None
         if timed_out:
             raise ProviderTimeout(f"{provider} could not be reached in time") from None
         raise ProviderUnavailable(f"{provider} is unreachable") from None

@@ -26,15 +26,16 @@ class ConsoleProvider:
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         sid = "CO" + uuid.uuid4().hex
-        self.outbox.appendleft({
-            "sid": sid,
-            "to": sms.receiver,
-            "from": sms.sender,
-            "body": sms.body,
-            "dateEvent": iso(self._clock.now()),
-        })
-        log.info("console SMS to %s: %s", mask_phone(sms.receiver), sms.body,
-                 extra={"provider": self.name, "sid": sid})
+        self.outbox.appendleft(
+            {
+                "sid": sid,
+                "to": sms.receiver,
+                "from": sms.sender,
+                "body": sms.body,
+                "dateEvent": iso(self._clock.now()),
+            }
+        )
+        log.info("console SMS to %s: %s", mask_phone(sms.receiver), sms.body, extra={"provider": self.name, "sid": sid})
         return SendReceipt(sid=sid, provider_status="sent")
 
     async def balance(self) -> Decimal | None:

@@ -47,8 +47,15 @@ MESSAGE_TYPE = "TXN"
 class KaleyraProvider:
     name = "kaleyra"
 
-    def __init__(self, client: httpx.AsyncClient, *, base_url: str, sid: str, api_key: str,
-                 balance_path: str = "/v1/{sid}/billing/balance") -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        sid: str,
+        api_key: str,
+        balance_path: str = "/v1/{sid}/billing/balance",
+    ) -> None:
         self._client = client
         base = base_url.rstrip("/")
         self._messages_url = f"{base}/v1/{sid}/messages"
@@ -59,9 +66,13 @@ class KaleyraProvider:
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "KaleyraProvider":
         if not settings.kaleyra_sid or not settings.kaleyra_api_key:
             raise SettingsError("KALEYRA_API_KEY: required (with KALEYRA_SID) when kaleyra is used")
-        return cls(client, base_url=settings.kaleyra_base_url, sid=settings.kaleyra_sid,
-                   api_key=settings.kaleyra_api_key.get_secret_value(),
-                   balance_path=settings.kaleyra_balance_path)
+        return cls(
+            client,
+            base_url=settings.kaleyra_base_url,
+            sid=settings.kaleyra_sid,
+            api_key=settings.kaleyra_api_key.get_secret_value(),
+            balance_path=settings.kaleyra_balance_path,
+        )
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         form = {"to": sms.receiver, "body": sms.body, "type": MESSAGE_TYPE}
@@ -69,8 +80,9 @@ class KaleyraProvider:
             form["sender"] = sms.sender
         if sms.status_callback:
             form["callback"] = json.dumps({"url": sms.status_callback, "method": "POST"})
-        response = await call_provider(self._client, self.name, "POST", self._messages_url,
-                                       data=form, headers=self._headers)
+        response = await call_provider(
+            self._client, self.name, "POST", self._messages_url, data=form, headers=self._headers
+        )
         if not response.is_success:
             raise self._error(response)
         body = json_or_empty(response)
@@ -98,8 +110,9 @@ class KaleyraProvider:
         if status == 401 or _CREDENTIALS.search(text):
             return ProviderCredentialsRefused(f"kaleyra refused our credentials (HTTP {status})")
         if status == 429 or _THROTTLED.search(text):
-            return ProviderRateLimited(f"kaleyra is throttling requests ({detail})",
-                                       retry_after=retry_after_seconds(response))
+            return ProviderRateLimited(
+                f"kaleyra is throttling requests ({detail})", retry_after=retry_after_seconds(response)
+            )
         if status >= 500:
             return ProviderUnavailable(f"kaleyra answered {detail}")
         if status == 402 or _NO_BALANCE.search(text):

@@ -23,8 +23,7 @@ def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | N
     # A connection not made within half the budget times out as a connect timeout (nothing
     # sent), before the total PROVIDER_TIMEOUT that means "the request may have gone out".
     timeout = httpx.Timeout(settings.provider_timeout, connect=settings.provider_timeout / 2)
-    return httpx.AsyncClient(timeout=timeout,
-                             transport=transport, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, transport=transport, limits=limits)
 
 
 def build_provider(name: str, settings: Settings, client: httpx.AsyncClient, clock: Clock) -> SmsProvider:

@@ -42,8 +42,16 @@ TOO_MANY_REQUESTS = 20429
 class TwilioProvider:
     name = "twilio"
 
-    def __init__(self, client: httpx.AsyncClient, *, base_url: str, account_sid: str,
-                 username: str, password: str, messaging_service_sid: str | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        account_sid: str,
+        username: str,
+        password: str,
+        messaging_service_sid: str | None = None,
+    ) -> None:
         self._client = client
         self._account_url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
         self._auth = httpx.BasicAuth(username, password)
@@ -62,9 +70,14 @@ class TwilioProvider:
             username, password = account_sid, settings.twilio_auth_token
         else:
             raise SettingsError("TWILIO_AUTH_TOKEN: required when twilio is used")
-        return cls(client, base_url=settings.twilio_base_url, account_sid=account_sid,
-                   username=username, password=password.get_secret_value(),
-                   messaging_service_sid=settings.twilio_messaging_service_sid)
+        return cls(
+            client,
+            base_url=settings.twilio_base_url,
+            account_sid=account_sid,
+            username=username,
+            password=password.get_secret_value(),
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+        )
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         form = {"To": sms.receiver, "Body": sms.body}
@@ -74,8 +87,9 @@ class TwilioProvider:
             form["MessagingServiceSid"] = self._messaging_service_sid
         if sms.status_callback:
             form["StatusCallback"] = sms.status_callback
-        response = await call_provider(self._client, self.name, "POST", f"{self._account_url}/Messages.json",
-                                       data=form, auth=self._auth)
+        response = await call_provider(
+            self._client, self.name, "POST", f"{self._account_url}/Messages.json", data=form, auth=self._auth
+        )
         if not response.is_success:
             raise self._error(response)
         body = json_or_empty(response)
@@ -83,12 +97,16 @@ class TwilioProvider:
         if sid is None:
             log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
-        return SendReceipt(sid=sid, provider_status=provider_word(body.get("status") or "queued"),
-                           segments=provider_count(body.get("num_segments")))  # "0": not reported
+        return SendReceipt(
+            sid=sid,
+            provider_status=provider_word(body.get("status") or "queued"),
+            segments=provider_count(body.get("num_segments")),
+        )  # "0": not reported
 
     async def balance(self) -> Decimal | None:
-        response = await call_provider(self._client, self.name, "GET", f"{self._account_url}/Balance.json",
-                                       auth=self._auth)
+        response = await call_provider(
+            self._client, self.name, "GET", f"{self._account_url}/Balance.json", auth=self._auth
+        )
         if not response.is_success:
             raise self._error(response)
         return to_decimal(json_or_empty(response).get("balance"))
@@ -104,8 +122,9 @@ class TwilioProvider:
         if code == AUTH_FAILED or status == 401:
             return ProviderCredentialsRefused(f"twilio refused our credentials (error {code or status})")
         if code == TOO_MANY_REQUESTS or status == 429:
-            return ProviderRateLimited(f"twilio is throttling requests (error {code or status})",
-                                       retry_after=retry_after_seconds(response))
+            return ProviderRateLimited(
+                f"twilio is throttling requests (error {code or status})", retry_after=retry_after_seconds(response)
+            )
         if status >= 500:
             return ProviderUnavailable(f"twilio answered HTTP {status}" + (f" (error {code})" if code else ""))
         if code is not None and status != 403:
@@ -118,4 +137,3 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-

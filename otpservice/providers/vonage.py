@@ -58,12 +58,20 @@ class VonageProvider:
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "VonageProvider":
         if not settings.vonage_api_key or not settings.vonage_api_secret:
             raise SettingsError("VONAGE_API_SECRET: required (with VONAGE_API_KEY) when vonage is used")
-        return cls(client, base_url=settings.vonage_base_url, api_key=settings.vonage_api_key,
-                   api_secret=settings.vonage_api_secret.get_secret_value())
+        return cls(
+            client,
+            base_url=settings.vonage_base_url,
+            api_key=settings.vonage_api_key,
+            api_secret=settings.vonage_api_secret.get_secret_value(),
+        )
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
-        form = {"api_key": self._api_key, "api_secret": self._api_secret,
-                "to": sms.receiver.lstrip("+"), "text": sms.body}
+        form = {
+            "api_key": self._api_key,
+            "api_secret": self._api_secret,
+            "to": sms.receiver.lstrip("+"),
+            "text": sms.body,
+        }
         if sms.sender is not None:
             form["from"] = sms.sender.lstrip("+")
         if not is_gsm7(sms.body):
@@ -89,14 +97,23 @@ class VonageProvider:
         if not parts:
             log_unreadable_answer(self.name, response)
             return SendReceipt(sid=None, provider_status="unknown")
-        return SendReceipt(sid=parts[0], provider_status="accepted",
-                           segments=provider_count(body.get("message-count")) or len(entries), part_ids=parts)
+        return SendReceipt(
+            sid=parts[0],
+            provider_status="accepted",
+            segments=provider_count(body.get("message-count")) or len(entries),
+            part_ids=parts,
+        )
 
     async def balance(self) -> Decimal | None:
         # Basic auth rather than the documented query parameters: the secret then never
         # appears in a URL (which HTTP client logs and proxies record).
-        response = await call_provider(self._client, self.name, "GET", f"{self._base}/account/get-balance",
-                                       auth=httpx.BasicAuth(self._api_key, self._api_secret))
+        response = await call_provider(
+            self._client,
+            self.name,
+            "GET",
+            f"{self._base}/account/get-balance",
+            auth=httpx.BasicAuth(self._api_key, self._api_secret),
+        )
         if not response.is_success:
             raise common_error(self.name, response)
         return to_decimal(json_or_empty(response).get("value"))

@@ -20,9 +20,17 @@ __all__ = ["SendResult", "SmsService"]
 
 
 class SmsService:
-    def __init__(self, dispatcher: Dispatcher, budget: SendBudget, balance: BalanceGuard, *,
-                 default_sender: str | None = None, allowed_senders: Iterable[str] = (),
-                 allowed_countries: Iterable[str] = (), sender_optional: bool = False) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        budget: SendBudget,
+        balance: BalanceGuard,
+        *,
+        default_sender: str | None = None,
+        allowed_senders: Iterable[str] = (),
+        allowed_countries: Iterable[str] = (),
+        sender_optional: bool = False,
+    ) -> None:
         self._dispatcher = dispatcher
         self._budget = budget
         self._balance = balance
@@ -71,13 +79,25 @@ class SmsService:
         result = await self.deliver(number, body, resolved, reservation=reservation, kind="sms")
         return replace(result, rate_headers=reservation.rate_headers())
 
-    async def deliver(self, receiver: str, body: str, sender: str | None, *, reservation: Reservation,
-                      kind: str, verification_id: str | None = None, message_id: str | None = None) -> SendResult:
+    async def deliver(
+        self,
+        receiver: str,
+        body: str,
+        sender: str | None,
+        *,
+        reservation: Reservation,
+        kind: str,
+        verification_id: str | None = None,
+        message_id: str | None = None,
+    ) -> SendResult:
         """Dispatch a send already reserved; a refusal before the provider gives the reservation back."""
         try:
-            return await self._dispatcher.dispatch(OutgoingSms(receiver=receiver, body=body, sender=sender),
-                                                   kind=kind, verification_id=verification_id,
-                                                   message_id=message_id)
+            return await self._dispatcher.dispatch(
+                OutgoingSms(receiver=receiver, body=body, sender=sender),
+                kind=kind,
+                verification_id=verification_id,
+                message_id=message_id,
+            )
         except ProviderError:
             raise  # the provider was asked: the send counts
         except BaseException:

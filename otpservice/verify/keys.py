@@ -32,10 +32,8 @@ def resolve_secret_keys(settings: Settings) -> SecretKeys:
     configured = settings.otp_secret_key.get_secret_value() if settings.otp_secret_key else ""
     current = configured or _development_key(settings)
     if configured and len(configured) < RECOMMENDED_KEY_LENGTH:
-        log.warning("OTP_SECRET_KEY is shorter than %d characters: use a long random key",
-                    RECOMMENDED_KEY_LENGTH)
-    previous = tuple(key.get_secret_value() for key in settings.otp_previous_secret_keys
-                     if key.get_secret_value())
+        log.warning("OTP_SECRET_KEY is shorter than %d characters: use a long random key", RECOMMENDED_KEY_LENGTH)
+    previous = tuple(key.get_secret_value() for key in settings.otp_previous_secret_keys if key.get_secret_value())
     return SecretKeys(current=current, previous=previous)
 
 
@@ -49,8 +47,7 @@ def secret_file_path(database_url: str) -> Path | None:
 
 def _development_key(settings: Settings) -> str:
     if settings.service_provider != "console" or not settings.is_sqlite:
-        raise SettingsError("OTP_SECRET_KEY: required (it is generated only with "
-                            "SERVICE_PROVIDER=console on SQLite)")
+        raise SettingsError("OTP_SECRET_KEY: required (it is generated only with SERVICE_PROVIDER=console on SQLite)")
     path = secret_file_path(settings.database_url)
     if path is None:
         log.warning("OTP_SECRET_KEY is not set: using a throw-away key for this in-memory database")
@@ -88,5 +85,7 @@ def _create(path: Path) -> None:
         return
     finally:
         temporary.unlink()
-    log.warning("OTP_SECRET_KEY is not set: generated a development key into %s (mode 0600); "
-                "set OTP_SECRET_KEY in production", path)
+    log.warning(
+        "OTP_SECRET_KEY is not set: generated a development key into %s (mode 0600); set OTP_SECRET_KEY in production",
+        path,
+    )

@@ -13,8 +13,11 @@ _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
 
 def _load_templates() -> dict[str, str]:
     folder = resources.files("otpservice.verify") / "templates"
-    return {entry.name.removesuffix(".txt"): entry.read_text(encoding="utf-8").strip()
-            for entry in folder.iterdir() if entry.name.endswith(".txt")}
+    return {
+        entry.name.removesuffix(".txt"): entry.read_text(encoding="utf-8").strip()
+        for entry in folder.iterdir()
+        if entry.name.endswith(".txt")
+    }
 
 
 class MessageTemplates:

@@ -7,8 +7,7 @@ from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, NumberTypeN
 
 
 class NumberPolicy:
-    def __init__(self, *, allowed_countries: Iterable[str], mobile_only: bool,
-                 test_numbers: Mapping[str, str]) -> None:
+    def __init__(self, *, allowed_countries: Iterable[str], mobile_only: bool, test_numbers: Mapping[str, str]) -> None:
         self._allowed_countries = frozenset(code.upper() for code in allowed_countries)
         self._mobile_only = mobile_only
         self._test_numbers = dict(test_numbers)

@@ -27,8 +27,17 @@ log = logging.getLogger("otpservice.verify")
 
 
 class CodeSender:
-    def __init__(self, store: VerificationStore, sms: SmsService, codes: CodeBook,
-                 templates: MessageTemplates, clock: Clock, *, max_sends: int, guard: FraudGuard) -> None:
+    def __init__(
+        self,
+        store: VerificationStore,
+        sms: SmsService,
+        codes: CodeBook,
+        templates: MessageTemplates,
+        clock: Clock,
+        *,
+        max_sends: int,
+        guard: FraudGuard,
+    ) -> None:
         self._store, self._sms, self._codes = store, sms, codes
         self._guard = guard  # the breaker counts a verification once its first SMS was accepted
         self._templates, self._clock, self._max_sends = templates, clock, max_sends
@@ -39,14 +48,16 @@ class CodeSender:
         if verification.send_attempts >= self._max_sends and retry_after > 0:
             raise MaxSendsReached(retry_after=retry_after)
 
-    async def send_first(self, verification: Verification, reservation: Reservation, sender: str | None, *,
-                         app_name: str | None = None) -> Verification | None:
+    async def send_first(
+        self, verification: Verification, reservation: Reservation, sender: str | None, *, app_name: str | None = None
+    ) -> Verification | None:
         """Send the code of a verification just created (its first send slot already taken).
         `app_name`: the name the message gives (default OTP_APP_NAME)."""
         return await self._send(verification, reservation, sender, created=True, app_name=app_name)
 
-    async def resend(self, pending: Verification, reservation: Reservation, sender: str | None, *,
-                     app_name: str | None = None) -> Verification | None:
+    async def resend(
+        self, pending: Verification, reservation: Reservation, sender: str | None, *, app_name: str | None = None
+    ) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
         canceled, expired, its key rotated out): the caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
@@ -74,13 +85,22 @@ class CodeSender:
         if current.send_attempts >= self._max_sends:
             raise MaxSendsReached(retry_after=retry_after)
 
-    async def _send(self, verification: Verification, reservation: Reservation, sender: str | None, *,
-                    created: bool, app_name: str | None = None) -> Verification | None:
+    async def _send(
+        self,
+        verification: Verification,
+        reservation: Reservation,
+        sender: str | None,
+        *,
+        created: bool,
+        app_name: str | None = None,
+    ) -> Verification | None:
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
             # A test number gets no SMS; its reservation (caps, client, global) stays taken.
-            return await self._store.record_send(verification.id, now, message_id=None,
-                                                 delivery_status=None) or verification
+            return (
+                await self._store.record_send(verification.id, now, message_id=None, delivery_status=None)
+                or verification
+            )
         code = self._code_of(verification)
         if code is None:
             await self._sms.budget.release(reservation)
@@ -90,9 +110,15 @@ class CodeSender:
         # A new verification was inserted naming its first message: no UPDATE after the send.
         message_id = verification.last_message_id if created else None
         try:
-            result = await self._sms.deliver(verification.to, body, sender, reservation=reservation,
-                                             kind=MESSAGE_KIND, verification_id=verification.id,
-                                             message_id=message_id)
+            result = await self._sms.deliver(
+                verification.to,
+                body,
+                sender,
+                reservation=reservation,
+                kind=MESSAGE_KIND,
+                verification_id=verification.id,
+                message_id=message_id,
+            )
         except ProviderError:  # the provider was called and did not take the message
             await self._fail(verification, now)
             if not created:  # breaker: a failed verification never settles
@@ -109,16 +135,23 @@ class CodeSender:
             verification.delivery_status = result.status
             return verification
         try:
-            return await self._store.record_send(verification.id, now, message_id=result.message_id,
-                                                 delivery_status=result.status) or verification
+            return (
+                await self._store.record_send(
+                    verification.id, now, message_id=result.message_id, delivery_status=result.status
+                )
+                or verification
+            )
         except Exception:  # the SMS is out and its message row says so: the caller gets its answer
-            log.exception("re-send recorded on its message but not on the verification",
-                          extra={"verification_id": verification.id})
+            log.exception(
+                "re-send recorded on its message but not on the verification",
+                extra={"verification_id": verification.id},
+            )
             return verification
 
     def _code_of(self, verification: Verification) -> str | None:
-        return self._codes.code_for(verification.id, verification.code_salt, verification.key_id,
-                                    verification.code_length)
+        return self._codes.code_for(
+            verification.id, verification.code_salt, verification.key_id, verification.code_length
+        )
 
     async def _fail(self, verification: Verification, now: datetime) -> None:
         if await self._store.mark_failed(verification.id, now):

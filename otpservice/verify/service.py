@@ -46,16 +46,33 @@ class VerificationRules:
 
 
 class VerificationService:
-    def __init__(self, store: VerificationStore, messages: MessageStore, sender: CodeSender, codes: CodeBook,
-                 policy: NumberPolicy, sms: SmsService, templates: MessageTemplates,
-                 rules: VerificationRules, clock: Clock, guard: FraudGuard) -> None:
+    def __init__(
+        self,
+        store: VerificationStore,
+        messages: MessageStore,
+        sender: CodeSender,
+        codes: CodeBook,
+        policy: NumberPolicy,
+        sms: SmsService,
+        templates: MessageTemplates,
+        rules: VerificationRules,
+        clock: Clock,
+        guard: FraudGuard,
+    ) -> None:
         self._store, self._messages, self._sender = store, messages, sender
         self._guard = guard  # the SMS-pumping breaker (fraud/): decides before the send budget
         self._codes, self._policy, self._sms = codes, policy, sms
         self._templates, self._rules, self._clock = templates, rules, clock
 
-    async def start(self, to: str, *, client_ip: str, locale: str | None = None,
-                    app_hash: str | None = None, service: ServiceScope | None = None) -> StartOutcome:
+    async def start(
+        self,
+        to: str,
+        *,
+        client_ip: str,
+        locale: str | None = None,
+        app_hash: str | None = None,
+        service: ServiceScope | None = None,
+    ) -> StartOutcome:
         """Send a code to `to`: a new verification, or the same code again for a pending one.
 
         Under a Twilio-compatible `service` the code has its length and names its app. Only a
@@ -83,8 +100,7 @@ class VerificationService:
                     if resent is not None:
                         metrics.verification_event("resent")
                         _log_info("verification resent", resent)
-                        return StartOutcome(self._view(resent), created=False,
-                                            rate_headers=reservation.rate_headers())
+                        return StartOutcome(self._view(resent), created=False, rate_headers=reservation.rate_headers())
                     continue
                 reservation = await self._reserve(to, client_ip, test_number)
                 await self._supersede(current)
@@ -104,11 +120,19 @@ class VerificationService:
     async def _reserve(self, to: str, client_ip: str, test_number: bool) -> Reservation:
         """The one send budget: global window, client cap, number caps, delay, spend budgets.
         A test number gets no SMS: no delay and no spend, the caps still hold."""
-        return await self._sms.budget.reserve(to, kind="otp", country=country_of(to), client=client_ip,
-                                              delay=not test_number, spend=not test_number)
+        return await self._sms.budget.reserve(
+            to, kind="otp", country=country_of(to), client=client_ip, delay=not test_number, spend=not test_number
+        )
 
-    async def check(self, code: str, *, client_ip: str, verification_id: str | None = None,
-                    to: str | None = None, service: ServiceScope | None = None) -> CheckOutcome:
+    async def check(
+        self,
+        code: str,
+        *,
+        client_ip: str,
+        verification_id: str | None = None,
+        to: str | None = None,
+        service: ServiceScope | None = None,
+    ) -> CheckOutcome:
         """Under a `service`, only its verifications and service-less ones are found."""
         await self._sms.budget.count_client(client_ip)
         if to is not None:
@@ -117,8 +141,13 @@ class VerificationService:
             metrics.check_result("not_found")
             raise VerificationNotFound()
         now = self._clock.now()
-        result = await self._store.check(to_datetime(now), self._judge(code), verification_id=verification_id,
-                                         to=to, service_sid=service.sid if service is not None else None)
+        result = await self._store.check(
+            to_datetime(now),
+            self._judge(code),
+            verification_id=verification_id,
+            to=to,
+            service_sid=service.sid if service is not None else None,
+        )
         found = result.verification
         if result.outcome is StoredOutcome.APPROVED and found is not None:
             metrics.check_result("approved")
@@ -170,38 +199,58 @@ class VerificationService:
 
     async def approve(self, verification_id: str) -> VerificationView:
         """Approve a pending verification without its code (Twilio's update to `approved`)."""
-        approved = await self._store.approve(verification_id, to_datetime(self._clock.now())) \
-            if VERIFICATION_ID.match(verification_id) else None
+        approved = (
+            await self._store.approve(verification_id, to_datetime(self._clock.now()))
+            if VERIFICATION_ID.match(verification_id)
+            else None
+        )
         if approved is None:
             raise VerificationNotFound()
         metrics.verification_event("approved")
         _log_info("verification approved", approved)
         return self._view(approved)
 
-    def _new_verification(self, to: str, client_ip: str, locale: str | None,
-                          app_hash: str | None, service: ServiceScope | None = None) -> Verification:
+    def _new_verification(
+        self, to: str, client_ip: str, locale: str | None, app_hash: str | None, service: ServiceScope | None = None
+    ) -> Verification:
         now = self._clock.now()
         fixed_code = self._policy.fixed_code_for(to)
         return Verification(
-            id="VE" + uuid.uuid4().hex, to=to, country=country_of(to), channel="sms", status=PENDING,
+            id="VE" + uuid.uuid4().hex,
+            to=to,
+            country=country_of(to),
+            channel="sms",
+            status=PENDING,
             code_salt=new_salt(),
             key_id=TEST_NUMBER_KEY_ID if fixed_code is not None else self._codes.current_key_id,
-            code_length=len(fixed_code) if fixed_code is not None
-            else service.code_length if service is not None else self._rules.code_length,
+            code_length=len(fixed_code)
+            if fixed_code is not None
+            else service.code_length
+            if service is not None
+            else self._rules.code_length,
             service_sid=service.sid if service is not None else None,
-            locale=self._templates.resolve_locale(locale), app_hash=app_hash,
+            locale=self._templates.resolve_locale(locale),
+            app_hash=app_hash,
             # The first send is taken at creation; given back if that send is refused.
-            send_attempts=1, check_attempts=0, max_check_attempts=self._rules.max_check_attempts,
-            client_ip_hash=self._codes.pseudonym(client_ip), created_at=to_datetime(now),
-            updated_at=to_datetime(now), expires_at=to_datetime(now + self._rules.ttl_seconds),
-            last_sent_at=to_datetime(now), last_message_id=None if fixed_code is not None else new_message_id())
+            send_attempts=1,
+            check_attempts=0,
+            max_check_attempts=self._rules.max_check_attempts,
+            client_ip_hash=self._codes.pseudonym(client_ip),
+            created_at=to_datetime(now),
+            updated_at=to_datetime(now),
+            expires_at=to_datetime(now + self._rules.ttl_seconds),
+            last_sent_at=to_datetime(now),
+            last_message_id=None if fixed_code is not None else new_message_id(),
+        )
 
     def _judge(self, candidate: str) -> Callable[[Verification], bool]:
         def judge(verification: Verification) -> bool:
             if verification.key_id == TEST_NUMBER_KEY_ID:
                 return fixed_code_matches(self._policy.fixed_code_for(verification.to), candidate)
-            return self._codes.matches(verification.id, verification.code_salt, verification.key_id,
-                                       verification.code_length, candidate)
+            return self._codes.matches(
+                verification.id, verification.code_salt, verification.key_id, verification.code_length, candidate
+            )
+
         return judge
 
     async def _supersede(self, other: Verification) -> None:
@@ -227,8 +276,9 @@ class VerificationService:
         return True
 
     def _view(self, verification: Verification, delivery_status: str | None = None) -> VerificationView:
-        return describe(verification, delay=self._rules.delay, max_sends=self._rules.max_sends,
-                        delivery_status=delivery_status)
+        return describe(
+            verification, delay=self._rules.delay, max_sends=self._rules.max_sends, delivery_status=delivery_status
+        )
 
 
 def _log_info(message: str, verification: Verification) -> None:
@@ -236,5 +286,9 @@ def _log_info(message: str, verification: Verification) -> None:
 
 
 def _log_fields(verification: Verification) -> dict[str, object]:
-    return {"verification_id": verification.id, "to": mask_phone(verification.to),
-            "send_attempts": verification.send_attempts, "check_attempts": verification.check_attempts}
+    return {
+        "verification_id": verification.id,
+        "to": mask_phone(verification.to),
+        "send_attempts": verification.send_attempts,
+        "check_attempts": verification.check_attempts,
+    }

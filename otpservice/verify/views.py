@@ -41,8 +41,9 @@ class CheckOutcome:
     valid: bool
 
 
-def describe(verification: Verification, *, delay: DelayPolicy, max_sends: int,
-             delivery_status: str | None = None) -> VerificationView:
+def describe(
+    verification: Verification, *, delay: DelayPolicy, max_sends: int, delivery_status: str | None = None
+) -> VerificationView:
     approved_at = verification.approved_at
     return VerificationView(
         id=verification.id,

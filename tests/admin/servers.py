@@ -19,10 +19,16 @@ SECRET = "browser-test-secret-key-0123456789abcdef"
 
 
 def service_env(tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/console.db", "SERVICE_PROVIDER": "console",
-            "OTP_SECRET_KEY": SECRET, "ADMIN_API_KEYS": ADMIN_KEY, "API_KEYS": API_KEY,
-            "OTP_MAX_REQUESTS_PER_IP_MINUTE": "1000", "RATE_LIMIT_MAX_REQUESTS": "1000",
-            "SMS_RATE_LIMIT": "1000"}
+    return {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/console.db",
+        "SERVICE_PROVIDER": "console",
+        "OTP_SECRET_KEY": SECRET,
+        "ADMIN_API_KEYS": ADMIN_KEY,
+        "API_KEYS": API_KEY,
+        "OTP_MAX_REQUESTS_PER_IP_MINUTE": "1000",
+        "RATE_LIMIT_MAX_REQUESTS": "1000",
+        "SMS_RATE_LIMIT": "1000",
+    }
 
 
 @contextmanager
@@ -38,8 +44,9 @@ def service_in_thread(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Starl
     settings = Settings(**{name.lower(): value for name, value in env.items()})  # type: ignore[arg-type]
     app = create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
     thread = threading.Thread(target=server.run, name="console-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -12,9 +12,17 @@ from tests.admin.traffic import ADMIN_KEY, API_KEY, CSRF, OTHER_ADMIN_KEY, login
 from tests.conftest import AppFactory
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/admin"), ("GET", "/admin/login"), ("POST", "/admin/login"),
-                                         ("GET", "/admin/breakers"), ("GET", "/admin/search"),
-                                         ("GET", "/admin/anything/else")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/admin"),
+        ("GET", "/admin/login"),
+        ("POST", "/admin/login"),
+        ("GET", "/admin/breakers"),
+        ("GET", "/admin/search"),
+        ("GET", "/admin/anything/else"),
+    ],
+)
 async def test_admin_answers_404_while_admin_keys_unset(app_client: AppFactory, method: str, path: str) -> None:
     async with app_client() as client:
         response = await client.request(method, path)
@@ -44,8 +52,9 @@ def _set_cookie(response: Any, name: str) -> str:
     return next(value for value in response.headers.get_list("set-cookie") if value.startswith(name + "="))
 
 
-@pytest.mark.parametrize("base_url,secure", [(None, False), ("http://otp.example.com", False),
-                                             ("https://otp.example.com", True)])
+@pytest.mark.parametrize(
+    "base_url,secure", [(None, False), ("http://otp.example.com", False), ("https://otp.example.com", True)]
+)
 async def test_session_cookie_flags(app_client: AppFactory, base_url: str | None, secure: bool) -> None:
     async with app_client(admin_api_keys=ADMIN_KEY, public_base_url=base_url) as client:
         client.base_url = "https://otpservice.test"  # a Secure cookie is sent back over https only
@@ -95,8 +104,9 @@ async def test_posts_without_a_valid_csrf_token_get_403_and_change_nothing(app_c
         token = await login(client)
         for form in ({}, {"csrf": ""}, {"csrf": token[:-1] + ("0" if token[-1] != "0" else "1")}):
             cancel = await client.post(f"/admin/verifications/{verification_id}/cancel", data=form)
-            block = await client.post("/admin/breakers", data={**form, "scope": "prefix", "key": "+4474001",
-                                                               "action": "block"})
+            block = await client.post(
+                "/admin/breakers", data={**form, "scope": "prefix", "key": "+4474001", "action": "block"}
+            )
             assert cancel.status_code == block.status_code == 403
             assert "Nothing was changed" in cancel.text
         assert (await client.get(f"/verify/{verification_id}")).json()["status"] == "pending"
@@ -116,15 +126,25 @@ async def test_login_without_its_form_token_is_refused(app_client: AppFactory) -
         assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
 
 
-async def test_actions_are_logged_with_a_fingerprint_never_the_key(app_client: AppFactory,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_actions_are_logged_with_a_fingerprint_never_the_key(
+    app_client: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     async with app_client(admin_api_keys=ADMIN_KEY) as client:
         started = await client.post("/verify/start", json={"to": number("GB", 2)})
         token = await login(client)
         with caplog.at_level(logging.INFO, logger="otpservice.admin"):
             await client.post(f"/admin/verifications/{started.json()['id']}/cancel", data={"csrf": token})
-            await client.post("/admin/breakers", data={"csrf": token, "scope": "country", "key": "gb",
-                                                       "action": "block", "ttl": "60", "note": "pumping"})
+            await client.post(
+                "/admin/breakers",
+                data={
+                    "csrf": token,
+                    "scope": "country",
+                    "key": "gb",
+                    "action": "block",
+                    "ttl": "60",
+                    "note": "pumping",
+                },
+            )
     actions = [record for record in caplog.records if record.name == "otpservice.admin"]
     assert [record.action for record in actions] == ["cancel", "block"]  # type: ignore[attr-defined]
     fingerprints = {record.admin_key for record in actions}  # type: ignore[attr-defined]

@@ -36,8 +36,13 @@ async def test_an_override_with_a_ttl_ends_by_itself(control: BreakerControl, cl
 
 
 async def test_keys_that_are_neither_prefix_nor_country_are_refused(control: BreakerControl) -> None:
-    for scope, key in (("prefix", "4474"), ("prefix", "+44 74"), ("country", "GBR"), ("country", "G1"),
-                       ("planet", "GB")):
+    for scope, key in (
+        ("prefix", "4474"),
+        ("prefix", "+44 74"),
+        ("country", "GBR"),
+        ("country", "G1"),
+        ("planet", "GB"),
+    ):
         with pytest.raises(InvalidBreakerKey):
             await control.act(scope, key, "block", None, None)
     assert await control.list_breakers() == []

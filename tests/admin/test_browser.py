@@ -43,8 +43,9 @@ def click(browser: Any, element: Any) -> None:
     browser.execute_script("window.__previousPage = true;")
 
     def next_page_loaded(driver: Any) -> bool:
-        return bool(driver.execute_script(
-            "return window.__previousPage === undefined && document.readyState === 'complete';"))
+        return bool(
+            driver.execute_script("return window.__previousPage === undefined && document.readyState === 'complete';")
+        )
 
     element.click()
     # While the page changes, the driver may answer with errors about the old document.
@@ -62,8 +63,7 @@ def cell(browser: Any, row_selector: str, column: str) -> str:
     return str(browser.find_element(By.CSS_SELECTOR, f"{row_selector} td.{column}").text)
 
 
-async def test_log_in_see_the_api_traffic_search_and_cancel(browser: Any, service: str,
-                                                            api: httpx.AsyncClient) -> None:
+async def test_log_in_see_the_api_traffic_search_and_cancel(browser: Any, service: str, api: httpx.AsyncClient) -> None:
     await make_traffic(api, PLAN, AUTH)
     pending = (await api.post("/verify/start", json={"to": number("US", 90)}, headers=AUTH)).json()
 
@@ -105,14 +105,14 @@ def test_the_session_cookie_is_httponly_strict_and_holds_no_key(browser: Any, se
     assert "otpservice_admin" not in browser.execute_script("return document.cookie")
 
 
-async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(browser: Any, service: str,
-                                                                          api: httpx.AsyncClient) -> None:
+async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    browser: Any, service: str, api: httpx.AsyncClient
+) -> None:
     started = (await api.post("/verify/start", json={"to": number("DE", 50)}, headers=AUTH)).json()
     log_in(browser, service)
     browser.get(f"{service}/admin/verifications/{started['id']}")
     # Forge the form as another site would have to: without the session's token.
-    browser.execute_script(
-        "document.querySelector('form[action$=\"/cancel\"] input[name=csrf]').value = 'forged';")
+    browser.execute_script("document.querySelector('form[action$=\"/cancel\"] input[name=csrf]').value = 'forged';")
     click(browser, browser.find_element(By.ID, "cancel"))
     assert "Nothing was changed" in browser.find_element(By.ID, "error-message").text
     assert (await api.get(f"/verify/{started['id']}", headers=AUTH)).json()["status"] == "pending"
@@ -163,8 +163,10 @@ async def test_trip_a_breaker_and_reset_it_from_the_page(browser: Any, tmp_path:
         assert "open" in row.text
         _screenshot(browser, "console-overview.png", tmp_path)
 
-        click(browser, browser.find_element(By.CSS_SELECTOR,
-                                            f'button[data-action="reset"][data-key="prefix:{TRIP_PREFIX}"]'))
+        click(
+            browser,
+            browser.find_element(By.CSS_SELECTOR, f'button[data-action="reset"][data-key="prefix:{TRIP_PREFIX}"]'),
+        )
         assert browser.find_element(By.ID, "no-breakers").is_displayed()
         assert await app.state.services.extras["breakers"].list_breakers() == []
 

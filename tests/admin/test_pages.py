@@ -16,8 +16,7 @@ def _row(html: str, country: str) -> dict[str, str]:
     return dict(cells)
 
 
-async def test_overview_counts_match_the_traffic_made_through_the_api(app_client: AppFactory,
-                                                                    clock: FakeClock) -> None:
+async def test_overview_counts_match_the_traffic_made_through_the_api(app_client: AppFactory, clock: FakeClock) -> None:
     async with app_client(admin_api_keys=ADMIN_KEY, otp_max_requests_per_ip_minute=1000) as client:
         await make_traffic(client, PLAN)
         await login(client)
@@ -103,18 +102,26 @@ async def test_breaker_actions_from_the_forms(app_client: AppFactory) -> None:
         overview = (await client.get("/admin")).text
         assert 'data-key="prefix:+4474001"' in overview and "pumping from this range" in overview
 
-        reset = await client.post("/admin/breakers", data={"csrf": token, "scope": "prefix", "key": "+4474001",
-                                                           "action": "reset", "back": "overview"})
+        reset = await client.post(
+            "/admin/breakers",
+            data={"csrf": token, "scope": "prefix", "key": "+4474001", "action": "reset", "back": "overview"},
+        )
         assert reset.status_code == 303 and reset.headers["location"] == "/admin?notice=reset"
         assert "No breaker is open" in (await client.get("/admin")).text
 
-        await client.post("/admin/breakers", data={"csrf": token, "scope": "country", "key": "IN", "action": "allow",
-                                                   "note": "launch week"})
+        await client.post(
+            "/admin/breakers",
+            data={"csrf": token, "scope": "country", "key": "IN", "action": "allow", "note": "launch week"},
+        )
         listed = (await client.get("/admin/breakers")).text
         assert 'data-key="country:IN"' in listed and "launch week" in listed
 
-        for bad in ({"scope": "prefix", "key": "4479"}, {"scope": "country", "key": "GBR"},
-                    {"scope": "planet", "key": "GB"}, {"scope": "country", "key": "GB", "ttl": "-5"}):
+        for bad in (
+            {"scope": "prefix", "key": "4479"},
+            {"scope": "country", "key": "GBR"},
+            {"scope": "planet", "key": "GB"},
+            {"scope": "country", "key": "GB", "ttl": "-5"},
+        ):
             refused = await client.post("/admin/breakers", data={"csrf": token, "action": "block", **bad})
             assert refused.status_code == 400
         assert 'data-key="country:GB"' not in (await client.get("/admin/breakers")).text
@@ -123,8 +130,9 @@ async def test_breaker_actions_from_the_forms(app_client: AppFactory) -> None:
 async def test_the_overview_shows_each_budgets_use(app_client: AppFactory) -> None:
     async with app_client(admin_api_keys=ADMIN_KEY, sms_budget_hour=4, sms_budget_countries="IT:10") as client:
         await login(client)
-        assert (await client.post("/send", json={"receiver": "+393331234567", "body": "hi",
-                                                 "sender": "ACME"})).status_code == 200
+        assert (
+            await client.post("/send", json={"receiver": "+393331234567", "body": "hi", "sender": "ACME"})
+        ).status_code == 200
         overview = (await client.get("/admin")).text
     assert 'data-budget="global:*:hour"' in overview and 'data-budget="country:IT:day"' in overview
     hour = overview.split('data-budget="global:*:hour"')[1].split("</tr>")[0]

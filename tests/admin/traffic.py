@@ -25,6 +25,7 @@ def number(country: str, index: int) -> str:
 @dataclass
 class Traffic:
     """What was done through the API, to compare with what the console shows."""
+
     started: dict[str, int] = field(default_factory=dict)
     approved: dict[str, int] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # number -> verification id
@@ -37,8 +38,9 @@ def code_for(outbox: list[dict[str, str]], to: str) -> str:
     return found.group(1)
 
 
-async def make_traffic(client: httpx.AsyncClient, plan: dict[str, tuple[int, int]],
-                       headers: dict[str, str] | None = None) -> Traffic:
+async def make_traffic(
+    client: httpx.AsyncClient, plan: dict[str, tuple[int, int]], headers: dict[str, str] | None = None
+) -> Traffic:
     """For each country, (starts, approvals): start that many verifications, approve the first ones
     with the code read from /dev/outbox, and send one wrong code to the others."""
     traffic = Traffic()

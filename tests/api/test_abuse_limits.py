@@ -13,11 +13,20 @@ from tests.verify.helpers import NUMBER, services
 
 # Each a way to write +393371234567 (or junk) that must never reach a limit key or a provider.
 SPELLINGS = [
-    "+393371234567\n", "+393371234567\r\n", " +393371234567", "+393371234567 ", "+39 337 1234567",
+    "+393371234567\n",
+    "+393371234567\r\n",
+    " +393371234567",
+    "+393371234567 ",
+    "+39 337 1234567",
     "+\u0663\u0669\u0663\u0663\u0667\u0661\u0662\u0663\u0664\u0665\u0666\u0667",  # Arabic-Indic digits
     "+\uff13\uff19\uff13\uff13\uff17\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # fullwidth digits
-    "+3933712345670\n", "+393371234567\x00", "++393371234567", "+0393371234567", "+1234567890123456",
-    "+393371234567\u200b", "393371234567",
+    "+3933712345670\n",
+    "+393371234567\x00",
+    "++393371234567",
+    "+0393371234567",
+    "+1234567890123456",
+    "+393371234567\u200b",
+    "393371234567",
 ]
 
 
@@ -35,8 +44,9 @@ def console_sends(client: httpx.AsyncClient, to: str = NUMBER) -> int:
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
-async def test_every_other_spelling_is_refused_on_every_path(migrated_database_url: str, clock: FakeClock,
-                                                             spelling: str) -> None:
+async def test_every_other_spelling_is_refused_on_every_path(
+    migrated_database_url: str, clock: FakeClock, spelling: str
+) -> None:
     async with running_app(make_settings(migrated_database_url, service_provider="console"), clock=clock) as client:
         answers = [
             await client.post("/send", json={"receiver": spelling, "body": "hi", "sender": "ACME"}),
@@ -47,8 +57,12 @@ async def test_every_other_spelling_is_refused_on_every_path(migrated_database_u
         async with services(client).engine.connect() as connection:
             rows = (await connection.execute(text("SELECT count(*) FROM messages"))).scalar_one()
     assert [answer.status_code for answer in answers] == [400, 400, 400, 400]
-    assert [answer.json()["code"] for answer in answers] == ["invalid_phone_number", "invalid_request",
-                                                             "invalid_phone_number", "invalid_phone_number"]
+    assert [answer.json()["code"] for answer in answers] == [
+        "invalid_phone_number",
+        "invalid_request",
+        "invalid_phone_number",
+        "invalid_phone_number",
+    ]
     assert rows == 0 and console_sends(client, spelling) == 0
 
 
@@ -72,15 +86,25 @@ async def test_a_national_zero_is_stored_and_keyed_in_canonical_form(app_client:
 
 @pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 @pytest.mark.parametrize("route", ["/send", "/verify/start"])
-async def test_concurrent_sends_never_pass_a_cap(request: pytest.FixtureRequest, migrated_database_url: str,
-                                                 storage: str, route: str) -> None:
+async def test_concurrent_sends_never_pass_a_cap(
+    request: pytest.FixtureRequest, migrated_database_url: str, storage: str, route: str
+) -> None:
     limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
     if storage == "redis":
-        limits = {"rate_limit_storage_url": request.getfixturevalue("redis_url"),
-                  "rate_limit_key_prefix": request.getfixturevalue("redis_prefix")}
-    settings = make_settings(migrated_database_url, service_provider="console", exponential_delay_base=0.01,
-                             exponential_delay_max=0.01, sms_max_per_number_hour=3,
-                             otp_max_sends_per_number_hour=3, otp_max_sends=50, **limits)
+        limits = {
+            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
+            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    settings = make_settings(
+        migrated_database_url,
+        service_provider="console",
+        exponential_delay_base=0.01,
+        exponential_delay_max=0.01,
+        sms_max_per_number_hour=3,
+        otp_max_sends_per_number_hour=3,
+        otp_max_sends=50,
+        **limits,
+    )
     body = {"receiver": NUMBER, "body": "hello", "sender": "ACME"} if route == "/send" else {"to": NUMBER}
     async with running_app(settings, clock=TickingClock()) as client:
         answers = await asyncio.gather(*(client.post(route, json=body) for _ in range(20)))
@@ -95,8 +119,9 @@ async def test_concurrent_sends_never_pass_a_cap(request: pytest.FixtureRequest,
 
 
 async def test_send_has_per_number_caps_and_a_country_list(app_client: Any, clock: FakeClock) -> None:
-    async with app_client(service_provider="console", sms_max_per_number_hour=2,
-                          sms_allowed_countries="IT,FR") as client:
+    async with app_client(
+        service_provider="console", sms_max_per_number_hour=2, sms_allowed_countries="IT,FR"
+    ) as client:
         payload = {"receiver": NUMBER, "body": "hi", "sender": "ACME"}
         codes = []
         for _ in range(3):

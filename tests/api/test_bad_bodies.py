@@ -10,8 +10,9 @@ async def test_deeply_nested_json_is_invalid_request(app_client: AppFactory) -> 
         for route in ("/send", "/verify/start", "/verify/check"):
             response = await client.post(route, content=b"[" * 20_000)
             assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
-        receipt = await client.post("/webhooks/vonage/dlr?token=hook-1", content=b"[" * 10_000,
-                                    headers={"Content-Type": "application/json"})
+        receipt = await client.post(
+            "/webhooks/vonage/dlr?token=hook-1", content=b"[" * 10_000, headers={"Content-Type": "application/json"}
+        )
         assert receipt.status_code == 400
 
 

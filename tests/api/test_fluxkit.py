@@ -46,7 +46,10 @@ def test_it_shares_the_number_delay_with_send_and_answers_native_errors(live: Li
 def test_it_needs_an_api_key_when_keys_are_set(live: LiveFactory) -> None:
     with live(api_keys="secret-key") as app:
         anonymous = httpx.post(app.url + "/messaging/sms", json={"to": NUMBER, "body": "hi"})
-        keyed = httpx.post(app.url + "/messaging/sms", json={"to": NUMBER, "body": "hi"},
-                           headers={"Authorization": "Bearer secret-key"})
+        keyed = httpx.post(
+            app.url + "/messaging/sms",
+            json={"to": NUMBER, "body": "hi"},
+            headers={"Authorization": "Bearer secret-key"},
+        )
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
     assert keyed.status_code == 200

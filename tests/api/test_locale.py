@@ -5,12 +5,19 @@ import pytest
 from tests.conftest import AppFactory
 
 
-@pytest.mark.parametrize(("asked", "used", "word"), [
-    ("it-IT", "it", "codice"), ("pt_BR", "pt", "código"), ("tlh", "en", "code"), ("zz-ZZ", "en", "code"),
-    (None, "en", "code"),
-])
-async def test_the_locale_used_is_in_the_answer(app_client: AppFactory, asked: str | None, used: str,
-                                                word: str) -> None:
+@pytest.mark.parametrize(
+    ("asked", "used", "word"),
+    [
+        ("it-IT", "it", "codice"),
+        ("pt_BR", "pt", "código"),
+        ("tlh", "en", "code"),
+        ("zz-ZZ", "en", "code"),
+        (None, "en", "code"),
+    ],
+)
+async def test_the_locale_used_is_in_the_answer(
+    app_client: AppFactory, asked: str | None, used: str, word: str
+) -> None:
     body = {"to": "+393331234567", **({"locale": asked} if asked else {})}
     async with app_client() as client:
         started = await client.post("/verify/start", json=body)

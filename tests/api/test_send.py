@@ -24,8 +24,10 @@ async def test_send_returns_the_reference_body(app_client: AppFactory) -> None:
 async def test_send_parses_json_sent_as_a_form_type(app_client: AppFactory) -> None:
     async with app_client() as client:
         response = await client.post(
-            "/send", content=f'{{"sender":"ACME","receiver":"{NUMBER}","body":"hi"}}',
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            "/send",
+            content=f'{{"sender":"ACME","receiver":"{NUMBER}","body":"hi"}}',
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert response.status_code == 200
 
 
@@ -43,19 +45,23 @@ async def test_send_records_the_message(app_client: AppFactory) -> None:
         assert (stored.receiver, stored.sender, stored.status, stored.provider) == (NUMBER, "ACME", "sent", "console")
 
 
-@pytest.mark.parametrize(("payload", "status", "code"), [
-    ({"sender": "ACME", "receiver": "3331234567", "body": "hi"}, 400, "invalid_phone_number"),
-    ({"sender": "ACME", "receiver": "+3933312", "body": "hi"}, 400, "invalid_phone_number"),
-    ({"sender": "ACME", "receiver": NUMBER, "body": ""}, 400, "invalid_request"),
-    ({"sender": "ACME", "receiver": NUMBER, "body": "x" * 1601}, 400, "invalid_request"),
-    ({"sender": "ACME", "receiver": NUMBER}, 400, "invalid_request"),
-    ({"sender": "ACME", "receiver": 393331234567, "body": "hi"}, 400, "invalid_request"),
-    ({"sender": "ACME", "receiver": NUMBER, "body": "hi", "extra": 1}, 400, "invalid_request"),
-    ({"sender": "TOO LONG SENDER", "receiver": NUMBER, "body": "hi"}, 400, "invalid_request"),
-    ({"sender": ["ACME"], "receiver": NUMBER, "body": "hi"}, 400, "invalid_request"),
-])
-async def test_bad_input_gets_a_clear_400(app_client: AppFactory, payload: dict[str, Any],
-                                          status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"sender": "ACME", "receiver": "3331234567", "body": "hi"}, 400, "invalid_phone_number"),
+        ({"sender": "ACME", "receiver": "+3933312", "body": "hi"}, 400, "invalid_phone_number"),
+        ({"sender": "ACME", "receiver": NUMBER, "body": ""}, 400, "invalid_request"),
+        ({"sender": "ACME", "receiver": NUMBER, "body": "x" * 1601}, 400, "invalid_request"),
+        ({"sender": "ACME", "receiver": NUMBER}, 400, "invalid_request"),
+        ({"sender": "ACME", "receiver": 393331234567, "body": "hi"}, 400, "invalid_request"),
+        ({"sender": "ACME", "receiver": NUMBER, "body": "hi", "extra": 1}, 400, "invalid_request"),
+        ({"sender": "TOO LONG SENDER", "receiver": NUMBER, "body": "hi"}, 400, "invalid_request"),
+        ({"sender": ["ACME"], "receiver": NUMBER, "body": "hi"}, 400, "invalid_request"),
+    ],
+)
+async def test_bad_input_gets_a_clear_400(
+    app_client: AppFactory, payload: dict[str, Any], status: int, code: str
+) -> None:
     async with app_client() as client:
         response = await client.post("/send", json=payload)
         assert response.status_code == status
@@ -63,21 +69,29 @@ async def test_bad_input_gets_a_clear_400(app_client: AppFactory, payload: dict[
         assert response.json()["statusCode"] == status
 
 
-@pytest.mark.parametrize("raw", ["{", "[]", "null", "\"text\"", "", "\xff\xfe"])
+@pytest.mark.parametrize("raw", ["{", "[]", "null", '"text"', "", "\xff\xfe"])
 async def test_malformed_json_is_invalid_request(app_client: AppFactory, raw: str) -> None:
     async with app_client() as client:
         response = await client.post("/send", content=raw.encode("latin-1"))
         assert response.status_code == 400
-        assert response.json() == {"statusCode": 400, "error": "Bad Request",
-                                   "message": response.json()["message"], "code": "invalid_request"}
+        assert response.json() == {
+            "statusCode": 400,
+            "error": "Bad Request",
+            "message": response.json()["message"],
+            "code": "invalid_request",
+        }
 
 
 async def test_unknown_route_and_wrong_method(app_client: AppFactory) -> None:
     async with app_client() as client:
         missing = await client.get("/nope")
         assert missing.status_code == 404
-        assert missing.json() == {"statusCode": 404, "error": "Not Found", "message": "Route not found",
-                                  "code": "not_found"}
+        assert missing.json() == {
+            "statusCode": 404,
+            "error": "Not Found",
+            "message": "Route not found",
+            "code": "not_found",
+        }
         wrong = await client.get("/send")
         assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
 

@@ -24,8 +24,10 @@ def test_basic_auth_needs_one_of_api_keys_and_echoes_the_user(live: LiveFactory)
     with live(api_keys="key-one,key-two") as app:
         good = twilio_client(app.url, password="key-two", username="AC" + "a" * 32).verify.v2
         service = good.services.create(friendly_name="Acme")
-        refused = [error_of(lambda: twilio_client(app.url, password="wrong").verify.v2.services(service.sid).fetch()),
-                   error_of(lambda: twilio_client(app.url, password="").verify.v2.services.create(friendly_name="x"))]
+        refused = [
+            error_of(lambda: twilio_client(app.url, password="wrong").verify.v2.services(service.sid).fetch()),
+            error_of(lambda: twilio_client(app.url, password="").verify.v2.services.create(friendly_name="x")),
+        ]
         bearer = httpx.get(f"{app.url}/v2/Services/{service.sid}", headers={"Authorization": "Bearer key-one"})
         native_with_basic = httpx.post(app.url + "/verify/start", json={"to": NUMBER}, headers=basic("key-one"))
     assert service.account_sid == "AC" + "a" * 32
@@ -58,9 +60,11 @@ def test_a_verification_belongs_to_the_service_that_started_it(live: LiveFactory
         first, second = verify.services(new_service(app, "First")), verify.services(new_service(app, "Second"))
         started = first.verifications.create(to=NUMBER, channel="sms")
         code = app.last_code()
-        hidden = [error_of(lambda: second.verifications(started.sid).fetch()),
-                  error_of(lambda: second.verification_checks.create(to=NUMBER, code=code)),
-                  error_of(lambda: second.verification_checks.create(verification_sid=started.sid, code=code))]
+        hidden = [
+            error_of(lambda: second.verifications(started.sid).fetch()),
+            error_of(lambda: second.verification_checks.create(to=NUMBER, code=code)),
+            error_of(lambda: second.verification_checks.create(verification_sid=started.sid, code=code)),
+        ]
         still_pending = first.verifications(started.sid).fetch()
         app.clock.advance(1)
         own = second.verifications.create(to=NUMBER, channel="sms")
@@ -75,12 +79,16 @@ def test_a_verification_belongs_to_the_service_that_started_it(live: LiveFactory
     assert (superseded.code, native["status"]) == (20404, "canceled")
 
 
-@pytest.mark.parametrize(("settings", "to", "status", "code"), [
-    ({"otp_allowed_countries": "US"}, NUMBER, 403, 60605),
-    ({}, "+390212345678", 403, 60205),  # a fixed line, with OTP_MOBILE_ONLY
-])
-def test_our_refusals_map_to_twilio_codes(live: LiveFactory, settings: dict[str, str], to: str, status: int,
-                                          code: int) -> None:
+@pytest.mark.parametrize(
+    ("settings", "to", "status", "code"),
+    [
+        ({"otp_allowed_countries": "US"}, NUMBER, 403, 60605),
+        ({}, "+390212345678", 403, 60205),  # a fixed line, with OTP_MOBILE_ONLY
+    ],
+)
+def test_our_refusals_map_to_twilio_codes(
+    live: LiveFactory, settings: dict[str, str], to: str, status: int, code: int
+) -> None:
     with live(**settings) as app:
         service = twilio_client(app.url).verify.v2.services(new_service(app))
         error = error_of(lambda: service.verifications.create(to=to, channel="sms"))
@@ -104,13 +112,23 @@ def test_every_429_is_twilios_with_retry_after(live: LiveFactory) -> None:
     assert after.status_code == 429 and after.json()["code"] == 60202 and int(after.headers["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"To": "+393331234567", "Channel": "sms"}',
-                                  b"&".join(b"k%d=v" % i for i in range(80)), b"To=%2B39333&Channel=sms&To=x"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe",
+        b'{"To": "+393331234567", "Channel": "sms"}',
+        b"&".join(b"k%d=v" % i for i in range(80)),
+        b"To=%2B39333&Channel=sms&To=x",
+    ],
+)
 def test_bad_bodies_are_400_60200_never_500(live: LiveFactory, body: bytes) -> None:
     with live() as app:
         sid = new_service(app)
-        response = httpx.post(f"{app.url}/v2/Services/{sid}/Verifications", content=body,
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = httpx.post(
+            f"{app.url}/v2/Services/{sid}/Verifications",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert response.status_code == 400 and response.json()["code"] == 60200
 
 
@@ -136,8 +154,11 @@ def test_urls_use_public_base_url_when_set(live: LiveFactory) -> None:
 
 def test_a_suspended_range_and_a_spent_budget_answer_twilios_codes(live: LiveFactory) -> None:
     with live(fraud_guard="enforce", sms_budget_countries="GB:1", admin_api_keys="admin-key-1") as app:
-        blocked = httpx.post(app.url + "/admin/fraud/breakers/prefix/+39333123", json={"action": "block"},
-                             headers={"Authorization": "Bearer admin-key-1"})
+        blocked = httpx.post(
+            app.url + "/admin/fraud/breakers/prefix/+39333123",
+            json={"action": "block"},
+            headers={"Authorization": "Bearer admin-key-1"},
+        )
         assert blocked.status_code == 200, blocked.text
         service = twilio_client(app.url).verify.v2.services(new_service(app))
         suspended = error_of(lambda: service.verifications.create(to="+393331234567", channel="sms"))

@@ -22,13 +22,16 @@ def test_dates_are_exactly_what_the_sdk_parses() -> None:
     assert deserialize.iso8601_datetime(text) == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("error", "status", "code"), [
-    (_error("destination_suspended", 429), 429, 60410),
-    (_error("limits_unavailable", 503), 503, 20503),
-    (_error("budget_exhausted", 429), 429, 20429),
-    (NumberDelayed(retry_after=3), 429, 20429),
-    (ProviderUnavailable(), 502, 20502),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (_error("destination_suspended", 429), 429, 60410),
+        (_error("limits_unavailable", 503), 503, 20503),
+        (_error("budget_exhausted", 429), 429, 20429),
+        (NumberDelayed(retry_after=3), 429, 20429),
+        (ProviderUnavailable(), 502, 20502),
+    ],
+)
 def test_refusals_become_twilio_codes(error: OTPServiceError, status: int, code: int) -> None:
     response = twilio_error(error)
     assert response.status_code == status
@@ -38,10 +41,20 @@ def test_refusals_become_twilio_codes(error: OTPServiceError, status: int, code:
 
 
 def test_each_send_is_one_attempt_with_its_own_sid() -> None:
-    view = VerificationView(id="VE" + "a" * 32, to="+393331234567", channel="sms", status="pending",
-                            expires_at=0, send_attempts=3, can_resend_at=0, check_attempts_left=5,
-                            created_at=1_800_000_000, approved_at=None, delivery_status=None,
-                            last_sent_at=1_800_000_090)
+    view = VerificationView(
+        id="VE" + "a" * 32,
+        to="+393331234567",
+        channel="sms",
+        status="pending",
+        expires_at=0,
+        send_attempts=3,
+        can_resend_at=0,
+        check_attempts_left=5,
+        created_at=1_800_000_000,
+        approved_at=None,
+        delivery_status=None,
+        last_sent_at=1_800_000_090,
+    )
     attempts = send_code_attempts(view)
     assert [a["time"] for a in attempts] == ["2027-01-15T08:00:00Z", "2027-01-15T08:01:30Z", "2027-01-15T08:01:30Z"]
     assert len({a["attempt_sid"] for a in attempts}) == 3

@@ -58,7 +58,8 @@ def test_start_fetch_and_check_as_twilio_does(live: LiveFactory) -> None:
     assert (started.status, started.valid, started.channel, started.to) == ("pending", False, "sms", NUMBER)
     assert started.account_sid == ACCOUNT_SID
     assert isinstance(started.date_created, datetime) and started.url == (
-        f"{app.url}/v2/Services/{service.sid}/Verifications/{started.sid}")
+        f"{app.url}/v2/Services/{service.sid}/Verifications/{started.sid}"
+    )
     assert len(started.send_code_attempts) == 1 and started.send_code_attempts[0]["channel"] == "sms"
     assert (fetched.sid, fetched.status) == (started.sid, "pending")
     assert (wrong_check.status, wrong_check.valid) == ("pending", False)
@@ -129,9 +130,11 @@ def test_an_expired_verification_is_gone_for_fetch_check_and_update(live: LiveFa
         started = service.verifications.create(to=NUMBER, channel="sms")
         code = app.last_code()
         app.clock.advance(61)
-        errors = [error_of(lambda: service.verifications(started.sid).fetch()),
-                  error_of(lambda: service.verification_checks.create(to=NUMBER, code=code)),
-                  error_of(lambda: service.verifications(started.sid).update(status="approved"))]
+        errors = [
+            error_of(lambda: service.verifications(started.sid).fetch()),
+            error_of(lambda: service.verification_checks.create(to=NUMBER, code=code)),
+            error_of(lambda: service.verifications(started.sid).update(status="approved")),
+        ]
     assert [(error.status, error.code) for error in errors] == [(404, 20404)] * 3
 
 
@@ -170,11 +173,14 @@ def test_unknown_services_and_verifications_are_20404(live: LiveFactory) -> None
         verify = twilio_client(app.url).verify.v2
         known = verify.services(verify.services.create(friendly_name="Acme").sid)
         unknown = verify.services("VA" + "f" * 32)
-        errors = [error_of(lambda: unknown.fetch()), error_of(lambda: verify.services("nonsense").fetch()),
-                  error_of(lambda: unknown.verifications.create(to=NUMBER, channel="sms")),
-                  error_of(lambda: unknown.verification_checks.create(to=NUMBER, code="123456")),
-                  error_of(lambda: known.verifications("VE" + "0" * 32).fetch()),
-                  error_of(lambda: known.verifications("VE-not-a-sid").update(status="canceled")),
-                  error_of(lambda: known.verification_checks.create(to=NUMBER, code="123456"))]
+        errors = [
+            error_of(lambda: unknown.fetch()),
+            error_of(lambda: verify.services("nonsense").fetch()),
+            error_of(lambda: unknown.verifications.create(to=NUMBER, channel="sms")),
+            error_of(lambda: unknown.verification_checks.create(to=NUMBER, code="123456")),
+            error_of(lambda: known.verifications("VE" + "0" * 32).fetch()),
+            error_of(lambda: known.verifications("VE-not-a-sid").update(status="canceled")),
+            error_of(lambda: known.verification_checks.create(to=NUMBER, code="123456")),
+        ]
     assert [(error.status, error.code) for error in errors] == [(404, 20404)] * len(errors)
     assert "/Services/VA" in errors[0].msg and "was not found" in errors[0].msg

@@ -8,16 +8,26 @@ def test_valid_e164(number: str) -> None:
     assert is_valid_e164(number)
 
 
-@pytest.mark.parametrize("number", ["393331234567", "+39 333 1234567", "+1415555267", "+0123456789",
-                                    "", "+", "+3933312345678901", "abc"])
+@pytest.mark.parametrize(
+    "number", ["393331234567", "+39 333 1234567", "+1415555267", "+0123456789", "", "+", "+3933312345678901", "abc"]
+)
 def test_invalid_e164(number: str) -> None:
     assert not is_valid_e164(number)
 
 
-@pytest.mark.parametrize(("sender", "ok"), [
-    ("ACME", True), ("Acme Bank 1", True), ("A", True), ("ACME BANK 12", False), ("12345", False),
-    ("+393331234567", True), ("AC-ME", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("sender", "ok"),
+    [
+        ("ACME", True),
+        ("Acme Bank 1", True),
+        ("A", True),
+        ("ACME BANK 12", False),
+        ("12345", False),
+        ("+393331234567", True),
+        ("AC-ME", False),
+        ("", False),
+    ],
+)
 def test_sender_rules(sender: str, ok: bool) -> None:
     assert is_valid_sender(sender) is ok
 

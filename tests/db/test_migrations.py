@@ -16,7 +16,8 @@ async def test_upgrade_gives_exactly_the_models(database_url: str) -> None:
     try:
         async with engine.connect() as connection:
             diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
         assert diff == []
         assert await is_at_head(engine, database_url)
         assert head_revisions(database_url)

@@ -31,19 +31,42 @@ async def reports(database_url: str) -> AsyncIterator[ReportStore]:
 
 def _verification(index: int, to: str, country: str | None, status: str, age: timedelta) -> Verification:
     at = NOW - age
-    return Verification(id=f"VE{index:032x}", to=to, country=country, channel="sms", status=status,
-                        code_salt="salt", key_id="key", code_length=6, locale="en", send_attempts=1,
-                        check_attempts=0, max_check_attempts=5, created_at=at, updated_at=at,
-                        expires_at=at + timedelta(minutes=10))
+    return Verification(
+        id=f"VE{index:032x}",
+        to=to,
+        country=country,
+        channel="sms",
+        status=status,
+        code_salt="salt",
+        key_id="key",
+        code_length=6,
+        locale="en",
+        send_attempts=1,
+        check_attempts=0,
+        max_check_attempts=5,
+        created_at=at,
+        updated_at=at,
+        expires_at=at + timedelta(minutes=10),
+    )
 
 
-def _message(index: int, provider: str, status: str, age: timedelta, verification: int | None = None,
-             to: str = "+447400123400") -> Message:
+def _message(
+    index: int, provider: str, status: str, age: timedelta, verification: int | None = None, to: str = "+447400123400"
+) -> Message:
     at = NOW - age
-    return Message(id=f"SM{index:032x}", provider=provider, kind="otp" if verification else "sms", receiver=to,
-                   segments=1, status=status, attempts=1, created_at=at, updated_at=at,
-                   next_attempt_at=at if status == "queued" else None,
-                   verification_id=f"VE{verification:032x}" if verification else None)
+    return Message(
+        id=f"SM{index:032x}",
+        provider=provider,
+        kind="otp" if verification else "sms",
+        receiver=to,
+        segments=1,
+        status=status,
+        attempts=1,
+        created_at=at,
+        updated_at=at,
+        next_attempt_at=at if status == "queued" else None,
+        verification_id=f"VE{verification:032x}" if verification else None,
+    )
 
 
 def _rows() -> list[object]:
@@ -80,8 +103,7 @@ async def test_countries_count_started_sent_approved(reports: ReportStore) -> No
 
 async def test_providers_and_backlog(reports: ReportStore) -> None:
     providers = {row.provider: row.counts for row in await reports.providers(NOW - timedelta(days=1))}
-    assert providers == {"twilio": {"delivered": 1, "undelivered": 1, "failed": 1},
-                         "vonage": {"queued": 1, "sent": 1}}
+    assert providers == {"twilio": {"delivered": 1, "undelivered": 1, "failed": 1}, "vonage": {"queued": 1, "sent": 1}}
     backlog = await reports.backlog()
     assert (backlog.queued, backlog.sending) == (1, 0) and backlog.oldest_due is not None
 
@@ -106,11 +128,14 @@ async def test_migration_0006_fills_the_country_of_existing_verifications(databa
     try:
         async with engine.begin() as connection:
             for index, number in enumerate(("+447400123401", "+4915123456700", "+80012345678")):
-                await connection.execute(text(
-                    'INSERT INTO verifications (id, "to", channel, status, code_salt, key_id, code_length, locale, '
-                    "send_attempts, check_attempts, max_check_attempts, created_at, updated_at, expires_at) VALUES "
-                    "(:id, :to, 'sms', 'approved', 's', 'k', 6, 'en', 1, 0, 5, :at, :at, :at)"),
-                    {"id": f"VE{index:032x}", "to": number, "at": NOW.replace(tzinfo=None)})
+                await connection.execute(
+                    text(
+                        'INSERT INTO verifications (id, "to", channel, status, code_salt, key_id, code_length, locale, '
+                        "send_attempts, check_attempts, max_check_attempts, created_at, updated_at, expires_at) VALUES "
+                        "(:id, :to, 'sms', 'approved', 's', 'k', 6, 'en', 1, 0, 5, :at, :at, :at)"
+                    ),
+                    {"id": f"VE{index:032x}", "to": number, "at": NOW.replace(tzinfo=None)},
+                )
         await asyncio.to_thread(command.upgrade, config, "head")
         async with engine.connect() as connection:
             rows = dict((await connection.execute(text('SELECT "to", country FROM verifications'))).all())

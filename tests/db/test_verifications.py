@@ -27,9 +27,22 @@ async def store(database_url: str) -> AsyncIterator[VerificationStore]:
 
 
 def pending(number: str = "+393331234567", *, index: int = 1, max_check_attempts: int = 3) -> Verification:
-    return Verification(id=f"VE{index:032x}", to=number, channel="sms", status="pending", code_salt="salt",
-                        key_id="key", code_length=6, locale="en", send_attempts=1, check_attempts=0,
-                        max_check_attempts=max_check_attempts, created_at=NOW, updated_at=NOW, expires_at=LATER)
+    return Verification(
+        id=f"VE{index:032x}",
+        to=number,
+        channel="sms",
+        status="pending",
+        code_salt="salt",
+        key_id="key",
+        code_length=6,
+        locale="en",
+        send_attempts=1,
+        check_attempts=0,
+        max_check_attempts=max_check_attempts,
+        created_at=NOW,
+        updated_at=NOW,
+        expires_at=LATER,
+    )
 
 
 async def test_one_pending_verification_per_number(store: VerificationStore) -> None:

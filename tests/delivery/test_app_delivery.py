@@ -20,8 +20,9 @@ async def drain(client: httpx.AsyncClient) -> int:
     return await client.app.state.services.worker.drain_once()  # type: ignore[attr-defined]
 
 
-async def test_provider_5xx_is_queued_then_sent_once(fake_twilio: TwilioFake, provider_app: ProviderApp,
-                                                     clock: Any) -> None:
+async def test_provider_5xx_is_queued_then_sent_once(
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: Any
+) -> None:
     fake_twilio.push(Reply(503, json={"code": 20500, "message": "down", "status": 503}))
     async with provider_app(fake_twilio, sms_queue_enabled=True) as client:
         response = await client.post("/send", json=SEND)
@@ -58,18 +59,26 @@ async def test_errors_no_retry_mends_are_not_queued(fake_twilio: TwilioFake, pro
 
 async def test_provider_rate_queues_the_excess(fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
     async with provider_app(fake_twilio, sms_queue_enabled=True, sms_rate_limit=2) as client:
-        statuses = [(await client.post("/send", json={**SEND, "receiver": f"+39333123450{index}"})).status_code
-                    for index in range(4)]
+        statuses = [
+            (await client.post("/send", json={**SEND, "receiver": f"+39333123450{index}"})).status_code
+            for index in range(4)
+        ]
     assert statuses == [200, 200, 202, 202]
     assert len(fake_twilio.sends) == 2
 
 
-async def test_fallback_provider_takes_over(fake_twilio: TwilioFake, fake_vonage: VonageFake,
-                                            provider_app: ProviderApp) -> None:
+async def test_fallback_provider_takes_over(
+    fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp
+) -> None:
     fake_twilio.push(Reply(500, json={"code": 20500, "message": "down", "status": 500}))
-    async with provider_app(fake_twilio, sms_queue_enabled=True, sms_fallback_provider="vonage",
-                            vonage_base_url=fake_vonage.base_url, vonage_api_key=VONAGE_KEY,
-                            vonage_api_secret=VONAGE_SECRET) as client:
+    async with provider_app(
+        fake_twilio,
+        sms_queue_enabled=True,
+        sms_fallback_provider="vonage",
+        vonage_base_url=fake_vonage.base_url,
+        vonage_api_key=VONAGE_KEY,
+        vonage_api_secret=VONAGE_SECRET,
+    ) as client:
         response = await client.post("/send", json=SEND)
         assert response.status_code == 200
         record = (await client.get(f"/messages/{response.json()['sid']}")).json()
@@ -83,8 +92,9 @@ async def signed_post(client: httpx.AsyncClient, params: dict[str, str], token: 
     return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
-async def test_twilio_receipts_are_signed_and_never_move_backwards(fake_twilio: TwilioFake,
-                                                                   provider_app: ProviderApp) -> None:
+async def test_twilio_receipts_are_signed_and_never_move_backwards(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     async with provider_app(fake_twilio, public_base_url=PUBLIC) as client:
         sid = (await client.post("/send", json=SEND)).json()["sid"]
         assert fake_twilio.sends[0].form["StatusCallback"] == PUBLIC + "/webhooks/twilio/status"
@@ -136,13 +146,15 @@ async def _provider_sid_of(client: httpx.AsyncClient, verification_id: str) -> s
 
     engine = client.app.state.services.engine  # type: ignore[attr-defined]
     async with engine.connect() as connection:
-        sid = (await connection.execute(select(Message.provider_sid)
-                                        .where(Message.verification_id == verification_id))).scalar_one()
+        sid = (
+            await connection.execute(select(Message.provider_sid).where(Message.verification_id == verification_id))
+        ).scalar_one()
     return str(sid)
 
 
 async def test_a_queued_otp_keeps_the_verification_pending_and_its_code_unreadable(
-        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: Any) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: Any
+) -> None:
     from sqlalchemy import select
 
     from otpservice.db.models import Message
@@ -155,8 +167,9 @@ async def test_a_queued_otp_keeps_the_verification_pending_and_its_code_unreadab
         assert (await client.get(f"/verify/{verification_id}")).json()["deliveryStatus"] == "queued"
         engine = client.app.state.services.engine  # type: ignore[attr-defined]
         async with engine.connect() as connection:
-            [queued] = (await connection.execute(select(Message).where(
-                Message.verification_id == verification_id))).all()
+            [queued] = (
+                await connection.execute(select(Message).where(Message.verification_id == verification_id))
+            ).all()
         refused_body = fake_twilio.sends[0].form["Body"]
         code = next(word for word in refused_body.replace(".", " ").split() if word.isdigit())
         assert queued.body_ciphertext and code.encode() not in queued.body_ciphertext
@@ -169,8 +182,9 @@ async def test_a_queued_otp_keeps_the_verification_pending_and_its_code_unreadab
         assert checked.json()["status"] == "approved"
 
 
-async def test_an_unreadable_success_is_never_sent_again(fake_twilio: TwilioFake, provider_app: ProviderApp,
-                                                         clock: Any) -> None:
+async def test_an_unreadable_success_is_never_sent_again(
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: Any
+) -> None:
     fake_twilio.push(Reply(201, text="<html>captive portal</html>"))
     async with provider_app(fake_twilio, sms_queue_enabled=True) as client:
         response = await client.post("/send", json=SEND)
@@ -184,8 +198,9 @@ async def test_an_unreadable_success_is_never_sent_again(fake_twilio: TwilioFake
     assert len(fake_twilio.sends) == 1
 
 
-async def test_a_receipt_for_an_unknown_message_asks_for_a_retry(fake_twilio: TwilioFake,
-                                                                 provider_app: ProviderApp) -> None:
+async def test_a_receipt_for_an_unknown_message_asks_for_a_retry(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     async with provider_app(fake_twilio, public_base_url=PUBLIC) as client:
         response = await signed_post(client, {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"})
         assert (response.status_code, response.json()["code"]) == (404, "message_not_found")

@@ -20,8 +20,12 @@ TIMEOUT = 0.5  # PROVIDER_TIMEOUT of these tests: the message lease is 1 s
 
 
 def with_vonage(fake_vonage: VonageFake) -> dict[str, Any]:
-    return {"sms_fallback_provider": "vonage", "vonage_base_url": fake_vonage.base_url,
-            "vonage_api_key": VONAGE_KEY, "vonage_api_secret": VONAGE_SECRET}
+    return {
+        "sms_fallback_provider": "vonage",
+        "vonage_base_url": fake_vonage.base_url,
+        "vonage_api_key": VONAGE_KEY,
+        "vonage_api_secret": VONAGE_SECRET,
+    }
 
 
 async def drain(client: httpx.AsyncClient) -> int:
@@ -35,12 +39,14 @@ async def record(client: httpx.AsyncClient, sid: str) -> dict[str, Any]:
 
 
 async def test_a_lost_answer_is_ambiguous_retried_once_on_the_same_provider_after_the_lease(
-        fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     """The request reached the provider, no answer came back in time: it may have been sent.
     No failover at once (a second SMS); one retry on the same provider once the lease is over."""
     fake_twilio.push(Reply(201, json={"sid": "SM" + "1" * 32, "status": "queued"}, delay=3 * TIMEOUT))
-    async with provider_app(fake_twilio, sms_queue_enabled=True, provider_timeout=TIMEOUT,
-                            **with_vonage(fake_vonage)) as client:
+    async with provider_app(
+        fake_twilio, sms_queue_enabled=True, provider_timeout=TIMEOUT, **with_vonage(fake_vonage)
+    ) as client:
         response = await client.post("/send", json=SEND)
         assert (response.status_code, response.json()["status"]) == (202, "queued")
         sid = response.json()["sid"]
@@ -62,10 +68,15 @@ async def test_a_refused_connection_fails_over_at_once(fake_vonage: VonageFake, 
     """Nothing listens where the primary should be: it certainly did not send."""
     from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN
 
-    twilio = {"service_provider": "twilio", "twilio_base_url": f"http://127.0.0.1:{closed_port()}",
-              "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN}
-    async with provider_app(fake_vonage, **twilio, sms_queue_enabled=True, provider_timeout=TIMEOUT,
-                            **with_vonage(fake_vonage)) as client:
+    twilio = {
+        "service_provider": "twilio",
+        "twilio_base_url": f"http://127.0.0.1:{closed_port()}",
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+    }
+    async with provider_app(
+        fake_vonage, **twilio, sms_queue_enabled=True, provider_timeout=TIMEOUT, **with_vonage(fake_vonage)
+    ) as client:
         response = await client.post("/send", json=SEND)
         assert response.status_code == 200, response.text
         assert (await record(client, response.json()["sid"]))["provider"] == "vonage"
@@ -73,7 +84,8 @@ async def test_a_refused_connection_fails_over_at_once(fake_vonage: VonageFake, 
 
 
 async def test_primary_down_and_fallback_refusing_for_good_keeps_retrying_the_primary(
-        fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     fake_twilio.push(DOWN)
     fake_vonage.fail_next("15")  # "Illegal Sender Address - rejected": no retry mends it there
     async with provider_app(fake_twilio, sms_queue_enabled=True, **with_vonage(fake_vonage)) as client:
@@ -87,7 +99,8 @@ async def test_primary_down_and_fallback_refusing_for_good_keeps_retrying_the_pr
 
 
 async def test_every_provider_refusing_for_good_fails_at_once(
-        fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp) -> None:
+    fake_twilio: TwilioFake, fake_vonage: VonageFake, provider_app: ProviderApp
+) -> None:
     fake_twilio.fail_next(21610)
     fake_vonage.fail_next("7")
     async with provider_app(fake_twilio, sms_queue_enabled=True, **with_vonage(fake_vonage)) as client:
@@ -97,7 +110,8 @@ async def test_every_provider_refusing_for_good_fails_at_once(
 
 
 async def test_retries_are_bounded_six_attempts_waits_within_30_s(
-        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     for _ in range(10):
         fake_twilio.push(DOWN)
     async with provider_app(fake_twilio, sms_queue_enabled=True) as client:
@@ -125,7 +139,8 @@ async def code_message(client: httpx.AsyncClient, verification_id: str) -> Messa
 
 
 async def test_a_queued_code_of_an_approved_verification_is_not_sent(
-        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     fake_twilio.push(DOWN)
     async with provider_app(fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME") as client:
         verification_id, code = await start_with_its_code(client, fake_twilio)
@@ -141,11 +156,13 @@ async def test_a_queued_code_of_an_approved_verification_is_not_sent(
 
 
 async def test_queued_codes_of_canceled_or_expired_verifications_are_not_sent(
-        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     fake_twilio.push(DOWN)
     fake_twilio.push(DOWN)
-    async with provider_app(fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME", otp_ttl=60,
-                            exponential_delay_base=0.001) as client:
+    async with provider_app(
+        fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME", otp_ttl=60, exponential_delay_base=0.001
+    ) as client:
         canceled, _ = await start_with_its_code(client, fake_twilio)
         assert (await client.post(f"/verify/{canceled}/cancel")).status_code == 200
         clock.advance(61)
@@ -158,7 +175,8 @@ async def test_queued_codes_of_canceled_or_expired_verifications_are_not_sent(
 
 
 async def test_a_code_that_fails_for_good_after_its_retries_fails_its_verification(
-        fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock
+) -> None:
     for _ in range(6):
         fake_twilio.push(DOWN)
     async with provider_app(fake_twilio, sms_queue_enabled=True, sms_default_sender="ACME") as client:
@@ -171,8 +189,9 @@ async def test_a_code_that_fails_for_good_after_its_retries_fails_its_verificati
     assert len(fake_twilio.sends) == 6
 
 
-async def test_codes_go_out_before_queued_plain_messages(fake_twilio: TwilioFake, provider_app: ProviderApp,
-                                                        clock: FakeClock, monkeypatch: Any) -> None:
+async def test_codes_go_out_before_queued_plain_messages(
+    fake_twilio: TwilioFake, provider_app: ProviderApp, clock: FakeClock, monkeypatch: Any
+) -> None:
     """A code queued after plain messages that are due before it is still claimed first."""
     monkeypatch.setattr("otpservice.app.start_background", _no_background)  # this test drains by hand
     for _ in range(3):

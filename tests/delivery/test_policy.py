@@ -34,8 +34,9 @@ def test_a_message_fails_only_when_every_provider_refused_it_for_good() -> None:
     down = ProviderUnavailable()
     assert POLICY.after_failure(1, down, provider="twilio", refused_by=("vonage",), ambiguous_before=0).retry
     assert POLICY.candidates(("vonage",), None) == ["twilio"]
-    assert not POLICY.after_failure(1, down, provider="twilio", refused_by=("vonage", "twilio"),
-                                    ambiguous_before=0).retry
+    assert not POLICY.after_failure(
+        1, down, provider="twilio", refused_by=("vonage", "twilio"), ambiguous_before=0
+    ).retry
 
 
 def test_with_the_queue_off_nothing_is_retried() -> None:

@@ -19,8 +19,13 @@ PROVIDER_TIMEOUT = 3
 
 def service_env(fake: FakeProvider, database: Path, **extra: str) -> dict[str, str]:
     env = {key.upper(): str(value) for key, value in fake.settings().items()}
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{database}", OTP_SECRET_KEY="delivery-process-test-key-0123456789",
-               RATE_LIMIT_MAX_REQUESTS="1000", PROVIDER_TIMEOUT=str(PROVIDER_TIMEOUT), **extra)
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        OTP_SECRET_KEY="delivery-process-test-key-0123456789",
+        RATE_LIMIT_MAX_REQUESTS="1000",
+        PROVIDER_TIMEOUT=str(PROVIDER_TIMEOUT),
+        **extra,
+    )
     return env
 
 
@@ -45,8 +50,10 @@ def test_sigterm_finishes_the_call_in_flight_and_leaves_the_rest_queued(tmp_path
         env = service_env(fake, database, SMS_QUEUE_ENABLED="true", SMS_RATE_LIMIT="100", LOG_LEVEL="info")
         with serve(env, tmp_path / "server.log") as (base_url, process):
             for index in range(queued):
-                response = httpx.post(base_url + "/send", json={
-                    "sender": "ACME", "receiver": f"+39333123450{index}", "body": f"message {index}"})
+                response = httpx.post(
+                    base_url + "/send",
+                    json={"sender": "ACME", "receiver": f"+39333123450{index}", "body": f"message {index}"},
+                )
                 assert response.status_code == 202, response.text
             fake.delay = 1.0  # from now on each provider call takes a second
             wait_for(lambda: len(fake.sends) > queued)  # the worker has a call in flight
@@ -82,14 +89,15 @@ def test_queue_off_a_send_killed_mid_call_fails_after_its_lease_and_is_never_sen
         assert len(fake.sends) == 1
     with sqlite3.connect(database) as db:
         [(message_id,)] = db.execute("SELECT id FROM messages").fetchall()
-        events = [row[0] for row in db.execute(
-            "SELECT status FROM message_events WHERE message_id = ? ORDER BY id", (message_id,))]
+        events = [
+            row[0]
+            for row in db.execute("SELECT status FROM message_events WHERE message_id = ? ORDER BY id", (message_id,))
+        ]
     assert events == ["ambiguous", "failed"]
 
 
 def _post_ignoring_errors(base_url: str) -> None:
     try:
-        httpx.post(base_url + "/send", json={"sender": "ACME", "receiver": "+393331234567", "body": "hi"},
-                   timeout=30)
+        httpx.post(base_url + "/send", json={"sender": "ACME", "receiver": "+393331234567", "body": "hi"}, timeout=30)
     except httpx.TransportError:
         pass

@@ -14,7 +14,8 @@ STATUS_PATH = "/webhooks/twilio/status"
 
 
 async def test_a_receipt_for_any_part_of_a_long_vonage_message_updates_it(
-        fake_vonage: VonageFake, provider_app: ProviderApp) -> None:
+    fake_vonage: VonageFake, provider_app: ProviderApp
+) -> None:
     async with provider_app(fake_vonage, public_base_url="https://otp.example.com", webhook_secret="s1") as client:
         response = await client.post("/send", json={**SEND, "body": "long text " * 40})
         assert response.status_code == 200 and response.json()["numSegments"] == "3"
@@ -28,12 +29,14 @@ async def test_a_receipt_for_any_part_of_a_long_vonage_message_updates_it(
 
 
 async def signed(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> httpx.Response:
-    return await client.post(STATUS_PATH, data=params,
-                             headers={"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url, params)})
+    return await client.post(
+        STATUS_PATH, data=params, headers={"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url, params)}
+    )
 
 
 async def test_twilio_signature_is_checked_over_the_callback_url_given_for_that_message(
-        fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     """The service moved to a new public URL: receipts of messages sent before still come
     signed over the URL Twilio was given then."""
     old, new = "https://old.example.com", "https://otp.example.com"
@@ -47,23 +50,26 @@ async def test_twilio_signature_is_checked_over_the_callback_url_given_for_that_
         assert (await client.get(f"/messages/{sid}")).json()["status"] == "delivered"
         # A message sent now: its own URL, the new one.
         fresh = (await client.post("/send", json=SEND)).json()["sid"]
-        assert (await signed(client, old + STATUS_PATH, {"MessageSid": fresh, "MessageStatus": "sent"})
-                ).status_code == 403
-        assert (await signed(client, new + STATUS_PATH, {"MessageSid": fresh, "MessageStatus": "delivered"})
-                ).status_code == 204
+        assert (
+            await signed(client, old + STATUS_PATH, {"MessageSid": fresh, "MessageStatus": "sent"})
+        ).status_code == 403
+        assert (
+            await signed(client, new + STATUS_PATH, {"MessageSid": fresh, "MessageStatus": "delivered"})
+        ).status_code == 204
 
 
-async def test_previous_webhook_secrets_are_still_accepted(fake_vonage: VonageFake,
-                                                           provider_app: ProviderApp) -> None:
+async def test_previous_webhook_secrets_are_still_accepted(fake_vonage: VonageFake, provider_app: ProviderApp) -> None:
     public = "https://otp.example.com"
     async with provider_app(fake_vonage, public_base_url=public, webhook_secret="old-secret") as client:
         sid = (await client.post("/send", json=SEND)).json()["sid"]
     assert fake_vonage.sends[0].form["callback"].endswith("?token=old-secret")
-    async with provider_app(fake_vonage, public_base_url=public, webhook_secret="new-secret",
-                            webhook_previous_secrets="old-secret") as client:
+    async with provider_app(
+        fake_vonage, public_base_url=public, webhook_secret="new-secret", webhook_previous_secrets="old-secret"
+    ) as client:
         receipt = {"messageId": sid, "status": "delivered", "msisdn": NUMBER.lstrip("+")}
         assert (await client.get("/webhooks/vonage/dlr", params={**receipt, "token": "other"})).status_code == 403
         assert (await client.get("/webhooks/vonage/dlr", params={**receipt, "token": "old-secret"})).status_code == 204
-        assert (await client.post("/webhooks/vonage/dlr", json=receipt,
-                                  headers={"X-Webhook-Token": "new-secret"})).status_code == 204
+        assert (
+            await client.post("/webhooks/vonage/dlr", json=receipt, headers={"X-Webhook-Token": "new-secret"})
+        ).status_code == 204
         assert (await client.get(f"/messages/{sid}")).json()["status"] == "delivered"

@@ -22,8 +22,9 @@ SEND = {"sender": "ACME", "receiver": NUMBER, "body": SECRET_BODY}
 async def test_odd_provider_strings_never_make_a_write_fail(fake_twilio: TwilioFake, database_url: str) -> None:
     """A 2xx whose id and status do not fit the columns (or hold a NUL, which PostgreSQL
     refuses): the message is sent all the same, under our own id."""
-    fake_twilio.push(Reply(201, json={"sid": "SM" + "9" * 300, "status": "queued\x00" + "x" * 80,
-                                      "num_segments": "9" * 30}))
+    fake_twilio.push(
+        Reply(201, json={"sid": "SM" + "9" * 300, "status": "queued\x00" + "x" * 80, "num_segments": "9" * 30})
+    )
     fake_twilio.push(Reply(201, json={"sid": "SM\x00bad", "status": "ok"}))
     await asyncio.to_thread(upgrade_to_head, database_url)
     settings = make_settings(database_url, **fake_twilio.settings())
@@ -37,8 +38,9 @@ async def test_odd_provider_strings_never_make_a_write_fail(fake_twilio: TwilioF
             assert (record["status"], record["providerStatus"]) == ("sent", "unknown")
 
 
-async def test_provider_free_text_is_scrubbed_of_the_message_body(fake_twilio: TwilioFake,
-                                                                  provider_app: ProviderApp) -> None:
+async def test_provider_free_text_is_scrubbed_of_the_message_body(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     echo = f"Message '{SECRET_BODY}' refused: content 4821 not allowed"
     fake_twilio.push(Reply(400, json={"code": 30007, "message": echo, "status": 400}))
     async with provider_app(fake_twilio) as client:
@@ -57,7 +59,8 @@ async def test_provider_free_text_is_scrubbed_of_the_message_body(fake_twilio: T
 
 
 async def test_a_database_error_after_the_provider_accepted_is_no_500_and_no_second_sms(
-        fake_twilio: TwilioFake, sqlite_url: str, tmp_path: Path) -> None:
+    fake_twilio: TwilioFake, sqlite_url: str, tmp_path: Path
+) -> None:
     fake_twilio.delay = 0.5
     clock = FakeClock()
     settings = make_settings(sqlite_url, **fake_twilio.settings(), sms_queue_enabled=True, provider_timeout=5)

@@ -15,17 +15,24 @@ MESSAGES = 6
 def test_queued_messages_survive_kill_9(tmp_path: Path) -> None:
     with start_fake("twilio") as (_, fake):
         env = {key.upper(): str(value) for key, value in fake.settings().items()}
-        env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/otp.db", SMS_QUEUE_ENABLED="true",
-                   OTP_SECRET_KEY="restart-test-key-0123456789abcdef0123", RATE_LIMIT_MAX_REQUESTS="1000")
+        env.update(
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/otp.db",
+            SMS_QUEUE_ENABLED="true",
+            OTP_SECRET_KEY="restart-test-key-0123456789abcdef0123",
+            RATE_LIMIT_MAX_REQUESTS="1000",
+        )
         for index in range(MESSAGES):  # refused while the first process lives, whatever its retries
             for _ in range(3):
-                fake.push_when("Body", f"message {index}", Reply(503, json={"code": 20500, "message": "down",
-                                                                            "status": 503}))
+                fake.push_when(
+                    "Body", f"message {index}", Reply(503, json={"code": 20500, "message": "down", "status": 503})
+                )
         with serve(env, tmp_path / "first.log") as (base_url, process):
             ids = []
             for index in range(MESSAGES):
-                response = httpx.post(base_url + "/send", json={
-                    "sender": "ACME", "receiver": f"+39333123450{index}", "body": f"message {index}"})
+                response = httpx.post(
+                    base_url + "/send",
+                    json={"sender": "ACME", "receiver": f"+39333123450{index}", "body": f"message {index}"},
+                )
                 assert response.status_code == 202, response.text
                 ids.append(response.json()["sid"])
             process.send_signal(signal.SIGKILL)

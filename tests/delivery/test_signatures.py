@@ -1,7 +1,12 @@
 from otpservice.delivery.signatures import token_valid, twilio_signature, twilio_signature_valid
 
-VECTOR_PARAMS = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-                 "From": "+14158675309", "To": "+18005551212"}
+VECTOR_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675309",
+    "Digits": "1234",
+    "From": "+14158675309",
+    "To": "+18005551212",
+}
 VECTOR_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 
 

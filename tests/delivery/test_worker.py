@@ -50,12 +50,14 @@ async def store(database_url: str) -> AsyncIterator[MessageStore]:
     await engine.dispose()
 
 
-def outbox(store: MessageStore, clock: FakeClock, *providers: ScriptedProvider,
-           max_attempts: int = 3) -> tuple[Dispatcher, OutboxWorker]:
+def outbox(
+    store: MessageStore, clock: FakeClock, *providers: ScriptedProvider, max_attempts: int = 3
+) -> tuple[Dispatcher, OutboxWorker]:
     chain = ProviderChain(list(providers))
     cipher = BodyCipher(["k"])
-    policy = RetryPolicy(chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2,
-                         max_wait_seconds=10)
+    policy = RetryPolicy(
+        chain.names, lease_seconds=60, max_attempts=max_attempts, first_retry_seconds=2, max_wait_seconds=10
+    )
     deliverer = Deliverer(chain, store, VerificationStore(store._sessions), policy, clock)
     dispatcher = Dispatcher(deliverer, store, clock, queue_enabled=True, throttle=None, cipher=cipher)
     worker = OutboxWorker(store, deliverer, cipher, None, clock)
@@ -173,7 +175,8 @@ async def _all_ids(store: MessageStore) -> list[str]:
 
 
 async def test_queue_off_an_interrupted_send_is_failed_never_resent_and_purged(
-        store: MessageStore, clock: FakeClock, database_url: str) -> None:
+    store: MessageStore, clock: FakeClock, database_url: str
+) -> None:
     """With the queue off, a row left `sending` by a crash becomes `failed` once its lease has
     run (the worker's recovery, or `otpservice purge`), is never sent again, and purge removes it."""
     from otpservice.verify.purge import purge

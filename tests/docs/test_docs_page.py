@@ -22,8 +22,11 @@ def _wait(driver: Any, css: str, timeout: float = 30) -> Any:
 
 
 def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
-           "API_KEYS": API_KEY}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/otp.db",
+        "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
+        "API_KEYS": API_KEY,
+    }
     with serve(env, tmp_path / "service.log") as (base_url, _):
         browser.get(base_url + "/docs")
         _wait(browser, "#operations-verify-startVerification")
@@ -32,8 +35,11 @@ def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path
         urls = loaded_urls(browser)
         # Open to anyone while API_KEYS is set (DOCS_ENABLED defaults to true); the API is not.
         assert httpx.get(base_url + "/send").status_code == 401
-    assert {"operations-sms-sendSms", "operations-verify-checkVerification",
-            "operations-operations-healthz"} <= operations
+    assert {
+        "operations-sms-sendSms",
+        "operations-verify-checkVerification",
+        "operations-operations-healthz",
+    } <= operations
     assert "otpservice" in text and "Authorize" in text
     origin = urlsplit(base_url).netloc
     assert {urlsplit(url).netloc for url in urls} == {origin}, urls
@@ -42,8 +48,11 @@ def test_docs_render_the_api_from_the_service_alone(browser: Any, tmp_path: Path
 
 
 def test_a_start_made_from_the_page_reaches_the_api(browser: Any, tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
-           "API_KEYS": API_KEY}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/otp.db",
+        "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
+        "API_KEYS": API_KEY,
+    }
     with serve(env, tmp_path / "service.log") as (base_url, _):
         browser.get(base_url + "/docs")
         _wait(browser, ".btn.authorize").click()

@@ -20,8 +20,12 @@ NUMBER = "+393331234567"
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[str]:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
-           "API_KEYS": API_KEY, "OTP_MAX_CHECK_ATTEMPTS": "3"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/otp.db",
+        "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
+        "API_KEYS": API_KEY,
+        "OTP_MAX_CHECK_ATTEMPTS": "3",
+    }
     with serve(env, tmp_path / "service.log") as (base_url, _):
         yield base_url
 
@@ -46,8 +50,12 @@ def sent_code(service: str) -> str:
 async def test_a_user_logs_in_with_the_code(service: str, login: httpx.AsyncClient) -> None:
     sent = await login.post("/login/phone", json={"phone": NUMBER}, headers={"Accept-Language": "de-DE"})
     assert sent.status_code == 200 and sent.json()["sent"] is True
-    assert "lautet" in httpx.get(service + "/dev/outbox",
-                               headers={"Authorization": f"Bearer {API_KEY}"}).json()["messages"][0]["body"]
+    assert (
+        "lautet"
+        in httpx.get(service + "/dev/outbox", headers={"Authorization": f"Bearer {API_KEY}"}).json()["messages"][0][
+            "body"
+        ]
+    )
     code = sent_code(service)
     logged = await login.post("/login/code", json={"phone": NUMBER, "code": code})
     assert logged.status_code == 200 and logged.json()["loggedIn"] is True and logged.json()["session"]
@@ -56,12 +64,15 @@ async def test_a_user_logs_in_with_the_code(service: str, login: httpx.AsyncClie
 
 
 async def test_wrong_codes_lock_the_number_until_its_verification_expires(
-        service: str, login: httpx.AsyncClient) -> None:
+    service: str, login: httpx.AsyncClient
+) -> None:
     assert (await login.post("/login/phone", json={"phone": NUMBER})).status_code == 200
     right = sent_code(service)
     wrong = "000000" if right != "000000" else "111111"
-    left = [(await login.post("/login/code", json={"phone": NUMBER, "code": wrong})).json()["attemptsLeft"]
-            for _ in range(3)]
+    left = [
+        (await login.post("/login/code", json={"phone": NUMBER, "code": wrong})).json()["attemptsLeft"]
+        for _ in range(3)
+    ]
     assert left == [2, 1, 0]
     locked = await login.post("/login/code", json={"phone": NUMBER, "code": right})  # even the right code
     assert locked.status_code == 429 and locked.json()["reason"] == "max_attempts_reached"

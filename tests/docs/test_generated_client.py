@@ -24,8 +24,11 @@ PACKAGE = "otpservice_client"
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[str]:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
-           "API_KEYS": API_KEY}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/otp.db",
+        "OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"],
+        "API_KEYS": API_KEY,
+    }
     with serve(env, tmp_path / "service.log") as (base_url, _):
         yield base_url
 
@@ -36,9 +39,23 @@ def client_package(service: str, tmp_path: Path) -> Iterator[Any]:
     document.write_text(httpx.get(service + "/openapi.json").text)  # no key: the document is open
     config = tmp_path / "generator.json"
     config.write_text(json.dumps({"post_hooks": []}))  # no formatter run: ruff is not a dependency
-    generated = subprocess.run([str(GENERATOR), "generate", "--path", str(document), "--meta", "none",
-                                "--output-path", str(tmp_path / PACKAGE), "--config", str(config)],
-                               capture_output=True, text=True, timeout=120)
+    generated = subprocess.run(
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(document),
+            "--meta",
+            "none",
+            "--output-path",
+            str(tmp_path / PACKAGE),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = generated.stdout + generated.stderr
     assert generated.returncode == 0, output
     assert "warning" not in output.lower(), output
@@ -63,8 +80,9 @@ def test_a_whole_verification_through_the_generated_client(service: str, client_
     outbox = _api(client_package, "development.dev_outbox")
     client = client_package.AuthenticatedClient(base_url=service, token=API_KEY)
 
-    refused = start.sync_detailed(client=client_package.Client(base_url=service),
-                                  body=models.VerifyStartRequest(to=NUMBER))
+    refused = start.sync_detailed(
+        client=client_package.Client(base_url=service), body=models.VerifyStartRequest(to=NUMBER)
+    )
     assert refused.status_code == 401 and refused.parsed.code == models.ErrorCode.UNAUTHORIZED
 
     started = start.sync_detailed(client=client, body=models.VerifyStartRequest(to=NUMBER, locale="it-IT"))

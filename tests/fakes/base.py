@@ -129,18 +129,28 @@ class FakeProvider:
         if self._server is not None:
             self._server.stop(wait)
 
-    async def serve(self, request: Request, kind: str,
-                    default: Callable[[Recorded], Response]) -> Response:
+    async def serve(self, request: Request, kind: str, default: Callable[[Recorded], Response]) -> Response:
         """Record the request, then answer with the script's next reply or `default`."""
         form = dict(await request.form()) if request.method == "POST" else {}
-        recorded = Recorded(kind=kind, method=request.method, path=request.url.path,
-                            query=dict(request.query_params), headers=dict(request.headers),
-                            form={key: str(value) for key, value in form.items()})
+        recorded = Recorded(
+            kind=kind,
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            headers=dict(request.headers),
+            form={key: str(value) for key, value in form.items()},
+        )
         with self._lock:
             if self._record:
                 self._requests.append(recorded)
-            keyed = next((replies for (name, value), replies in self._keyed.items()
-                          if replies and recorded.form.get(name) == value), None)
+            keyed = next(
+                (
+                    replies
+                    for (name, value), replies in self._keyed.items()
+                    if replies and recorded.form.get(name) == value
+                ),
+                None,
+            )
             queue = keyed if keyed is not None else self._script.get(kind)
             reply = queue.popleft() if queue else None
         delay = reply.delay if reply is not None and reply.delay else self.delay
@@ -172,11 +182,11 @@ class _ServerThread:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name=f"fake-provider-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"fake-provider-{self.port}", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()

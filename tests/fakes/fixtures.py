@@ -1,10 +1,10 @@
 """Pytest fixtures for the fake providers. Import the ones a test module uses:
 
-    from tests.fakes.fixtures import fake_twilio, provider_app  # noqa: F401
+from tests.fakes.fixtures import fake_twilio, provider_app  # noqa: F401
 
-    async def test_x(fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
-        async with provider_app(fake_twilio, twilio_empty_balance_check=True) as client:
-            ...
+async def test_x(fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
+    async with provider_app(fake_twilio, twilio_empty_balance_check=True) as client:
+        ...
 """
 
 from collections.abc import Callable, Iterator

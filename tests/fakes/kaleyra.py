@@ -16,19 +16,31 @@ BALANCE_PATH = "/v1/{sid}/billing/balance"
 TYPES = {"OTP", "TXN", "MKT", "DEFAULT"}
 
 
-def error_reply(status: int, code: str, message: str, *, envelope: str = "nested",
-                delay: float = 0.0, headers: dict[str, str] | None = None) -> Reply:
+def error_reply(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    envelope: str = "nested",
+    delay: float = 0.0,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     """A Kaleyra error. `envelope`: "nested" ({"error": {code, message}}), "top"
     (code/message at top level), "fields" ({"error": {"to": message}}) or "text" (not JSON)."""
     headers = headers or {}
     if envelope == "text":
         return Reply(status, text=message, headers=headers, delay=delay)
     if envelope == "top":
-        return Reply(status, json={"code": code, "message": message, "data": [], "error": {}},
-                     headers=headers, delay=delay)
+        return Reply(
+            status, json={"code": code, "message": message, "data": [], "error": {}}, headers=headers, delay=delay
+        )
     error = {"to": message} if envelope == "fields" else {"code": code, "message": message}
-    return Reply(status, json={"code": code, "message": "Bad request" if envelope == "fields" else message,
-                               "data": [], "error": error}, headers=headers, delay=delay)
+    return Reply(
+        status,
+        json={"code": code, "message": "Bad request" if envelope == "fields" else message, "data": [], "error": error},
+        headers=headers,
+        delay=delay,
+    )
 
 
 class KaleyraFake(FakeProvider):
@@ -38,12 +50,19 @@ class KaleyraFake(FakeProvider):
         self.push(error_reply(status, code, message, **options))
 
     def settings(self) -> dict[str, Any]:
-        return {"service_provider": "kaleyra", "kaleyra_base_url": self.base_url,
-                "kaleyra_sid": SID, "kaleyra_api_key": API_KEY, "kaleyra_balance_path": BALANCE_PATH}
+        return {
+            "service_provider": "kaleyra",
+            "kaleyra_base_url": self.base_url,
+            "kaleyra_sid": SID,
+            "kaleyra_api_key": API_KEY,
+            "kaleyra_balance_path": BALANCE_PATH,
+        }
 
     def routes(self) -> list[Route]:
-        return [Route("/v1/{sid}/messages", self._messages, methods=["POST"]),
-                Route(BALANCE_PATH, self._balance, methods=["GET"])]
+        return [
+            Route("/v1/{sid}/messages", self._messages, methods=["POST"]),
+            Route(BALANCE_PATH, self._balance, methods=["GET"]),
+        ]
 
     async def _messages(self, request: Request) -> Response:
         return await self.serve(request, "send", lambda recorded: self._send(recorded, request))
@@ -57,6 +76,7 @@ class KaleyraFake(FakeProvider):
             if self.balance is not None:
                 body["balance"] = self.balance
             return JSONResponse(body)
+
         return await self.serve(request, "balance", answer)
 
     def _refusal(self, recorded: Recorded, request: Request) -> Response | None:
@@ -77,9 +97,17 @@ class KaleyraFake(FakeProvider):
         if not form.get("sender") or not form.get("body") or form.get("type") not in TYPES:
             return error_reply(400, "E400", "sender, body and a valid type are required").response()
         batch = str(uuid.uuid4())
-        return JSONResponse({
-            "id": batch, "sender": form["sender"], "type": form["type"], "body": form["body"],
-            "createdDateTime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
-            "totalCount": 1, "data": [{"message_id": f"{batch}:1", "recipient": digits}],
-            "dlrurl": None, "error": {},
-        }, status_code=202)
+        return JSONResponse(
+            {
+                "id": batch,
+                "sender": form["sender"],
+                "type": form["type"],
+                "body": form["body"],
+                "createdDateTime": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00"),
+                "totalCount": 1,
+                "data": [{"message_id": f"{batch}:1", "recipient": digits}],
+                "dlrurl": None,
+                "error": {},
+            },
+            status_code=202,
+        )

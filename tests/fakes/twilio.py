@@ -35,17 +35,31 @@ ERRORS: dict[int, tuple[int, str]] = {
 }
 
 
-def error_reply(code: int, to: str = "+15005550001", *, status: int | None = None,
-                retry_after: str | None = None, delay: float = 0.0) -> Reply:
+def error_reply(
+    code: int,
+    to: str = "+15005550001",
+    *,
+    status: int | None = None,
+    retry_after: str | None = None,
+    delay: float = 0.0,
+) -> Reply:
     """Twilio's error envelope for `code`, e.g. error_reply(21211)."""
     default_status, message = ERRORS.get(code, (400, "Error {code}"))
     status = status or default_status
     headers = {"Retry-After": retry_after} if retry_after else {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
-    return Reply(status, json={"code": code, "message": message.format(to=to, code=code),
-                               "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
-                 headers=headers, delay=delay)
+    return Reply(
+        status,
+        json={
+            "code": code,
+            "message": message.format(to=to, code=code),
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        headers=headers,
+        delay=delay,
+    )
 
 
 class TwilioFake(FakeProvider):
@@ -60,13 +74,19 @@ class TwilioFake(FakeProvider):
         self.push(error_reply(code, to, **options))
 
     def settings(self) -> dict[str, Any]:
-        return {"service_provider": "twilio", "twilio_base_url": self.base_url,
-                "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN}
+        return {
+            "service_provider": "twilio",
+            "twilio_base_url": self.base_url,
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_auth_token": AUTH_TOKEN,
+        }
 
     def routes(self) -> list[Route]:
         prefix = "/2010-04-01/Accounts/{sid}"
-        return [Route(prefix + "/Messages.json", self._messages, methods=["POST"]),
-                Route(prefix + "/Balance.json", self._balance, methods=["GET"])]
+        return [
+            Route(prefix + "/Messages.json", self._messages, methods=["POST"]),
+            Route(prefix + "/Balance.json", self._balance, methods=["GET"]),
+        ]
 
     async def _messages(self, request: Request) -> Response:
         return await self.serve(request, "send", lambda recorded: self._send(recorded, request))
@@ -77,6 +97,7 @@ class TwilioFake(FakeProvider):
             if refused is not None:
                 return refused
             return JSONResponse({"account_sid": ACCOUNT_SID, "balance": self.balance, "currency": "USD"})
+
         return await self.serve(request, "balance", answer)
 
     def _refusal(self, recorded: Recorded, request: Request) -> Response | None:
@@ -92,22 +113,45 @@ class TwilioFake(FakeProvider):
             return refused
         form = recorded.form
         to, body = form.get("To", ""), form.get("Body", "")
-        problem = (21604 if not to else 21211 if not _looks_e164(to) else
-                   21603 if not (form.get("From") or form.get("MessagingServiceSid")) else
-                   21602 if not body else 21617 if len(body) > 1600 else None)
+        problem = (
+            21604
+            if not to
+            else 21211
+            if not _looks_e164(to)
+            else 21603
+            if not (form.get("From") or form.get("MessagingServiceSid"))
+            else 21602
+            if not body
+            else 21617
+            if len(body) > 1600
+            else None
+        )
         if problem:
             return error_reply(problem, to).response()
         service = form.get("MessagingServiceSid") if not form.get("From") else None
         now = format_datetime(datetime.now(UTC).replace(microsecond=0))
-        return JSONResponse({
-            "sid": "SM" + uuid.uuid4().hex, "account_sid": ACCOUNT_SID,
-            "messaging_service_sid": service, "to": to, "from": form.get("From"), "body": body,
-            "status": "accepted" if service else "queued",
-            "num_segments": "0" if service else str(count_segments(body)),
-            "direction": "outbound-api", "date_created": now, "date_updated": now, "date_sent": None,
-            "error_code": None, "error_message": None, "price": None, "price_unit": "USD",
-            "api_version": "2010-04-01",
-        }, status_code=201)
+        return JSONResponse(
+            {
+                "sid": "SM" + uuid.uuid4().hex,
+                "account_sid": ACCOUNT_SID,
+                "messaging_service_sid": service,
+                "to": to,
+                "from": form.get("From"),
+                "body": body,
+                "status": "accepted" if service else "queued",
+                "num_segments": "0" if service else str(count_segments(body)),
+                "direction": "outbound-api",
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "error_code": None,
+                "error_message": None,
+                "price": None,
+                "price_unit": "USD",
+                "api_version": "2010-04-01",
+            },
+            status_code=201,
+        )
 
 
 def _looks_e164(number: str) -> bool:

@@ -32,12 +32,12 @@ ERROR_TEXTS = {
 }
 
 
-def error_reply(status: str, error_text: str | None = None, to: str = "447700900000",
-                *, delay: float = 0.0) -> Reply:
+def error_reply(status: str, error_text: str | None = None, to: str = "447700900000", *, delay: float = 0.0) -> Reply:
     """Vonage's HTTP 200 answer carrying one failed entry, e.g. error_reply("7")."""
     text = ERROR_TEXTS.get(status, "Error") if error_text is None else error_text
-    return Reply(200, json={"message-count": "1",
-                            "messages": [{"to": to, "status": status, "error-text": text}]}, delay=delay)
+    return Reply(
+        200, json={"message-count": "1", "messages": [{"to": to, "status": status, "error-text": text}]}, delay=delay
+    )
 
 
 class VonageFake(FakeProvider):
@@ -47,12 +47,18 @@ class VonageFake(FakeProvider):
         self.push(error_reply(status, error_text, **options))
 
     def settings(self) -> dict[str, Any]:
-        return {"service_provider": "vonage", "vonage_base_url": self.base_url,
-                "vonage_api_key": API_KEY, "vonage_api_secret": API_SECRET}
+        return {
+            "service_provider": "vonage",
+            "vonage_base_url": self.base_url,
+            "vonage_api_key": API_KEY,
+            "vonage_api_secret": API_SECRET,
+        }
 
     def routes(self) -> list[Route]:
-        return [Route("/sms/json", self._sms, methods=["POST"]),
-                Route("/account/get-balance", self._balance, methods=["GET"])]
+        return [
+            Route("/sms/json", self._sms, methods=["POST"]),
+            Route("/account/get-balance", self._balance, methods=["GET"]),
+        ]
 
     async def _sms(self, request: Request) -> Response:
         return await self.serve(request, "send", self._send)
@@ -63,10 +69,11 @@ class VonageFake(FakeProvider):
     def _read_balance(self, recorded: Recorded) -> Response:
         # The account API takes the key and secret as query parameters or Basic auth.
         login = basic_login(recorded.headers.get("authorization", "")) or (
-            recorded.query.get("api_key"), recorded.query.get("api_secret"))
+            recorded.query.get("api_key"),
+            recorded.query.get("api_secret"),
+        )
         if login != (API_KEY, API_SECRET):
-            return JSONResponse({"error-code": "401", "error-code-label": "authentication failed"},
-                                status_code=401)
+            return JSONResponse({"error-code": "401", "error-code-label": "authentication failed"}, status_code=401)
         value = float(self.balance) if self.balance is not None else None
         return JSONResponse({"value": value, "autoReload": False})
 
@@ -82,8 +89,20 @@ class VonageFake(FakeProvider):
             return error_reply("3", "Invalid to param", to).response()
         segments = count_segments(form["text"])
         message_id = uuid.uuid4().hex.upper()[:16]
-        return JSONResponse({"message-count": str(segments), "messages": [
-            {"to": to, "message-id": f"{message_id}{index}", "status": "0",
-             "remaining-balance": str(self.balance or "0"), "message-price": "0.04", "network": "23420",
-             **({"client-ref": form["client-ref"]} if "client-ref" in form else {})}
-            for index in range(segments)]})
+        return JSONResponse(
+            {
+                "message-count": str(segments),
+                "messages": [
+                    {
+                        "to": to,
+                        "message-id": f"{message_id}{index}",
+                        "status": "0",
+                        "remaining-balance": str(self.balance or "0"),
+                        "message-price": "0.04",
+                        "network": "23420",
+                        **({"client-ref": form["client-ref"]} if "client-ref" in form else {}),
+                    }
+                    for index in range(segments)
+                ],
+            }
+        )

@@ -13,8 +13,9 @@ from otpservice.fraud.guard import FraudGuard
 from otpservice.fraud.operator import BreakerOperator
 from otpservice.fraud.rules import FraudRules
 
-RULES = FraudRules(mode="enforce", tail_digits=4, window=3600, cooldown=900, min_settled=20,
-                   min_conversion=0.2, ttl=600)
+RULES = FraudRules(
+    mode="enforce", tail_digits=4, window=3600, cooldown=900, min_settled=20, min_conversion=0.2, ttl=600
+)
 RANGE = "+39333123"  # an attacked range: +39333123xxxx
 HEALTHY = ("+39347", "+44791112", "+1415555")
 
@@ -32,9 +33,22 @@ class Rig:
 
     def verification(self, to: str) -> Verification:
         now = to_datetime(self.clock.now())
-        return Verification(id="VE" + uuid.uuid4().hex, to=to, channel="sms", status="pending", code_salt="s",
-                            key_id="k1", code_length=6, send_attempts=1, check_attempts=0, max_check_attempts=5,
-                            created_at=now, updated_at=now, expires_at=now, locale="en")
+        return Verification(
+            id="VE" + uuid.uuid4().hex,
+            to=to,
+            channel="sms",
+            status="pending",
+            code_salt="s",
+            key_id="k1",
+            code_length=6,
+            send_attempts=1,
+            check_attempts=0,
+            max_check_attempts=5,
+            created_at=now,
+            updated_at=now,
+            expires_at=now,
+            locale="en",
+        )
 
     async def start_and_send(self, to: str) -> Verification:
         """What a start that passes does: decide, then count the accepted first SMS."""

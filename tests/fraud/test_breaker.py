@@ -25,8 +25,9 @@ async def refused(r: Rig, to: str) -> DestinationSuspended:
     return caught.value
 
 
-async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(migrated_url: str,
-                                                                          clock: FakeClock) -> None:
+async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(
+    migrated_url: str, clock: FakeClock
+) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
         await r.guard.before_start(in_range(50))  # the codes are still pending: nothing settled yet
@@ -38,8 +39,17 @@ async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(migr
         await r.guard.before_start("+393471234567")  # the rest of the country still passes
         [listed] = await r.operator.list()
         assert listed | {"openedAt": None, "retryAt": None} == {
-            "scope": "prefix", "key": RANGE, "state": "open", "settled": 20, "approved": 0, "ratio": 0.0,
-            "threshold": 0.2, "openedAt": None, "retryAt": None, "reason": listed["reason"]}
+            "scope": "prefix",
+            "key": RANGE,
+            "state": "open",
+            "settled": 20,
+            "approved": 0,
+            "ratio": 0.0,
+            "threshold": 0.2,
+            "openedAt": None,
+            "retryAt": None,
+            "reason": listed["reason"],
+        }
         assert "0.00 < 0.2" in listed["reason"]
 
 
@@ -82,8 +92,9 @@ async def test_a_country_trips_on_three_times_the_sample(migrated_url: str, cloc
         assert (refusal.scope, refusal.key) == ("country", "DE")
 
 
-async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(migrated_url: str,
-                                                                            clock: FakeClock) -> None:
+async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(
+    migrated_url: str, clock: FakeClock
+) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
         clock.advance(MATURE)
@@ -103,8 +114,7 @@ async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(mi
         assert await r.operator.list() == []
 
 
-async def test_probes_settling_unapproved_reopen_for_twice_the_cooldown(migrated_url: str,
-                                                                      clock: FakeClock) -> None:
+async def test_probes_settling_unapproved_reopen_for_twice_the_cooldown(migrated_url: str, clock: FakeClock) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
         clock.advance(MATURE)
@@ -144,8 +154,9 @@ async def test_a_number_approved_within_30_days_is_never_refused(migrated_url: s
         await refused(r, real_user)
 
 
-async def test_shadow_never_refuses_but_logs_what_it_would_do(migrated_url: str, clock: FakeClock,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_shadow_never_refuses_but_logs_what_it_would_do(
+    migrated_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     async with rig(migrated_url, clock, with_mode("shadow")) as r:
         await attack(r, 25)
         clock.advance(MATURE)
@@ -154,16 +165,27 @@ async def test_shadow_never_refuses_but_logs_what_it_would_do(migrated_url: str,
         decisions = [record for record in caplog.records if record.getMessage() == "breaker decision"]
         assert [record.decision for record in decisions] == ["trip", "would_refuse"]  # type: ignore[attr-defined]
         for record in decisions:
-            fields = {name: getattr(record, name) for name in (
-                "scope", "key", "decision", "mode", "settled", "approved", "ratio", "threshold", "window")}
-            assert fields | {"decision": None} == {"scope": "prefix", "key": RANGE, "decision": None,
-                                                   "mode": "shadow", "settled": 25, "approved": 0, "ratio": 0.0,
-                                                   "threshold": 0.2, "window": 3600}
+            fields = {
+                name: getattr(record, name)
+                for name in ("scope", "key", "decision", "mode", "settled", "approved", "ratio", "threshold", "window")
+            }
+            assert fields | {"decision": None} == {
+                "scope": "prefix",
+                "key": RANGE,
+                "decision": None,
+                "mode": "shadow",
+                "settled": 25,
+                "approved": 0,
+                "ratio": 0.0,
+                "threshold": 0.2,
+                "window": 3600,
+            }
 
 
 @pytest.mark.parametrize("mode", ["shadow", "enforce"])
 async def test_operator_block_acts_in_shadow_and_enforce_on_every_number_under_it(
-        migrated_url: str, clock: FakeClock, mode: str) -> None:
+    migrated_url: str, clock: FakeClock, mode: str
+) -> None:
     async with rig(migrated_url, clock, with_mode(mode)) as r:
         await r.operator.apply("prefix", "+3933", Override("block", ttl=600, note="premium range"), actor="t")
         refusal = await refused(r, "+393331234567")
@@ -205,8 +227,17 @@ async def test_off_ignores_counts_and_overrides(migrated_url: str, clock: FakeCl
         assert await r.store.counts("prefix", RANGE, 0) == []
 
 
-@pytest.mark.parametrize(("scope", "key"), [("prefix", "3933"), ("prefix", "+39 33"), ("country", "I1"),
-                                            ("country", "ITA"), ("network", "22201"), ("prefix", "+" + "1" * 16)])
+@pytest.mark.parametrize(
+    ("scope", "key"),
+    [
+        ("prefix", "3933"),
+        ("prefix", "+39 33"),
+        ("country", "I1"),
+        ("country", "ITA"),
+        ("network", "22201"),
+        ("prefix", "+" + "1" * 16),
+    ],
+)
 async def test_keys_are_validated(migrated_url: str, clock: FakeClock, scope: str, key: str) -> None:
     async with rig(migrated_url, clock) as r:
         with pytest.raises(InvalidRequest):
@@ -225,7 +256,8 @@ async def test_unreadable_state_fails_closed_in_enforce_only(clock: FakeClock, m
 
 
 async def test_a_state_read_once_stays_usable_for_a_few_seconds_then_fails_closed(
-        migrated_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrated_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with rig(migrated_url, clock) as r:
         await r.guard.before_start(in_range(1))
         engine_gone = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
@@ -238,8 +270,9 @@ async def test_a_state_read_once_stays_usable_for_a_few_seconds_then_fails_close
         await engine_gone.dispose()
 
 
-async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_later(migrated_url: str,
-                                                                                   clock: FakeClock) -> None:
+async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_later(
+    migrated_url: str, clock: FakeClock
+) -> None:
     async with rig(migrated_url, clock, with_mode("shadow")) as r:
         await attack(r, 20)
         clock.advance(MATURE)
@@ -251,7 +284,8 @@ async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_lat
 
 
 async def test_counts_written_while_the_database_is_away_wait_for_the_next_flush(
-        migrated_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrated_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with rig(migrated_url, clock) as r:
         sessions = r.store._sessions
         engine_gone = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
@@ -274,4 +308,9 @@ async def test_an_opening_breaker_calls_the_alert_hook_with_its_counts(migrated_
         await refused(r, in_range(20))
         [event] = opened
         assert (event.scope, event.key, event.settled, event.approved, event.threshold) == (  # type: ignore[attr-defined]
-            "prefix", RANGE, 20, 0, 0.2)
+            "prefix",
+            RANGE,
+            20,
+            0,
+            0.2,
+        )

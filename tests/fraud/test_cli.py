@@ -9,12 +9,17 @@ from tests.ops.test_cli import BIN, run, sqlite_env
 def test_block_list_and_reset_from_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     env = sqlite_env(tmp_path, LOG_LEVEL="warning")
-    blocked = run([str(BIN), "fraud", "block", "prefix", "+3933312", "--ttl", "600", "--note", "premium"],
-                  env, tmp_path)
+    blocked = run(
+        [str(BIN), "fraud", "block", "prefix", "+3933312", "--ttl", "600", "--note", "premium"], env, tmp_path
+    )
     assert blocked.returncode == 0, blocked.stderr
     [listed] = json.loads(blocked.stdout)["breakers"]
     assert (listed["scope"], listed["key"], listed["state"], listed["reason"]) == (
-        "prefix", "+3933312", "blocked", "premium")
+        "prefix",
+        "+3933312",
+        "blocked",
+        "premium",
+    )
     override_line = next(json.loads(line) for line in blocked.stderr.splitlines() if "breaker override" in line)
     assert (override_line["key"], override_line["action"], override_line["actor"]) == ("+3933312", "block", "cli")
     assert json.loads(run([str(BIN), "fraud", "list"], env, tmp_path).stdout)["breakers"] == [listed]

@@ -17,8 +17,11 @@ from tests.fraud.helpers import RANGE, in_range
 from tests.verify.helpers import last_code, sent_bodies
 
 ADMIN = {"Authorization": "Bearer admin-key-0123456789"}
-OPEN_LIMITS = {"otp_max_requests_per_ip_minute": 100_000, "rate_limit_max_requests": 100_000,
-               "admin_api_keys": "admin-key-0123456789"}
+OPEN_LIMITS = {
+    "otp_max_requests_per_ip_minute": 100_000,
+    "rate_limit_max_requests": 100_000,
+    "admin_api_keys": "admin-key-0123456789",
+}
 MATURE = 600 + 60 + 1
 
 
@@ -40,7 +43,8 @@ async def approve(client: httpx.AsyncClient, to: str) -> None:
 
 
 async def test_an_attacked_range_is_refused_after_the_sample_and_healthy_traffic_never(
-        migrated_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    migrated_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     async with app(migrated_url, clock, fraud_guard="enforce") as client:
         for index in range(20):
             assert (await start(client, in_range(index))).status_code == 201
@@ -52,16 +56,35 @@ async def test_an_attacked_range_is_refused_after_the_sample_and_healthy_traffic
             refused = await start(client, in_range(20))
         assert refused.status_code == 429
         assert refused.headers["Retry-After"] == "900"
-        assert refused.json() == {"statusCode": 429, "error": "Too Many Requests", "code": "destination_suspended",
-                                  "message": refused.json()["message"], "scope": "prefix", "key": RANGE}
+        assert refused.json() == {
+            "statusCode": 429,
+            "error": "Too Many Requests",
+            "code": "destination_suspended",
+            "message": refused.json()["message"],
+            "scope": "prefix",
+            "key": RANGE,
+        }
         assert len(sent_bodies(client)) == sent_before  # nothing sent
         await approve(client, "+393471239999")  # healthy traffic of the same country goes on
-        line = json.loads(JsonFormatter().format(next(
-            record for record in caplog.records if getattr(record, "decision", None) == "refuse")))
-        assert {name: line[name] for name in ("scope", "key", "decision", "mode", "settled", "approved", "ratio",
-                                              "threshold", "window")} == {
-            "scope": "prefix", "key": RANGE, "decision": "refuse", "mode": "enforce", "settled": 20, "approved": 0,
-            "ratio": 0.0, "threshold": 0.2, "window": 3600}
+        line = json.loads(
+            JsonFormatter().format(
+                next(record for record in caplog.records if getattr(record, "decision", None) == "refuse")
+            )
+        )
+        assert {
+            name: line[name]
+            for name in ("scope", "key", "decision", "mode", "settled", "approved", "ratio", "threshold", "window")
+        } == {
+            "scope": "prefix",
+            "key": RANGE,
+            "decision": "refuse",
+            "mode": "enforce",
+            "settled": 20,
+            "approved": 0,
+            "ratio": 0.0,
+            "threshold": 0.2,
+            "window": 3600,
+        }
         metrics = (await client.get("/metrics")).text
         assert 'otpservice_fraud_refusals_total{country="IT",decision="refuse",scope="prefix"}' in metrics
         assert 'otpservice_fraud_breakers_open{scope="prefix"} 1.0' in metrics
@@ -81,12 +104,24 @@ async def test_shadow_refuses_nothing_but_an_operator_block(migrated_url: str, c
         assert (await start(client, in_range(30))).status_code == 201
         listed = (await client.get("/admin/fraud/breakers", headers=ADMIN)).json()["breakers"]
         assert [(item["scope"], item["key"], item["state"]) for item in listed] == [("prefix", RANGE, "open")]
-        blocked = await client.post("/admin/fraud/breakers/country/gb", headers=ADMIN,
-                                    json={"action": "block", "ttl": 120, "note": "pumping from GB"})
+        blocked = await client.post(
+            "/admin/fraud/breakers/country/gb",
+            headers=ADMIN,
+            json={"action": "block", "ttl": 120, "note": "pumping from GB"},
+        )
         assert blocked.status_code == 200
         assert blocked.json() | {"retryAt": None, "openedAt": None} == {
-            "scope": "country", "key": "GB", "state": "blocked", "settled": 0, "approved": 0, "ratio": None,
-            "threshold": 0.2, "openedAt": None, "retryAt": None, "reason": "pumping from GB"}
+            "scope": "country",
+            "key": "GB",
+            "state": "blocked",
+            "settled": 0,
+            "approved": 0,
+            "ratio": None,
+            "threshold": 0.2,
+            "openedAt": None,
+            "retryAt": None,
+            "reason": "pumping from GB",
+        }
         refused = await start(client, "+447400123456")
         assert refused.status_code == 429 and refused.headers["Retry-After"] == "120"
         assert (refused.json()["scope"], refused.json()["key"]) == ("country", "GB")
@@ -103,8 +138,9 @@ async def test_admin_routes_are_404_without_admin_keys_even_with_api_keys(sqlite
         assert post.status_code == 404
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer api-key-0123456789"},
-                                     {"Authorization": "Basic admin-key-0123456789"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer api-key-0123456789"}, {"Authorization": "Basic admin-key-0123456789"}]
+)
 async def test_admin_routes_take_admin_keys_only(sqlite_url: str, clock: FakeClock, headers: dict[str, str]) -> None:
     settings = make_settings(sqlite_url, api_keys="api-key-0123456789", admin_api_keys="admin-key-0123456789")
     async with running_app(settings, clock=clock) as client:
@@ -113,15 +149,18 @@ async def test_admin_routes_take_admin_keys_only(sqlite_url: str, clock: FakeClo
         assert (await client.get("/admin/fraud/breakers", headers=ADMIN)).json() == {"breakers": []}
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/admin/fraud/breakers/prefix/3933", {"action": "block"}),
-    ("/admin/fraud/breakers/country/ITA", {"action": "block"}),
-    ("/admin/fraud/breakers/network/22201", {"action": "block"}),
-    ("/admin/fraud/breakers/prefix/+3933", {"action": "open"}),
-    ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "ttl": -5}),
-    ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "ttl": "60"}),
-    ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "extra": 1}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/admin/fraud/breakers/prefix/3933", {"action": "block"}),
+        ("/admin/fraud/breakers/country/ITA", {"action": "block"}),
+        ("/admin/fraud/breakers/network/22201", {"action": "block"}),
+        ("/admin/fraud/breakers/prefix/+3933", {"action": "open"}),
+        ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "ttl": -5}),
+        ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "ttl": "60"}),
+        ("/admin/fraud/breakers/prefix/+3933", {"action": "block", "extra": 1}),
+    ],
+)
 async def test_bad_overrides_are_400(sqlite_url: str, clock: FakeClock, path: str, body: dict[str, Any]) -> None:
     async with app(sqlite_url, clock) as client:
         response = await client.post(path, json=body, headers=ADMIN)
@@ -129,8 +168,9 @@ async def test_bad_overrides_are_400(sqlite_url: str, clock: FakeClock, path: st
         assert (await client.get("/admin/fraud/breakers", headers=ADMIN)).json() == {"breakers": []}
 
 
-async def test_enforce_with_unreadable_breaker_state_is_503_and_sends_nothing(sqlite_url: str, clock: FakeClock,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_enforce_with_unreadable_breaker_state_is_503_and_sends_nothing(
+    sqlite_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with app(sqlite_url, clock, fraud_guard="enforce") as client:
         services = client.app.state.services  # type: ignore[attr-defined]
 

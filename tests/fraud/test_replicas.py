@@ -20,9 +20,16 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 RANGE = "+39333123"
 HEALTHY = ["+491701234{:03d}", "+33612345{:03d}", "+34612345{:03d}", "+14155552{:03d}"]
-SETTINGS = {"FRAUD_GUARD": "enforce", "FRAUD_WINDOW": "60", "FRAUD_MIN_SETTLED": "10", "OTP_TTL": "5",
-            "RATE_LIMIT_MAX_REQUESTS": "100000", "OTP_MAX_REQUESTS_PER_IP_MINUTE": "100000",
-            "SMS_QUEUE_ENABLED": "false", "ADMIN_API_KEYS": "admin-key-0123456789"}
+SETTINGS = {
+    "FRAUD_GUARD": "enforce",
+    "FRAUD_WINDOW": "60",
+    "FRAUD_MIN_SETTLED": "10",
+    "OTP_TTL": "5",
+    "RATE_LIMIT_MAX_REQUESTS": "100000",
+    "OTP_MAX_REQUESTS_PER_IP_MINUTE": "100000",
+    "SMS_QUEUE_ENABLED": "false",
+    "ADMIN_API_KEYS": "admin-key-0123456789",
+}
 
 
 def code_for(base_url: str, to: str) -> str:
@@ -32,7 +39,8 @@ def code_for(base_url: str, to: str) -> str:
 
 
 def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traffic_never(
-        replica_env: dict[str, str], tmp_path: Path) -> None:
+    replica_env: dict[str, str], tmp_path: Path
+) -> None:
     env = {**replica_env, **SETTINGS}
     with serve(env, tmp_path / "a.log") as (first, _), serve(env, tmp_path / "b.log") as (second, _):
         replicas = [first, second]
@@ -42,13 +50,13 @@ def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traf
         index = 0
         first_refusal: float | None = None
         # Until 7 s after the first refusal (at most 60 s): long enough to see both replicas refuse.
-        while time.monotonic() - started < 60 and (first_refusal is None
-                                                   or time.monotonic() - started < first_refusal + 7):
+        while time.monotonic() - started < 60 and (
+            first_refusal is None or time.monotonic() - started < first_refusal + 7
+        ):
             for _ in range(3):
                 replica = replicas[index % 2]
                 response = httpx.post(replica + "/verify/start", json={"to": in_range(index)})
-                attack.append((time.monotonic() - started, replica, response.status_code,
-                               response.json().get("code")))
+                attack.append((time.monotonic() - started, replica, response.status_code, response.json().get("code")))
                 if response.status_code != 201 and first_refusal is None:
                     first_refusal = attack[-1][0]
                 index += 1
@@ -57,8 +65,9 @@ def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traf
             begun = httpx.post(home + "/verify/start", json={"to": number})
             healthy[begun.status_code] += 1
             if begun.status_code == 201:
-                checked = httpx.post(other + "/verify/check", json={"id": begun.json()["id"],
-                                                                     "code": code_for(home, number)})
+                checked = httpx.post(
+                    other + "/verify/check", json={"id": begun.json()["id"], "code": code_for(home, number)}
+                )
                 healthy[checked.json().get("status")] += 1
             time.sleep(0.25)
         assert set(healthy) == {201, "approved"} and healthy[201] == healthy["approved"], healthy
@@ -79,8 +88,12 @@ def test_an_attack_is_refused_by_both_replicas_after_the_sample_and_healthy_traf
 
         # An operator block made on one replica holds on the other within 5 s.
         spanish = iter(f"+34622000{index:03d}" for index in range(1000))  # numbers never used above
-        assert httpx.post(first + "/admin/fraud/breakers/country/ES", headers=admin,
-                          json={"action": "block", "note": "test"}).status_code == 200
+        assert (
+            httpx.post(
+                first + "/admin/fraud/breakers/country/ES", headers=admin, json={"action": "block", "note": "test"}
+            ).status_code
+            == 200
+        )
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             refused = httpx.post(second + "/verify/start", json={"to": next(spanish)})

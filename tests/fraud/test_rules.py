@@ -24,22 +24,42 @@ def test_a_bucket_settles_everything_it_sent_only_once_older_than_the_ttl() -> N
     assert tally([odd], now=10_000, ttl=600, size=size) == Tally(settled=0, approved=0)
 
 
-@pytest.mark.parametrize(("scope", "settled", "approved", "tripped"), [
-    ("prefix", 19, 0, False), ("prefix", 20, 3, True), ("prefix", 20, 4, False),
-    ("country", 59, 0, False), ("country", 60, 11, True), ("country", 60, 12, False),
-])
+@pytest.mark.parametrize(
+    ("scope", "settled", "approved", "tripped"),
+    [
+        ("prefix", 19, 0, False),
+        ("prefix", 20, 3, True),
+        ("prefix", 20, 4, False),
+        ("country", 59, 0, False),
+        ("country", 60, 11, True),
+        ("country", 60, 12, False),
+    ],
+)
 def test_the_sample_and_the_threshold(scope: str, settled: int, approved: int, tripped: bool) -> None:
     assert trips(RULES, scope, Tally(settled, approved)) is tripped
 
 
 def test_buckets_are_a_sixtieth_of_the_window() -> None:
-    assert FraudRules(mode="enforce", tail_digits=4, window=60, cooldown=1, min_settled=1,
-                      min_conversion=0.2, ttl=1).bucket_seconds == 1
+    assert (
+        FraudRules(
+            mode="enforce", tail_digits=4, window=60, cooldown=1, min_settled=1, min_conversion=0.2, ttl=1
+        ).bucket_seconds
+        == 1
+    )
 
 
-@pytest.mark.parametrize(("scope", "key", "valid"), [
-    ("prefix", "+4474001", True), ("prefix", "+4", True), ("prefix", "4474", False), ("prefix", "+", False),
-    ("country", "GB", True), ("country", "gb", False), ("country", "GBR", False), ("range", "+44", False),
-])
+@pytest.mark.parametrize(
+    ("scope", "key", "valid"),
+    [
+        ("prefix", "+4474001", True),
+        ("prefix", "+4", True),
+        ("prefix", "4474", False),
+        ("prefix", "+", False),
+        ("country", "GB", True),
+        ("country", "gb", False),
+        ("country", "GBR", False),
+        ("range", "+44", False),
+    ],
+)
 def test_keys(scope: str, key: str, valid: bool) -> None:
     assert valid_key(scope, key) is valid

@@ -39,8 +39,13 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[BudgetStore]:
 @pytest.fixture
 def make_budget(store: BudgetStore, clock: FakeClock, redis_prefix: str) -> BudgetFactory:
     def factory(*, base: float = 1, cap: float = 300, reset: float = 120, **rules: Any) -> SendBudget:
-        values: dict[str, Any] = {"global_limit": HUGE, "global_window": 60, "otp_per_number_hour": HUGE,
-                                  "otp_per_number_day": HUGE, "per_client_minute": HUGE}
+        values: dict[str, Any] = {
+            "global_limit": HUGE,
+            "global_window": 60,
+            "otp_per_number_hour": HUGE,
+            "otp_per_number_day": HUGE,
+            "per_client_minute": HUGE,
+        }
         values.update(rules)
         return SendBudget(store, BudgetRules(delay=DelayPolicy(base, cap, reset), **values), clock, redis_prefix)
 
@@ -178,8 +183,9 @@ async def test_an_unreachable_redis_fails_closed_and_fast(clock: FakeClock) -> N
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     storage = open_limit_storage(f"redis://127.0.0.1:{port}/0")
-    budget = SendBudget(storage.budget, BudgetRules(global_limit=5, global_window=60,
-                                                    delay=DelayPolicy(1, 300, 120)), clock)
+    budget = SendBudget(
+        storage.budget, BudgetRules(global_limit=5, global_window=60, delay=DelayPolicy(1, 300, 120)), clock
+    )
     try:
         with pytest.raises(LimitsUnavailable) as down:
             await budget.reserve(NUMBER, kind="sms", country="IT")
@@ -220,8 +226,9 @@ class Recorder:
         self.crossings.append((event, scope, key, used, limit))
 
 
-async def test_each_crossing_is_reported_once_per_window(store: BudgetStore, clock: FakeClock,
-                                                         redis_prefix: str) -> None:
+async def test_each_crossing_is_reported_once_per_window(
+    store: BudgetStore, clock: FakeClock, redis_prefix: str
+) -> None:
     recorder = Recorder()
     rules = BudgetRules(global_limit=HUGE, global_window=60, delay=DelayPolicy(1, 1, 1), spend_hour=5)
     budget = SendBudget(store, rules, clock, redis_prefix, watcher=recorder)
@@ -235,5 +242,8 @@ async def test_each_crossing_is_reported_once_per_window(store: BudgetStore, clo
     clock.advance(3600)  # the next UTC hour: a new window, new alerts
     for index in range(5):
         await budget.reserve(f"+3933312346{index:02d}", kind="sms", country="IT")
-    assert [crossing[0] for crossing in recorder.crossings] == ["budget_threshold", "budget_exhausted",
-                                                                 "budget_threshold"]
+    assert [crossing[0] for crossing in recorder.crossings] == [
+        "budget_threshold",
+        "budget_exhausted",
+        "budget_threshold",
+    ]

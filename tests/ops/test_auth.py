@@ -10,22 +10,30 @@ from tests.ops.helpers import send_payload
 
 KEY_ONE, KEY_TWO, KEY_THREE = "key-one-0123456789", "key-two-abcdefghij", "key-three-zyxwvu"
 KEYS = f"{KEY_ONE},{KEY_TWO},{KEY_THREE}"
-UNAUTHORIZED = {"statusCode": 401, "error": "Unauthorized", "message": "Missing or invalid API key",
-                "code": "unauthorized"}
+UNAUTHORIZED = {
+    "statusCode": 401,
+    "error": "Unauthorized",
+    "message": "Missing or invalid API key",
+    "code": "unauthorized",
+}
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer wrong-key"},
-    {"Authorization": f"Bearer {KEY_ONE}x"},
-    {"Authorization": f"Bearer {KEY_ONE[:-1]}"},
-    {"Authorization": KEY_ONE},
-    {"Authorization": f"Basic {KEY_ONE}"},
-    {"Authorization": "Bearer "},
-    {"Authorization": f"Bearer {KEY_ONE},{KEY_TWO}"},
-])
-async def test_send_without_the_right_key_is_refused_and_not_sent(app_client: AppFactory,
-                                                                  headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-key"},
+        {"Authorization": f"Bearer {KEY_ONE}x"},
+        {"Authorization": f"Bearer {KEY_ONE[:-1]}"},
+        {"Authorization": KEY_ONE},
+        {"Authorization": f"Basic {KEY_ONE}"},
+        {"Authorization": "Bearer "},
+        {"Authorization": f"Bearer {KEY_ONE},{KEY_TWO}"},
+    ],
+)
+async def test_send_without_the_right_key_is_refused_and_not_sent(
+    app_client: AppFactory, headers: dict[str, str]
+) -> None:
     async with app_client(api_keys=KEYS) as client:
         response = await client.post("/send", json=send_payload(), headers=headers)
         assert response.status_code == 401
@@ -76,8 +84,9 @@ async def test_with_docs_disabled_the_document_needs_a_key_and_the_page_is_gone(
         assert (await client.get("/docs/swagger-ui-bundle.js", headers=keyed)).status_code == 404
 
 
-async def test_without_api_keys_the_api_is_open_with_a_warning(app_client: AppFactory,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_without_api_keys_the_api_is_open_with_a_warning(
+    app_client: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
         async with app_client() as client:
             response = await client.post("/send", json=send_payload())
@@ -93,8 +102,9 @@ async def test_with_api_keys_there_is_no_warning(app_client: AppFactory, caplog:
 
 
 @pytest.mark.parametrize("presented", [KEY_ONE, KEY_THREE, "wrong-key", ""])
-async def test_every_key_is_compared_in_constant_time(app_client: AppFactory, presented: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_every_key_is_compared_in_constant_time(
+    app_client: AppFactory, presented: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The check compares against every key with hmac.compare_digest, with no early exit."""
     calls: list[tuple[bytes, bytes]] = []
     real = middleware.hmac.compare_digest

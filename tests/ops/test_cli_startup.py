@@ -23,22 +23,26 @@ def assert_one_line(result_stderr: str, named: str) -> None:
     assert named in lines[0] and "Traceback" not in result_stderr
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"SMS_RATE_LIMIT": "inf"}, "SMS_RATE_LIMIT"),
-    ({"KALEYRA_BALANCE_PATH": "/v1/{nope}/x"}, "KALEYRA_BALANCE_PATH"),
-    ({"DATABASE_URL": "foo"}, "DATABASE_URL"),
-    ({"OTP_ALLOWED_COUNTRIES": "ZZ"}, "OTP_ALLOWED_COUNTRIES"),
-    ({"EXPONENTIAL_DELAY_BASE": "inf"}, "EXPONENTIAL_DELAY_BASE"),
-    ({"RATE_LIMIT_TIME_WINDOW": "100000000y"}, "RATE_LIMIT_TIME_WINDOW"),
-    ({"OTP_TEST_NUMBERS": "+1abc:123456", "OTP_TEST_NUMBERS_ALLOWED": "true"}, "OTP_TEST_NUMBERS"),
-    ({"PORT": "0"}, "PORT"),
-    ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/otp", **KEY, **TWILIO}, "DATABASE_URL"),
-    ({"DATABASE_URL": "postgres://postgres@127.0.0.1:1/otp", **KEY, **TWILIO}, "DATABASE_URL"),
-    ({"DATABASE_URL": "postgresql://postgres@127.0.0.1/otp", **KEY}, "CONSOLE_PROVIDER_ALLOWED"),
-    ({"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:1/0", **KEY}, "RATE_LIMIT_STORAGE_URL"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SMS_RATE_LIMIT": "inf"}, "SMS_RATE_LIMIT"),
+        ({"KALEYRA_BALANCE_PATH": "/v1/{nope}/x"}, "KALEYRA_BALANCE_PATH"),
+        ({"DATABASE_URL": "foo"}, "DATABASE_URL"),
+        ({"OTP_ALLOWED_COUNTRIES": "ZZ"}, "OTP_ALLOWED_COUNTRIES"),
+        ({"EXPONENTIAL_DELAY_BASE": "inf"}, "EXPONENTIAL_DELAY_BASE"),
+        ({"RATE_LIMIT_TIME_WINDOW": "100000000y"}, "RATE_LIMIT_TIME_WINDOW"),
+        ({"OTP_TEST_NUMBERS": "+1abc:123456", "OTP_TEST_NUMBERS_ALLOWED": "true"}, "OTP_TEST_NUMBERS"),
+        ({"PORT": "0"}, "PORT"),
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/otp", **KEY, **TWILIO}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://postgres@127.0.0.1:1/otp", **KEY, **TWILIO}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://postgres@127.0.0.1/otp", **KEY}, "CONSOLE_PROVIDER_ALLOWED"),
+        ({"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:1/0", **KEY}, "RATE_LIMIT_STORAGE_URL"),
+    ],
+)
 def test_a_bad_value_or_an_unreachable_service_stops_serve_in_one_line(
-        tmp_path: Path, env: dict[str, str], named: str) -> None:
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
     result = run([str(BIN), "serve"], env, tmp_path)
     assert result.returncode != 0
     assert_one_line(result.stderr, named)
@@ -52,14 +56,22 @@ def test_an_unreachable_sqlite_folder_is_one_line(tmp_path: Path) -> None:
     assert_one_line(result.stderr, "DATABASE_URL")
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({}, "RATE_LIMIT_STORAGE_URL"),
-    ({"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"}, "DATABASE_URL"),
-    ({"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgresql://u@h/otp",
-      "CONSOLE_PROVIDER_ALLOWED": "true"}, "SERVICE_PROVIDER"),
-])
-def test_more_workers_are_refused_where_they_could_not_share(tmp_path: Path, env: dict[str, str],
-                                                             named: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({}, "RATE_LIMIT_STORAGE_URL"),
+        ({"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"}, "DATABASE_URL"),
+        (
+            {
+                "RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
+                "DATABASE_URL": "postgresql://u@h/otp",
+                "CONSOLE_PROVIDER_ALLOWED": "true",
+            },
+            "SERVICE_PROVIDER",
+        ),
+    ],
+)
+def test_more_workers_are_refused_where_they_could_not_share(tmp_path: Path, env: dict[str, str], named: str) -> None:
     result = run([str(BIN), "serve", "--workers", "2"], {**KEY, **env}, tmp_path)
     assert result.returncode != 0
     assert_one_line(result.stderr, named)
@@ -68,10 +80,12 @@ def test_more_workers_are_refused_where_they_could_not_share(tmp_path: Path, env
 def test_version_and_help(tmp_path: Path) -> None:
     version = run([str(BIN), "--version"], {}, tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == f"otpservice {__version__}"
-    for command, words in [("serve", ["--host", "--port", "--workers", "RATE_LIMIT_STORAGE_URL"]),
-                           ("purge", ["OTP_RETENTION_DAYS", "Never creates"]),
-                           ("check-config", ["limit storage", "Exit code 1"]),
-                           ("migrate", ["any folder"])]:
+    for command, words in [
+        ("serve", ["--host", "--port", "--workers", "RATE_LIMIT_STORAGE_URL"]),
+        ("purge", ["OTP_RETENTION_DAYS", "Never creates"]),
+        ("check-config", ["limit storage", "Exit code 1"]),
+        ("migrate", ["any folder"]),
+    ]:
         shown = run([str(BIN), command, "--help"], {}, tmp_path)
         assert shown.returncode == 0
         for word in words:
@@ -89,8 +103,7 @@ def test_host_and_port_options_override_the_environment(tmp_path: Path) -> None:
     port = free_port()
     env = {**sqlite_env(tmp_path), "PORT": "1", "HOST": "0.0.0.0"}
     (tmp_path / "data").mkdir()
-    with serve(env, tmp_path / "log", args=["--host", "127.0.0.1", "--port", str(port)]) \
-            as (base_url, _):
+    with serve(env, tmp_path / "log", args=["--host", "127.0.0.1", "--port", str(port)]) as (base_url, _):
         assert base_url.endswith(f":{port}")
         assert httpx.get(base_url + "/-/healthz").json() == {"status": "ok"}
 
@@ -109,8 +122,9 @@ def test_check_config_reaches_sqlite_and_says_where(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-async def test_check_config_reaches_postgresql_and_redis(tmp_path: Path, postgres_database: str,
-                                                         redis_url: str) -> None:
+async def test_check_config_reaches_postgresql_and_redis(
+    tmp_path: Path, postgres_database: str, redis_url: str
+) -> None:
     await reset_postgres(postgres_database)
     url = postgres_database.replace("postgresql+asyncpg://", "postgres://")  # as hosts hand it out
     env = {"DATABASE_URL": url, "RATE_LIMIT_STORAGE_URL": redis_url, **KEY, **TWILIO}
@@ -139,24 +153,36 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_workers_run_under_one_supervisor_and_share_the_limits(
-        tmp_path: Path, postgres_database: str, redis_url: str, redis_prefix: str) -> None:
+    tmp_path: Path, postgres_database: str, redis_url: str, redis_prefix: str
+) -> None:
     from tests.fakes import start_fake
 
     await reset_postgres(postgres_database)
     with start_fake("twilio") as (_, fake):
-        env = {"DATABASE_URL": postgres_database, "RATE_LIMIT_STORAGE_URL": redis_url,
-               "RATE_LIMIT_KEY_PREFIX": redis_prefix.replace(":", "-"), "RATE_LIMIT_MAX_REQUESTS": "5",
-               "SMS_QUEUE_ENABLED": "false", **KEY,
-               **{key.upper(): str(value) for key, value in fake.settings().items()}}
+        env = {
+            "DATABASE_URL": postgres_database,
+            "RATE_LIMIT_STORAGE_URL": redis_url,
+            "RATE_LIMIT_KEY_PREFIX": redis_prefix.replace(":", "-"),
+            "RATE_LIMIT_MAX_REQUESTS": "5",
+            "SMS_QUEUE_ENABLED": "false",
+            **KEY,
+            **{key.upper(): str(value) for key, value in fake.settings().items()},
+        }
         assert run([str(BIN), "migrate"], env, tmp_path).returncode == 0
         with serve(env, tmp_path / "service.log", args=["--workers", "2"]) as (base_url, supervisor):
-            workers = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                       for pid in _children(supervisor.pid)]
+            workers = [
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                for pid in _children(supervisor.pid)
+            ]
             statuses = []
             for index in range(8):
                 with httpx.Client() as client:  # a new connection each time: any worker may take it
-                    statuses.append(client.post(base_url + "/send", json={
-                        "sender": "ACME", "receiver": f"+3933312345{index:02d}", "body": "hi"}).status_code)
+                    statuses.append(
+                        client.post(
+                            base_url + "/send",
+                            json={"sender": "ACME", "receiver": f"+3933312345{index:02d}", "body": "hi"},
+                        ).status_code
+                    )
     # Two spawned workers (multiprocessing's resource tracker may sit beside them).
     assert len([command for command in workers if "spawn_main" in command]) == 2, workers
     assert sorted(statuses) == [200] * 5 + [429] * 3

@@ -19,9 +19,23 @@ pytestmark = pytest.mark.redis
 
 @contextmanager
 def redis_server(port: int, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
@@ -39,8 +53,12 @@ def test_redis_outage_fails_closed_and_recovers(tmp_path: Path) -> None:
             pytest.fail("redis-server is required in CI")
         pytest.skip("redis-server not installed")
     port = free_port()
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otp.db", "OTP_SECRET_KEY": "k" * 32,
-           "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{port}/0", "SMS_DEFAULT_SENDER": "ACME"}
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otp.db",
+        "OTP_SECRET_KEY": "k" * 32,
+        "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{port}/0",
+        "SMS_DEFAULT_SENDER": "ACME",
+    }
     with redis_server(port, tmp_path) as redis, serve(env, tmp_path / "serve.log") as (base_url, _):
         http = httpx.Client(base_url=base_url, timeout=10)
         assert http.post("/verify/start", json={"to": "+393331234567"}).status_code == 201

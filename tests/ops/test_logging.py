@@ -71,12 +71,14 @@ def capture() -> Iterator[Any]:
 
 
 async def test_send_flow_logs_masked_number_no_secret_and_a_templated_access_line(
-        sqlite_url: str, capture: Any) -> None:
+    sqlite_url: str, capture: Any
+) -> None:
     settings = make_settings(sqlite_url, **SECRETS)
     logs = capture("json", secret_values(settings))
     async with running_app(settings) as client:
-        response = await client.post("/send?trace=query-marker", json=send_payload(),
-                                     headers={"Authorization": f"Bearer {API_KEY}"})
+        response = await client.post(
+            "/send?trace=query-marker", json=send_payload(), headers={"Authorization": f"Bearer {API_KEY}"}
+        )
     assert response.status_code == 200
     text = logs.text
     assert NUMBER not in text and NUMBER[1:] not in text
@@ -102,8 +104,9 @@ def _items_app() -> Starlette:
     async def broken(request: Request) -> PlainTextResponse:
         raise RuntimeError(f"database password s3cr3t-value rejected for {NUMBER}")
 
-    return Starlette(routes=[Route("/items/{item_id}", item), Route("/broken/{item_id}", broken)],
-                     middleware=[Middleware(AccessLog)])
+    return Starlette(
+        routes=[Route("/items/{item_id}", item), Route("/broken/{item_id}", broken)], middleware=[Middleware(AccessLog)]
+    )
 
 
 async def test_access_line_has_the_route_template_never_the_raw_path(capture: Any) -> None:
@@ -131,18 +134,24 @@ async def test_request_id_is_echoed_when_sane_and_generated_otherwise(capture: A
     assert len(too_long.headers["X-Request-ID"]) == 32 and "xxx" not in too_long.headers["X-Request-ID"]
     assert absent.headers["X-Request-ID"] != too_long.headers["X-Request-ID"]
     assert [line["request_id"] for line in logs.access()] == [
-        "abc-123.def", too_long.headers["X-Request-ID"], absent.headers["X-Request-ID"]]
+        "abc-123.def",
+        too_long.headers["X-Request-ID"],
+        absent.headers["X-Request-ID"],
+    ]
 
 
-async def test_an_unhandled_error_is_a_500_body_and_one_scrubbed_log_line_with_the_request_id(
-        capture: Any) -> None:
+async def test_an_unhandled_error_is_a_500_body_and_one_scrubbed_log_line_with_the_request_id(capture: Any) -> None:
     logs = capture("json", ["s3cr3t-value"])
     transport = httpx.ASGITransport(app=_items_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/broken/7", headers={"X-Request-ID": "req-500"})
     assert response.status_code == 500
-    assert response.json() == {"statusCode": 500, "error": "Internal Server Error",
-                               "message": "Internal server error", "code": "internal_error"}
+    assert response.json() == {
+        "statusCode": 500,
+        "error": "Internal Server Error",
+        "message": "Internal server error",
+        "code": "internal_error",
+    }
     assert response.headers["X-Request-ID"] == "req-500"
     [error] = [line for line in logs.lines() if line["message"] == "unhandled error"]
     assert error["request_id"] == "req-500" and error["route"] == "/broken/{item_id}"
@@ -166,8 +175,11 @@ def test_secrets_and_numbers_are_scrubbed_wherever_they_appear(capture: Any, fmt
     quoted = 'tok"en\\with-quotes'
     logs = capture(fmt, ["s3cr3t-value", quoted, "abc"])
     log = logging.getLogger("otpservice.test")
-    log.info("calling abc with s3cr3t-value for %s", "+14155550100",
-             extra={"auth": "Bearer s3cr3t-value", "nested": {"token": quoted, "to": "+447700900123"}})
+    log.info(
+        "calling abc with s3cr3t-value for %s",
+        "+14155550100",
+        extra={"auth": "Bearer s3cr3t-value", "nested": {"token": quoted, "to": "+447700900123"}},
+    )
     try:
         raise RuntimeError(f"provider said no to {NUMBER} with key s3cr3t-value")
     except RuntimeError:
@@ -185,9 +197,14 @@ def test_secrets_and_numbers_are_scrubbed_wherever_they_appear(capture: Any, fmt
 
 
 def test_secret_values_come_from_every_secret_setting_and_url_passwords(sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, **SECRETS, kaleyra_api_key="kaleyra-k-1",
-                             vonage_api_secret="vonage-s-1", twilio_api_key_secret="twilio-ks-1",
-                             rate_limit_storage_url="redis://:redis-pass-1@localhost:6379/0")
+    settings = make_settings(
+        sqlite_url,
+        **SECRETS,
+        kaleyra_api_key="kaleyra-k-1",
+        vonage_api_secret="vonage-s-1",
+        twilio_api_key_secret="twilio-ks-1",
+        rate_limit_storage_url="redis://:redis-pass-1@localhost:6379/0",
+    )
     values = set(secret_values(settings))
     expected = {s for value in SECRETS.values() for s in value.split(",")}
     assert expected | {"kaleyra-k-1", "vonage-s-1", "twilio-ks-1", "redis-pass-1"} <= values

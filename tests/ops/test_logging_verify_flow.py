@@ -15,8 +15,12 @@ from tests.fakes.fixtures import fake_twilio  # noqa: F401
 from tests.fakes.twilio import AUTH_TOKEN
 
 NUMBER = "+393331234567"
-SECRETS = {"otp_secret_key": "flow-secret-key-0123456789abcdefXYZ", "api_keys": "flow-api-key-0123456789",
-           "webhook_secret": "flow-webhook-secret-987", "otp_previous_secret_keys": "flow-old-key-55555555"}
+SECRETS = {
+    "otp_secret_key": "flow-secret-key-0123456789abcdefXYZ",
+    "api_keys": "flow-api-key-0123456789",
+    "webhook_secret": "flow-webhook-secret-987",
+    "otp_previous_secret_keys": "flow-old-key-55555555",
+}
 
 
 @pytest.fixture
@@ -30,9 +34,15 @@ def log_stream() -> Iterator[io.StringIO]:
 
 
 async def test_start_and_check_leave_no_code_number_or_secret_in_logs(
-        fake_twilio: TwilioFake, log_stream: io.StringIO, sqlite_url: str) -> None:
-    settings = make_settings(sqlite_url, **fake_twilio.settings(), **SECRETS, sms_default_sender="ACME",
-                             public_base_url="https://otp.example.com")
+    fake_twilio: TwilioFake, log_stream: io.StringIO, sqlite_url: str
+) -> None:
+    settings = make_settings(
+        sqlite_url,
+        **fake_twilio.settings(),
+        **SECRETS,
+        sms_default_sender="ACME",
+        public_base_url="https://otp.example.com",
+    )
     configure_logging("debug", "json", secret_values(settings))
     logging.getLogger().handlers[0].setStream(log_stream)  # type: ignore[attr-defined]
     auth = {"Authorization": "Bearer flow-api-key-0123456789"}

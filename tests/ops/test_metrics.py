@@ -21,8 +21,10 @@ async def test_metrics_count_a_send_and_its_request(app_client: AppFactory) -> N
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
     sent = {"provider": "console", "outcome": "sent"}
-    assert metric_value(after, "otpservice_messages_total", **sent) == metric_value(
-        before, "otpservice_messages_total", **sent) + 1
+    assert (
+        metric_value(after, "otpservice_messages_total", **sent)
+        == metric_value(before, "otpservice_messages_total", **sent) + 1
+    )
     request = {"method": "POST", "route": "/send", "status": "200"}
     name = "otpservice_request_duration_seconds_count"
     assert metric_value(after, name, **request) == metric_value(before, name, **request) + 1
@@ -39,8 +41,10 @@ async def test_refusals_are_counted_by_code(app_client: AppFactory) -> None:
         after = (await client.get("/metrics")).text
     assert delayed.json()["code"] == "number_delayed" and limited.json()["code"] == "rate_limited"
     for code in ("number_delayed", "rate_limited"):
-        assert metric_value(after, "otpservice_limit_refusals_total", reason=code) == metric_value(
-            before, "otpservice_limit_refusals_total", reason=code) + 1
+        assert (
+            metric_value(after, "otpservice_limit_refusals_total", reason=code)
+            == metric_value(before, "otpservice_limit_refusals_total", reason=code) + 1
+        )
 
 
 async def test_unmatched_routes_share_one_label(app_client: AppFactory) -> None:
@@ -48,8 +52,7 @@ async def test_unmatched_routes_share_one_label(app_client: AppFactory) -> None:
         await client.get("/no/such/route/1234")
         text = (await client.get("/metrics")).text
     assert "/no/such/route" not in text
-    assert metric_value(text, "otpservice_request_duration_seconds_count",
-                        route="<unmatched>", status="404") >= 1
+    assert metric_value(text, "otpservice_request_duration_seconds_count", route="<unmatched>", status="404") >= 1
 
 
 async def test_ready_when_the_database_answers(app_client: AppFactory) -> None:
@@ -70,8 +73,12 @@ async def test_ready_is_503_when_the_database_refuses_connections(app_client: Ap
             await services.engine.dispose()
             services.engine = healthy
         assert response.status_code == 503
-        assert response.json() == {"statusCode": 503, "error": "Service Unavailable",
-                                   "message": "database unreachable (DATABASE_URL)", "code": "not_ready"}
+        assert response.json() == {
+            "statusCode": 503,
+            "error": "Service Unavailable",
+            "message": "database unreachable (DATABASE_URL)",
+            "code": "not_ready",
+        }
         assert alive.status_code == 200  # liveness has no dependency
         assert (await client.get("/-/ready")).status_code == 200
 
@@ -79,6 +86,7 @@ async def test_ready_is_503_when_the_database_refuses_connections(app_client: Ap
 @pytest.fixture
 async def silent_server() -> AsyncIterator[int]:
     """Accepts TCP connections and never answers: a database that hangs."""
+
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()
         writer.close()
@@ -88,8 +96,9 @@ async def silent_server() -> AsyncIterator[int]:
     server.close()
 
 
-async def test_ready_answers_in_time_when_the_database_hangs(app_client: AppFactory, silent_server: int,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ready_answers_in_time_when_the_database_hangs(
+    app_client: AppFactory, silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ops, "READY_TIMEOUT_SECONDS", 0.3)
     async with app_client() as client:
         services = client.app.state.services  # type: ignore[attr-defined]

@@ -25,8 +25,13 @@ CONFIGURATIONS: list[dict[str, Any]] = [
     {},
     {"api_keys": "k-0123456789"},
     {"docs_enabled": False},
-    {"service_provider": "twilio", "twilio_account_sid": "AC1", "twilio_auth_token": "token-1",
-     "public_base_url": "https://otp.example.com", "webhook_secret": "hook"},
+    {
+        "service_provider": "twilio",
+        "twilio_account_sid": "AC1",
+        "twilio_auth_token": "token-1",
+        "public_base_url": "https://otp.example.com",
+        "webhook_secret": "hook",
+    },
 ]
 
 
@@ -105,7 +110,8 @@ def documented(routes: list[BaseRoute]) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("overrides", CONFIGURATIONS)
 async def test_the_document_is_the_apps_routes_whatever_the_configuration(
-        sqlite_url: str, overrides: dict[str, Any]) -> None:
+    sqlite_url: str, overrides: dict[str, Any]
+) -> None:
     from tests.conftest import running_app
 
     settings = make_settings(sqlite_url, **overrides)
@@ -141,8 +147,15 @@ def test_every_declared_error_is_documented_with_its_status_and_code() -> None:
 def test_error_code_is_the_enum_of_the_codes_that_exist() -> None:
     enum = build_document(API_ROUTES)["components"]["schemas"]["Error"]["properties"]["code"]["enum"]
     assert set(enum) == {cls.code for cls in error_classes()}
-    assert {"rate_limited", "verification_not_found", "unauthorized", "limits_unavailable",
-            "method_not_allowed", "payload_too_large", "internal_error"} <= set(enum)
+    assert {
+        "rate_limited",
+        "verification_not_found",
+        "unauthorized",
+        "limits_unavailable",
+        "method_not_allowed",
+        "payload_too_large",
+        "internal_error",
+    } <= set(enum)
     assert set(app_module._HTTP_CODES.values()) <= set(enum)  # what Starlette's own errors become
 
 
@@ -154,7 +167,11 @@ def test_the_statuses_section_13_names_are_there() -> None:
         assert {"400", "401", "413", "429", "500", "502", "503", "504"} <= set(operation["responses"])
         assert operation["security"] == [{"bearerAuth": []}]
         assert set(operation["responses"]["429"]["headers"]) == {
-            "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        }
     assert "X-RateLimit-Reset" in send["responses"]["200"]["headers"]
     assert "X-RateLimit-Reset" in start["responses"]["201"]["headers"]
     assert "405" in paths["/verify/{verification_id}"]["get"]["responses"]
@@ -192,16 +209,30 @@ class TwilioError(BaseModel):
 
 
 def test_a_route_with_its_own_error_body_documents_exactly_what_it_declares() -> None:
-    twilio_like = ApiRoute("POST", "/v2/Things", _endpoint, "createThing", "x", "twilio", auth="basic",
-                           native_errors=False, request=Twin, request_media=("application/x-www-form-urlencoded",),
-                           responses={201: Answer("made", Twin), 401: Answer("20003", TwilioError),
-                                      429: Answer("60203", TwilioError, headers=("Retry-After",))})
+    twilio_like = ApiRoute(
+        "POST",
+        "/v2/Things",
+        _endpoint,
+        "createThing",
+        "x",
+        "twilio",
+        auth="basic",
+        native_errors=False,
+        request=Twin,
+        request_media=("application/x-www-form-urlencoded",),
+        responses={
+            201: Answer("made", Twin),
+            401: Answer("20003", TwilioError),
+            429: Answer("60203", TwilioError, headers=("Retry-After",)),
+        },
+    )
     document = build_document([*API_ROUTES, twilio_like])
     assert_valid(document)
     operation = document["paths"]["/v2/Things"]["post"]
     assert set(operation["responses"]) == {"201", "401", "429"}
     assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/TwilioError"}
+        "$ref": "#/components/schemas/TwilioError"
+    }
     assert operation["security"] == [{"basicAuth": []}]
     assert document["components"]["securitySchemes"]["basicAuth"]["scheme"] == "basic"
     assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
@@ -213,17 +244,26 @@ class Twin(BaseModel):
 
 def test_two_models_of_one_name_are_refused() -> None:
     other = type("Twin", (BaseModel,), {"__annotations__": {"other": str}})
-    table = [ApiRoute("POST", f"/{n}", _endpoint, f"op{n}", "x", "t", request=model,
-                      responses={200: Answer("ok")}) for n, model in enumerate((Twin, other))]
+    table = [
+        ApiRoute("POST", f"/{n}", _endpoint, f"op{n}", "x", "t", request=model, responses={200: Answer("ok")})
+        for n, model in enumerate((Twin, other))
+    ]
     with pytest.raises(ValueError, match="share a name"):
         build_document(table)
 
 
-@pytest.mark.parametrize("broken", [
-    {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"get": {"responses": "no"}}},
-     "components": {"schemas": {}}},
-    {"openapi": "3.1.0", "info": {"title": "x"}, "paths": {}, "components": {"schemas": {}}},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "x", "version": "1"},
+            "paths": {"/a": {"get": {"responses": "no"}}},
+            "components": {"schemas": {}},
+        },
+        {"openapi": "3.1.0", "info": {"title": "x"}, "paths": {}, "components": {"schemas": {}}},
+    ],
+)
 def test_the_validity_check_can_fail(broken: dict[str, Any]) -> None:
     if _meta_validator() is None:
         pytest.skip("schemathesis' OpenAPI 3.1 meta-schema is not importable")

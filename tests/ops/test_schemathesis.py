@@ -26,18 +26,26 @@ from schemathesis.python.asgi import shutdown_lifespans
 from otpservice.app import create_app
 from tests.conftest import make_settings
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
-RUN = settings(max_examples=30, derandomize=True, deadline=None, database=None,
-               suppress_health_check=list(HealthCheck))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+RUN = settings(max_examples=30, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture
 def api_schema(tmp_path: Path) -> Iterator[schemathesis.BaseSchema]:
     # Conformance, not refusals: limits high, the per-number delay negligible.
-    app_settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/schemathesis.db",
-                                 rate_limit_max_requests=100_000, otp_max_requests_per_ip_minute=100_000,
-                                 exponential_delay_base=0.001, exponential_delay_max=0.001)
+    app_settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path}/schemathesis.db",
+        rate_limit_max_requests=100_000,
+        otp_max_requests_per_ip_minute=100_000,
+        exponential_delay_base=0.001,
+        exponential_delay_max=0.001,
+    )
     try:
         # Starts the app's lifespan on schemathesis' own event loop thread.
         yield schemathesis.openapi.from_asgi("/openapi.json", create_app(app_settings))
@@ -60,9 +68,11 @@ def test_every_operation_conforms_to_the_document(api_schema: schemathesis.BaseS
     for result in api_schema.get_all_operations():
         operation = result.ok()
         seen = statuses.setdefault(operation.label, set())
-        strategies = [*api_schema.get_strategies_from_examples(operation),
-                      operation.as_strategy(GenerationMode.POSITIVE),
-                      operation.as_strategy(GenerationMode.NEGATIVE)]
+        strategies = [
+            *api_schema.get_strategies_from_examples(operation),
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        ]
         for strategy in strategies:
             try:
                 _check(strategy, seen)

@@ -36,10 +36,12 @@ async def _burst(base_url: str, process: subprocess.Popen[bytes]) -> tuple[int, 
     # A connection per request, so that no request rides on a keep-alive connection the server closes.
     limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+
         async def one(index: int) -> httpx.Response | Exception:
             try:
-                return await client.post("/send", json={"sender": "ACME", "receiver": f"+393331{index:06d}",
-                                                        "body": f"message {index}"})
+                return await client.post(
+                    "/send", json={"sender": "ACME", "receiver": f"+393331{index:06d}", "body": f"message {index}"}
+                )
             except httpx.TransportError as exc:
                 return exc
 
@@ -55,9 +57,14 @@ async def _burst(base_url: str, process: subprocess.Popen[bytes]) -> tuple[int, 
 async def test_sigterm_mid_burst_loses_no_accepted_message(tmp_path: Path) -> None:
     port = closed_port()
     database = tmp_path / "otp.db"
-    env = {"PATH": os.environ.get("PATH", ""), "PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-           "OTP_SECRET_KEY": "shutdown-test-key-0123456789abcdef0123456789",
-           "RATE_LIMIT_MAX_REQUESTS": "100000", "LOG_LEVEL": "info"}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "OTP_SECRET_KEY": "shutdown-test-key-0123456789abcdef0123456789",
+        "RATE_LIMIT_MAX_REQUESTS": "100000",
+        "LOG_LEVEL": "info",
+    }
     with open(tmp_path / "server.log", "wb") as log:
         process = subprocess.Popen([str(BIN), "serve"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -6,8 +6,16 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-NUMBERS = ["+393331234567", "+14155552671", "+447911123456", "+919812345678", "+33612345678",
-           "+4915123456789", "+34612345678", "+61412345678"]
+NUMBERS = [
+    "+393331234567",
+    "+14155552671",
+    "+447911123456",
+    "+919812345678",
+    "+33612345678",
+    "+4915123456789",
+    "+34612345678",
+    "+61412345678",
+]
 
 
 class Script:
@@ -18,8 +26,9 @@ class Script:
         self._replies: deque[httpx.Response | Exception] = deque()
         self._default = default or httpx.Response(500)
 
-    def reply(self, status: int, json: Any = None, text: str | None = None,
-              headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self, status: int, json: Any = None, text: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         if json is not None:
             self._replies.append(httpx.Response(status, json=json, headers=headers))
         else:

@@ -44,8 +44,9 @@ async def test_send_reaches_the_provider(fake_provider: FakeProvider, provider_a
 
 async def test_provider_5xx_is_502(fake_provider: FakeProvider, provider_app: ProviderApp) -> None:
     if fake_provider.name == "vonage":
-        fake_provider.push(Reply(200, json={"message-count": "1",
-                                            "messages": [{"status": "5", "error-text": "Internal Error"}]}))
+        fake_provider.push(
+            Reply(200, json={"message-count": "1", "messages": [{"status": "5", "error-text": "Internal Error"}]})
+        )
     else:
         fake_provider.push(SERVER_ERRORS[fake_provider.name])
     async with provider_app(fake_provider) as client:
@@ -63,16 +64,18 @@ async def test_refused_connection_is_502(fake_provider: FakeProvider, provider_a
 
 
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
-async def test_slow_provider_is_504_within_the_timeout(fake_provider: FakeProvider, provider_app: ProviderApp,
-                                                       transport: str) -> None:
+async def test_slow_provider_is_504_within_the_timeout(
+    fake_provider: FakeProvider, provider_app: ProviderApp, transport: str
+) -> None:
     fake_provider.delay = 1.5
     async with provider_app(fake_provider, provider_timeout=0.3, provider_http_transport=transport) as client:
         response = await client.post("/send", json=payload())
     assert_error(response, 504, "provider_error", fake_provider)
 
 
-async def test_aiohttp_transport_sends_and_reports_refusal(fake_provider: FakeProvider,
-                                                           provider_app: ProviderApp) -> None:
+async def test_aiohttp_transport_sends_and_reports_refusal(
+    fake_provider: FakeProvider, provider_app: ProviderApp
+) -> None:
     async with provider_app(fake_provider, provider_http_transport="aiohttp") as client:
         assert (await client.post("/send", json=payload(0))).status_code == 200
         fake_provider.stop()
@@ -82,8 +85,9 @@ async def test_aiohttp_transport_sends_and_reports_refusal(fake_provider: FakePr
 
 
 @pytest.mark.parametrize("balance", ["0", "0.00", "-2.5"])
-async def test_empty_balance_refuses_without_sending(fake_provider: FakeProvider, provider_app: ProviderApp,
-                                                     balance: str) -> None:
+async def test_empty_balance_refuses_without_sending(
+    fake_provider: FakeProvider, provider_app: ProviderApp, balance: str
+) -> None:
     fake_provider.balance = balance
     check = {f"{fake_provider.name}_empty_balance_check": True}
     async with provider_app(fake_provider, **check) as client:
@@ -101,16 +105,18 @@ async def test_funded_balance_lets_the_send_through(fake_provider: FakeProvider,
     assert len(fake_provider.balance_reads) == 1 and len(fake_provider.sends) == 1
 
 
-async def test_balance_is_not_read_when_the_check_is_off(fake_provider: FakeProvider,
-                                                          provider_app: ProviderApp) -> None:
+async def test_balance_is_not_read_when_the_check_is_off(
+    fake_provider: FakeProvider, provider_app: ProviderApp
+) -> None:
     fake_provider.balance = "0"
     async with provider_app(fake_provider) as client:
         assert (await client.post("/send", json=payload())).status_code == 200
     assert fake_provider.balance_reads == []
 
 
-async def test_wrong_credentials_are_refused_without_echoing_them(fake_provider: FakeProvider,
-                                                                 provider_app: ProviderApp) -> None:
+async def test_wrong_credentials_are_refused_without_echoing_them(
+    fake_provider: FakeProvider, provider_app: ProviderApp
+) -> None:
     wrong = "Wr0ngCredentialValue"
     field = {"twilio": "twilio_auth_token", "kaleyra": "kaleyra_api_key", "vonage": "vonage_api_secret"}
     async with provider_app(fake_provider, **{field[fake_provider.name]: wrong}) as client:

@@ -23,18 +23,28 @@ async def test_a_send_posts_the_form_with_the_api_key(fake_kaleyra: KaleyraFake,
     assert response.json()["sid"].endswith(":1")
 
 
-@pytest.mark.parametrize(("reply", "status", "app_code"), [
-    ({"status": 400, "code": "E413", "message": "Invalid mobile number", "envelope": "fields"},
-     400, "invalid_phone_number"),
-    ({"status": 400, "code": "E413", "message": "Invalid recipient number", "envelope": "top"},
-     400, "invalid_phone_number"),
-    ({"status": 400, "code": "E422", "message": "Number is in DND", "envelope": "nested"}, 403, "number_blocked"),
-    ({"status": 402, "code": "E402", "message": "Insufficient balance"}, 402, "insufficient_balance"),
-    ({"status": 503, "message": "<html>Service Unavailable</html>", "envelope": "text"}, 502, "provider_error"),
-    ({"status": 400, "code": "E400", "message": "Template not approved"}, 502, "provider_error"),
-])
-async def test_kaleyra_errors_reach_the_caller(fake_kaleyra: KaleyraFake, provider_app: ProviderApp,
-                                               reply: dict[str, Any], status: int, app_code: str) -> None:
+@pytest.mark.parametrize(
+    ("reply", "status", "app_code"),
+    [
+        (
+            {"status": 400, "code": "E413", "message": "Invalid mobile number", "envelope": "fields"},
+            400,
+            "invalid_phone_number",
+        ),
+        (
+            {"status": 400, "code": "E413", "message": "Invalid recipient number", "envelope": "top"},
+            400,
+            "invalid_phone_number",
+        ),
+        ({"status": 400, "code": "E422", "message": "Number is in DND", "envelope": "nested"}, 403, "number_blocked"),
+        ({"status": 402, "code": "E402", "message": "Insufficient balance"}, 402, "insufficient_balance"),
+        ({"status": 503, "message": "<html>Service Unavailable</html>", "envelope": "text"}, 502, "provider_error"),
+        ({"status": 400, "code": "E400", "message": "Template not approved"}, 502, "provider_error"),
+    ],
+)
+async def test_kaleyra_errors_reach_the_caller(
+    fake_kaleyra: KaleyraFake, provider_app: ProviderApp, reply: dict[str, Any], status: int, app_code: str
+) -> None:
     fake_kaleyra.fail_next(**reply)
     async with provider_app(fake_kaleyra) as client:
         response = await client.post("/send", json=SEND)
@@ -49,8 +59,9 @@ async def test_the_rejection_names_kaleyras_code(fake_kaleyra: KaleyraFake, prov
     assert "E651" in assert_error(response, 502, "provider_error")["message"]
 
 
-async def test_throttling_is_429_with_kaleyras_retry_after(fake_kaleyra: KaleyraFake,
-                                                           provider_app: ProviderApp) -> None:
+async def test_throttling_is_429_with_kaleyras_retry_after(
+    fake_kaleyra: KaleyraFake, provider_app: ProviderApp
+) -> None:
     fake_kaleyra.fail_next(429, "E429", "Too many requests", envelope="top", headers={"Retry-After": "3"})
     async with provider_app(fake_kaleyra) as client:
         response = await client.post("/send", json=SEND)

@@ -27,18 +27,22 @@ async def test_a_send_is_recorded_with_twilios_sid(fake_twilio: TwilioFake, prov
     assert stored is not None and (stored.provider, stored.provider_status) == ("twilio", "queued")
 
 
-@pytest.mark.parametrize(("code", "status", "app_code"), [
-    (21211, 400, "invalid_phone_number"),
-    (21614, 400, "invalid_phone_number"),
-    (21610, 403, "number_blocked"),
-    (20003, 502, "provider_error"),
-    (21408, 502, "provider_error"),
-    (21608, 502, "provider_error"),
-    (21617, 502, "provider_error"),
-    (20500, 502, "provider_error"),
-])
-async def test_twilio_errors_reach_the_caller(fake_twilio: TwilioFake, provider_app: ProviderApp,
-                                              code: int, status: int, app_code: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "status", "app_code"),
+    [
+        (21211, 400, "invalid_phone_number"),
+        (21614, 400, "invalid_phone_number"),
+        (21610, 403, "number_blocked"),
+        (20003, 502, "provider_error"),
+        (21408, 502, "provider_error"),
+        (21608, 502, "provider_error"),
+        (21617, 502, "provider_error"),
+        (20500, 502, "provider_error"),
+    ],
+)
+async def test_twilio_errors_reach_the_caller(
+    fake_twilio: TwilioFake, provider_app: ProviderApp, code: int, status: int, app_code: str
+) -> None:
     fake_twilio.fail_next(code, TO)
     async with provider_app(fake_twilio) as client:
         response = await client.post("/send", json=send())
@@ -55,8 +59,9 @@ async def test_credentials_refused_says_so(fake_twilio: TwilioFake, provider_app
 
 
 @pytest.mark.parametrize(("retry_after", "expected"), [("5", "5"), (None, "1")])
-async def test_throttling_is_429_with_retry_after(fake_twilio: TwilioFake, provider_app: ProviderApp,
-                                                  retry_after: str | None, expected: str) -> None:
+async def test_throttling_is_429_with_retry_after(
+    fake_twilio: TwilioFake, provider_app: ProviderApp, retry_after: str | None, expected: str
+) -> None:
     fake_twilio.fail_next(20429, retry_after=retry_after)
     async with provider_app(fake_twilio) as client:
         response = await client.post("/send", json=send())
@@ -64,8 +69,9 @@ async def test_throttling_is_429_with_retry_after(fake_twilio: TwilioFake, provi
     assert response.headers["Retry-After"] == expected
 
 
-async def test_messaging_service_without_sender_counts_segments_locally(fake_twilio: TwilioFake,
-                                                                        provider_app: ProviderApp) -> None:
+async def test_messaging_service_without_sender_counts_segments_locally(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     service_sid = "MG" + "1" * 32
     async with provider_app(fake_twilio, twilio_messaging_service_sid=service_sid) as client:
         response = await client.post("/send", json=send(sender=None, body="x" * 200))
@@ -83,16 +89,18 @@ async def test_the_segment_count_twilio_reports_wins(fake_twilio: TwilioFake, pr
 
 
 async def test_api_key_credentials(fake_twilio: TwilioFake, provider_app: ProviderApp) -> None:
-    async with provider_app(fake_twilio, twilio_auth_token=None, twilio_api_key_sid=API_KEY_SID,
-                            twilio_api_key_secret=API_KEY_SECRET) as client:
+    async with provider_app(
+        fake_twilio, twilio_auth_token=None, twilio_api_key_sid=API_KEY_SID, twilio_api_key_secret=API_KEY_SECRET
+    ) as client:
         response = await client.post("/send", json=send())
     assert response.status_code == 200, response.text
     encoded = fake_twilio.sends[0].headers["authorization"].removeprefix("Basic ")
     assert base64.b64decode(encoded).decode() == f"{API_KEY_SID}:{API_KEY_SECRET}"
 
 
-async def test_a_scripted_error_applies_to_the_next_send_only(fake_twilio: TwilioFake,
-                                                              provider_app: ProviderApp) -> None:
+async def test_a_scripted_error_applies_to_the_next_send_only(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
     fake_twilio.push(error_reply(21610, TO))
     async with provider_app(fake_twilio) as client:
         assert (await client.post("/send", json=send())).status_code == 403

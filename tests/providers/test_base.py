@@ -13,16 +13,19 @@ from otpservice.providers.base import call_provider, scrub, to_decimal
 from tests.providers.helpers import Script
 
 
-@pytest.mark.parametrize(("failure", "error"), [
-    # No connection was made: certainly not sent.
-    (httpx.ConnectError("refused"), ProviderUnavailable),
-    (httpx.ConnectTimeout("slow"), ProviderTimeout),
-    (httpx.PoolTimeout("busy"), ProviderTimeout),
-    # The request went out, no answer came back: it may have been sent.
-    (httpx.RemoteProtocolError("server disconnected"), ProviderAnswerLost),
-    (httpx.ReadTimeout("slow"), ProviderAnswerLost),
-    (aiohttp.ClientPayloadError("truncated"), ProviderAnswerLost),
-])
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        # No connection was made: certainly not sent.
+        (httpx.ConnectError("refused"), ProviderUnavailable),
+        (httpx.ConnectTimeout("slow"), ProviderTimeout),
+        (httpx.PoolTimeout("busy"), ProviderTimeout),
+        # The request went out, no answer came back: it may have been sent.
+        (httpx.RemoteProtocolError("server disconnected"), ProviderAnswerLost),
+        (httpx.ReadTimeout("slow"), ProviderAnswerLost),
+        (aiohttp.ClientPayloadError("truncated"), ProviderAnswerLost),
+    ],
+)
 async def test_transport_failures_become_provider_errors(failure: Exception, error: type[ProviderError]) -> None:
     script = Script()
     script.fail(failure)
@@ -75,9 +78,19 @@ def test_scrub_masks_numbers_and_bounds_length() -> None:
     assert len(text) <= 160
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("0.05", Decimal("0.05")), (10.17, Decimal("10.17")), (0, Decimal(0)), ("-1", Decimal(-1)),
-    (None, None), (True, None), ("abc", None), ("NaN", None), ("Infinity", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.05", Decimal("0.05")),
+        (10.17, Decimal("10.17")),
+        (0, Decimal(0)),
+        ("-1", Decimal(-1)),
+        (None, None),
+        (True, None),
+        ("abc", None),
+        ("NaN", None),
+        ("Infinity", None),
+    ],
+)
 def test_to_decimal(value: object, expected: Decimal | None) -> None:
     assert to_decimal(value) == expected

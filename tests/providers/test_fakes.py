@@ -26,8 +26,11 @@ def test_twilio_fake_checks_basic_auth_and_the_to_number() -> None:
 
 def test_twilio_fake_answers_a_messaging_service_send_as_twilio_does() -> None:
     with start_fake("twilio") as (url, _):
-        created = httpx.post(url + MESSAGES, auth=(ACCOUNT_SID, AUTH_TOKEN),
-                             data={"To": "+14155552671", "MessagingServiceSid": "MG1", "Body": "hi"}).json()
+        created = httpx.post(
+            url + MESSAGES,
+            auth=(ACCOUNT_SID, AUTH_TOKEN),
+            data={"To": "+14155552671", "MessagingServiceSid": "MG1", "Body": "hi"},
+        ).json()
         assert (created["status"], created["num_segments"], created["from"]) == ("accepted", "0", None)
         assert created["sid"].startswith("SM") and len(created["sid"]) == 34
 
@@ -43,8 +46,10 @@ def test_kaleyra_fake_checks_the_api_key() -> None:
 
 def test_vonage_fake_refuses_in_a_200_and_reads_balance_either_way() -> None:
     with start_fake("vonage") as (url, fake):
-        bad = httpx.post(url + "/sms/json", data={"api_key": VONAGE_KEY, "api_secret": "x", "from": "ACME",
-                                                  "to": "447911123456", "text": "hi"})
+        bad = httpx.post(
+            url + "/sms/json",
+            data={"api_key": VONAGE_KEY, "api_secret": "x", "from": "ACME", "to": "447911123456", "text": "hi"},
+        )
         assert bad.status_code == 200 and bad.json()["messages"][0]["status"] == "4"
         fake.balance = "3.5"
         by_query = httpx.get(url + "/account/get-balance", params={"api_key": VONAGE_KEY, "api_secret": API_SECRET})
@@ -70,6 +75,7 @@ def test_script_delay_log_and_stop() -> None:
 
 def test_benchmark_mode_keeps_no_log() -> None:
     with start_fake("twilio", record=False) as (url, fake):
-        response = httpx.post(url + MESSAGES, auth=(ACCOUNT_SID, AUTH_TOKEN),
-                              data={"To": "+14155552671", "From": "ACME", "Body": "hi"})
+        response = httpx.post(
+            url + MESSAGES, auth=(ACCOUNT_SID, AUTH_TOKEN), data={"To": "+14155552671", "From": "ACME", "Body": "hi"}
+        )
         assert response.status_code == 201 and fake.requests == []

@@ -22,14 +22,26 @@ from otpservice.settings import Settings
 from tests.providers.helpers import Script
 
 API_KEY = "kaleyra-key-secret-1"
-ACCEPTED = {"id": "batch-1", "sender": "ACME", "type": "TXN", "body": "hi", "totalCount": 1,
-            "data": [{"message_id": "batch-1:1", "recipient": "919812345678"}], "dlrurl": None, "error": {}}
+ACCEPTED = {
+    "id": "batch-1",
+    "sender": "ACME",
+    "type": "TXN",
+    "body": "hi",
+    "totalCount": 1,
+    "data": [{"message_id": "batch-1:1", "recipient": "919812345678"}],
+    "dlrurl": None,
+    "error": {},
+}
 SMS = OutgoingSms(receiver="+919812345678", body="hi", sender="ACME")
 
 
 def kaleyra(script: Script, **overrides: Any) -> KaleyraProvider:
-    values: dict[str, Any] = {"service_provider": "kaleyra", "kaleyra_sid": "HX123", "kaleyra_api_key": API_KEY,
-                              "kaleyra_base_url": "https://kaleyra.test"}
+    values: dict[str, Any] = {
+        "service_provider": "kaleyra",
+        "kaleyra_sid": "HX123",
+        "kaleyra_api_key": API_KEY,
+        "kaleyra_base_url": "https://kaleyra.test",
+    }
     return KaleyraProvider.from_settings(Settings(**{**values, **overrides}), script.client())
 
 
@@ -70,23 +82,30 @@ def top(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "data": [], "error": {}}
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (400, nested("E413", "Invalid mobile number"), ProviderInvalidNumber),
-    (400, top("E413", "Invalid recipient"), ProviderInvalidNumber),
-    (400, {"code": "E400", "message": "Bad request", "error": {"to": "Invalid number format"}}, ProviderInvalidNumber),
-    (400, nested("E422", "Number is in DND list"), ProviderNumberBlocked),
-    (400, top("E415", "Recipient has opted out"), ProviderNumberBlocked),
-    (401, top("E401", "Unauthorized"), ProviderCredentialsRefused),
-    (400, nested("E101", "Invalid API key"), ProviderCredentialsRefused),
-    (429, top("E429", "Too many requests"), ProviderRateLimited),
-    (400, nested("E900", "Request throttled"), ProviderRateLimited),
-    (402, top("E402", "Payment required"), ProviderInsufficientBalance),
-    (400, nested("E300", "Insufficient balance"), ProviderInsufficientBalance),
-    (500, nested("E500", "Internal error"), ProviderUnavailable),
-    (400, nested("E411", "Invalid sender number"), ProviderRejected),
-    (400, {"code": "E400", "error": {"sender": "Sender not approved"}}, ProviderRejected),
-    (400, top("E400", "Template mismatch"), ProviderRejected),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (400, nested("E413", "Invalid mobile number"), ProviderInvalidNumber),
+        (400, top("E413", "Invalid recipient"), ProviderInvalidNumber),
+        (
+            400,
+            {"code": "E400", "message": "Bad request", "error": {"to": "Invalid number format"}},
+            ProviderInvalidNumber,
+        ),
+        (400, nested("E422", "Number is in DND list"), ProviderNumberBlocked),
+        (400, top("E415", "Recipient has opted out"), ProviderNumberBlocked),
+        (401, top("E401", "Unauthorized"), ProviderCredentialsRefused),
+        (400, nested("E101", "Invalid API key"), ProviderCredentialsRefused),
+        (429, top("E429", "Too many requests"), ProviderRateLimited),
+        (400, nested("E900", "Request throttled"), ProviderRateLimited),
+        (402, top("E402", "Payment required"), ProviderInsufficientBalance),
+        (400, nested("E300", "Insufficient balance"), ProviderInsufficientBalance),
+        (500, nested("E500", "Internal error"), ProviderUnavailable),
+        (400, nested("E411", "Invalid sender number"), ProviderRejected),
+        (400, {"code": "E400", "error": {"sender": "Sender not approved"}}, ProviderRejected),
+        (400, top("E400", "Template mismatch"), ProviderRejected),
+    ],
+)
 async def test_kaleyra_errors_are_mapped(status: int, body: dict[str, Any], error: type[ProviderError]) -> None:
     script = Script()
     script.reply(status, json=body)
@@ -96,9 +115,15 @@ async def test_kaleyra_errors_are_mapped(status: int, body: dict[str, Any], erro
     assert API_KEY not in raised.value.message
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (502, ProviderUnavailable), (401, ProviderCredentialsRefused), (400, ProviderRejected), (429, ProviderRateLimited),
-])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (502, ProviderUnavailable),
+        (401, ProviderCredentialsRefused),
+        (400, ProviderRejected),
+        (429, ProviderRateLimited),
+    ],
+)
 async def test_a_body_that_is_not_json_never_crashes(status: int, error: type[ProviderError]) -> None:
     script = Script()
     script.reply(status, text="<html><body>Bad Gateway</body></html>")
@@ -115,14 +140,17 @@ async def test_rejection_message_carries_kaleyras_code_with_the_number_masked() 
     assert "919812345678" not in raised.value.message
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"balance": "12.50", "currency": "INR"}, Decimal("12.50")),
-    ({"balance": 0}, Decimal("0")),
-    ({"data": {"balance": "-3"}}, Decimal("-3")),
-    ({"data": [{"balance": "4.2"}]}, Decimal("4.2")),
-    ({"currency": "INR"}, None),
-    ({"balance": "n/a"}, None),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"balance": "12.50", "currency": "INR"}, Decimal("12.50")),
+        ({"balance": 0}, Decimal("0")),
+        ({"data": {"balance": "-3"}}, Decimal("-3")),
+        ({"data": [{"balance": "4.2"}]}, Decimal("4.2")),
+        ({"currency": "INR"}, None),
+        ({"balance": "n/a"}, None),
+    ],
+)
 async def test_balance(body: dict[str, Any], expected: Decimal | None) -> None:
     script = Script()
     script.reply(200, json=body)

@@ -26,8 +26,12 @@ CREATED = {"sid": "SM" + "b" * 32, "status": "queued", "num_segments": "2"}
 
 
 def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"service_provider": "twilio", "twilio_account_sid": SID, "twilio_auth_token": TOKEN,
-                              "twilio_base_url": "https://twilio.test/"}
+    values: dict[str, Any] = {
+        "service_provider": "twilio",
+        "twilio_account_sid": SID,
+        "twilio_auth_token": TOKEN,
+        "twilio_base_url": "https://twilio.test/",
+    }
     return Settings(**{**values, **overrides})
 
 
@@ -42,8 +46,12 @@ def login(script: Script) -> str:
 
 
 def envelope(code: int, status: int, message: str = "boom") -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 async def test_send_posts_the_form_with_basic_auth() -> None:
@@ -84,24 +92,33 @@ async def test_status_callback_is_sent_only_when_given() -> None:
     script.reply(201, json=CREATED)
     script.reply(201, json=CREATED)
     provider = twilio(script)
-    await provider.send(OutgoingSms(receiver="+14155552671", body="hi", sender="ACME",
-                                    status_callback="https://otp.example.com/webhooks/twilio/status"))
+    await provider.send(
+        OutgoingSms(
+            receiver="+14155552671",
+            body="hi",
+            sender="ACME",
+            status_callback="https://otp.example.com/webhooks/twilio/status",
+        )
+    )
     await provider.send(OutgoingSms(receiver="+14155552671", body="hi", sender="ACME"))
     assert script.form(0)["StatusCallback"] == "https://otp.example.com/webhooks/twilio/status"
     assert "StatusCallback" not in script.form(1)
 
 
-@pytest.mark.parametrize(("status", "code", "error", "in_message"), [
-    (400, 21211, ProviderInvalidNumber, "21211"),
-    (400, 21614, ProviderInvalidNumber, "21614"),
-    (400, 21610, ProviderNumberBlocked, "21610"),
-    (401, 20003, ProviderCredentialsRefused, "credentials"),
-    (429, 20429, ProviderRateLimited, "20429"),
-    (500, 20500, ProviderUnavailable, "500"),
-    (400, 21408, ProviderRejected, "21408"),
-    (400, 21608, ProviderRejected, "21608"),
-    (400, 21617, ProviderRejected, "21617"),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "error", "in_message"),
+    [
+        (400, 21211, ProviderInvalidNumber, "21211"),
+        (400, 21614, ProviderInvalidNumber, "21614"),
+        (400, 21610, ProviderNumberBlocked, "21610"),
+        (401, 20003, ProviderCredentialsRefused, "credentials"),
+        (429, 20429, ProviderRateLimited, "20429"),
+        (500, 20500, ProviderUnavailable, "500"),
+        (400, 21408, ProviderRejected, "21408"),
+        (400, 21608, ProviderRejected, "21608"),
+        (400, 21617, ProviderRejected, "21617"),
+    ],
+)
 async def test_twilio_errors_are_mapped(status: int, code: int, error: type[ProviderError], in_message: str) -> None:
     script = Script()
     script.reply(status, json=envelope(code, status))
@@ -111,13 +128,16 @@ async def test_twilio_errors_are_mapped(status: int, code: int, error: type[Prov
     assert in_message in raised.value.message
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (503, "<html>Service Unavailable</html>", ProviderUnavailable),
-    (401, "", ProviderCredentialsRefused),
-    (403, "", ProviderCredentialsRefused),
-    (429, "", ProviderRateLimited),
-    (404, "not json", ProviderRejected),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (503, "<html>Service Unavailable</html>", ProviderUnavailable),
+        (401, "", ProviderCredentialsRefused),
+        (403, "", ProviderCredentialsRefused),
+        (429, "", ProviderRateLimited),
+        (404, "not json", ProviderRejected),
+    ],
+)
 async def test_errors_without_a_twilio_envelope(status: int, body: str, error: type[ProviderError]) -> None:
     script = Script()
     script.reply(status, text=body)

@@ -26,9 +26,13 @@ SMS = OutgoingSms(receiver="+447911123456", body="hi", sender="ACME")
 
 
 def ok(count: int = 1) -> dict[str, Any]:
-    return {"message-count": str(count), "messages": [
-        {"to": "447911123456", "message-id": f"id-{index}", "status": "0", "remaining-balance": "3.1"}
-        for index in range(count)]}
+    return {
+        "message-count": str(count),
+        "messages": [
+            {"to": "447911123456", "message-id": f"id-{index}", "status": "0", "remaining-balance": "3.1"}
+            for index in range(count)
+        ],
+    }
 
 
 def failed(status: str, text: str) -> dict[str, Any]:
@@ -36,8 +40,12 @@ def failed(status: str, text: str) -> dict[str, Any]:
 
 
 def vonage(script: Script) -> VonageProvider:
-    values: dict[str, Any] = {"service_provider": "vonage", "vonage_api_key": "key1", "vonage_api_secret": SECRET,
-                              "vonage_base_url": "https://vonage.test/"}
+    values: dict[str, Any] = {
+        "service_provider": "vonage",
+        "vonage_api_key": "key1",
+        "vonage_api_secret": SECRET,
+        "vonage_base_url": "https://vonage.test/",
+    }
     settings = Settings(**values)
     return VonageProvider.from_settings(settings, script.client())
 
@@ -47,8 +55,13 @@ async def test_send_posts_credentials_and_the_number_without_plus() -> None:
     script.reply(200, json=ok(2))
     receipt = await vonage(script).send(SMS)
     assert str(script.requests[0].url) == "https://vonage.test/sms/json"
-    assert script.form() == {"api_key": "key1", "api_secret": SECRET, "from": "ACME", "to": "447911123456",
-                             "text": "hi"}
+    assert script.form() == {
+        "api_key": "key1",
+        "api_secret": SECRET,
+        "from": "ACME",
+        "to": "447911123456",
+        "text": "hi",
+    }
     assert (receipt.sid, receipt.segments) == ("id-0", 2)
 
 
@@ -57,9 +70,15 @@ async def test_unicode_type_callback_and_client_ref() -> None:
     script.reply(200, json=ok())
     script.reply(200, json=ok())
     provider = vonage(script)
-    await provider.send(OutgoingSms(receiver="+447911123456", body="Привет", sender="+15005550006",
-                                    status_callback="https://otp.example.com/webhooks/vonage/dlr?token=t",
-                                    client_ref="MS123"))
+    await provider.send(
+        OutgoingSms(
+            receiver="+447911123456",
+            body="Привет",
+            sender="+15005550006",
+            status_callback="https://otp.example.com/webhooks/vonage/dlr?token=t",
+            client_ref="MS123",
+        )
+    )
     await provider.send(OutgoingSms(receiver="+447911123456", body="Café €5 {ok}", sender="ACME"))
     first, second = script.form(0), script.form(1)
     assert first["type"] == "unicode" and first["from"] == "15005550006"
@@ -68,22 +87,25 @@ async def test_unicode_type_callback_and_client_ref() -> None:
     assert "type" not in second and "callback" not in second and "client-ref" not in second
 
 
-@pytest.mark.parametrize(("status", "text", "error", "in_message"), [
-    ("1", "Throughput Rate Exceeded", ProviderRateLimited, "status 1"),
-    ("2", "Missing to param", ProviderInvalidNumber, "status 2"),
-    ("3", "Invalid to param", ProviderInvalidNumber, "status 3"),
-    ("3", "Invalid from param", ProviderRejected, "status 3"),
-    ("3", "Invalid Message type", ProviderRejected, "status 3"),
-    ("4", "Bad Credentials", ProviderCredentialsRefused, "credentials"),
-    ("5", "Internal Error", ProviderUnavailable, "status 5"),
-    ("6", "Invalid Message", ProviderRejected, "status 6"),
-    ("7", "Number barred.", ProviderNumberBlocked, "status 7"),
-    ("8", "Partner account barred.", ProviderRejected, "account barred"),
-    ("9", "Partner quota exceeded.", ProviderInsufficientBalance, "status 9"),
-    ("15", "Illegal Sender Address - rejected", ProviderRejected, "invalid sender"),
-    ("29", "Non White-listed Destination - rejected", ProviderRejected, "non-whitelisted"),
-    ("99", "Something new", ProviderRejected, "status 99"),
-])
+@pytest.mark.parametrize(
+    ("status", "text", "error", "in_message"),
+    [
+        ("1", "Throughput Rate Exceeded", ProviderRateLimited, "status 1"),
+        ("2", "Missing to param", ProviderInvalidNumber, "status 2"),
+        ("3", "Invalid to param", ProviderInvalidNumber, "status 3"),
+        ("3", "Invalid from param", ProviderRejected, "status 3"),
+        ("3", "Invalid Message type", ProviderRejected, "status 3"),
+        ("4", "Bad Credentials", ProviderCredentialsRefused, "credentials"),
+        ("5", "Internal Error", ProviderUnavailable, "status 5"),
+        ("6", "Invalid Message", ProviderRejected, "status 6"),
+        ("7", "Number barred.", ProviderNumberBlocked, "status 7"),
+        ("8", "Partner account barred.", ProviderRejected, "account barred"),
+        ("9", "Partner quota exceeded.", ProviderInsufficientBalance, "status 9"),
+        ("15", "Illegal Sender Address - rejected", ProviderRejected, "invalid sender"),
+        ("29", "Non White-listed Destination - rejected", ProviderRejected, "non-whitelisted"),
+        ("99", "Something new", ProviderRejected, "status 99"),
+    ],
+)
 async def test_statuses_are_mapped(status: str, text: str, error: type[ProviderError], in_message: str) -> None:
     script = Script()
     script.reply(200, json=failed(status, text))
@@ -111,9 +133,14 @@ async def test_throttling_says_retry_after_one_second() -> None:
     assert raised.value.response_headers()["Retry-After"] == "1"
 
 
-@pytest.mark.parametrize("body", [
-    {"message-count": "0", "messages": []}, "<html>oops</html>", {"message-count": "1", "messages": [{"status": "0"}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message-count": "0", "messages": []},
+        "<html>oops</html>",
+        {"message-count": "1", "messages": [{"status": "0"}]},
+    ],
+)
 async def test_an_unreadable_200_counts_as_sent_with_an_unknown_id(body: Any) -> None:
     script = Script()
     if isinstance(body, dict):
@@ -123,10 +150,13 @@ async def test_an_unreadable_200_counts_as_sent_with_an_unknown_id(body: Any) ->
     assert (await vonage(script).send(SMS)).sid is None
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (401, {"error": "unauthorized"}, ProviderCredentialsRefused),
-    (503, "busy", ProviderUnavailable),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (401, {"error": "unauthorized"}, ProviderCredentialsRefused),
+        (503, "busy", ProviderUnavailable),
+    ],
+)
 async def test_odd_answers(status: int, body: Any, error: type[ProviderError]) -> None:
     script = Script()
     if isinstance(body, dict):

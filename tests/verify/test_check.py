@@ -16,8 +16,13 @@ async def test_right_code_by_number_approves(verify_app: AppFactory) -> None:
         started = (await start(client)).json()
         response = await check(client, last_code(client))
         assert response.status_code == 200
-        assert response.json() == {"id": started["id"], "to": NUMBER, "status": "approved", "valid": True,
-                                   "checkAttemptsLeft": 4}
+        assert response.json() == {
+            "id": started["id"],
+            "to": NUMBER,
+            "status": "approved",
+            "valid": True,
+            "checkAttemptsLeft": 4,
+        }
 
 
 async def test_right_code_by_id_approves(verify_app: AppFactory) -> None:
@@ -44,12 +49,22 @@ async def test_wrong_codes_spend_the_budget(verify_app: AppFactory, clock: FakeC
         for left in (2, 1):
             wrong = await check(client, wrong_code(code))
             assert wrong.status_code == 200
-            assert wrong.json() == {"id": started["id"], "to": NUMBER, "status": "pending", "valid": False,
-                                    "checkAttemptsLeft": left}
+            assert wrong.json() == {
+                "id": started["id"],
+                "to": NUMBER,
+                "status": "pending",
+                "valid": False,
+                "checkAttemptsLeft": left,
+            }
         last = await check(client, wrong_code(code))
         assert last.status_code == 200
-        assert last.json() == {"id": started["id"], "to": NUMBER, "status": "max_attempts_reached",
-                               "valid": False, "checkAttemptsLeft": 0}
+        assert last.json() == {
+            "id": started["id"],
+            "to": NUMBER,
+            "status": "max_attempts_reached",
+            "valid": False,
+            "checkAttemptsLeft": 0,
+        }
         clock.advance(100)
         for selector in ({"to": NUMBER}, {"id": started["id"]}):
             refused = await check(client, code, **selector)  # even the right code
@@ -105,8 +120,12 @@ async def test_never_started_and_unknown_ids_are_not_found(verify_app: AppFactor
         for selector in ({"to": OTHER_NUMBER}, {"id": "VE" + "0" * 32}, {"id": "nonsense"}):
             response = await check(client, "123456", **selector)
             assert response.status_code == 404
-            assert response.json() == {"statusCode": 404, "error": "Not Found",
-                                       "message": "No pending verification found", "code": "verification_not_found"}
+            assert response.json() == {
+                "statusCode": 404,
+                "error": "Not Found",
+                "message": "No pending verification found",
+                "code": "verification_not_found",
+            }
 
 
 async def test_a_canceled_verification_cannot_be_checked(verify_app: AppFactory) -> None:
@@ -116,16 +135,19 @@ async def test_a_canceled_verification_cannot_be_checked(verify_app: AppFactory)
         assert (await check(client, last_code(client))).status_code == 404
 
 
-@pytest.mark.parametrize("payload", [
-    {"to": NUMBER},
-    {"to": NUMBER, "code": 123456},
-    {"to": NUMBER, "code": "12a456"},
-    {"to": NUMBER, "code": "123"},
-    {"to": NUMBER, "code": "12345678901"},
-    {"code": "123456"},
-    {"to": NUMBER, "id": "VE" + "0" * 32, "code": "123456"},
-    {"to": NUMBER, "code": "123456", "extra": 1},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"to": NUMBER},
+        {"to": NUMBER, "code": 123456},
+        {"to": NUMBER, "code": "12a456"},
+        {"to": NUMBER, "code": "123"},
+        {"to": NUMBER, "code": "12345678901"},
+        {"code": "123456"},
+        {"to": NUMBER, "id": "VE" + "0" * 32, "code": "123456"},
+        {"to": NUMBER, "code": "123456", "extra": 1},
+    ],
+)
 async def test_bad_check_requests(app_client: AppFactory, payload: dict[str, Any]) -> None:
     async with app_client() as client:
         response = await client.post("/verify/check", json=payload)

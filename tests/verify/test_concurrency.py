@@ -40,8 +40,9 @@ async def test_concurrent_checks_by_id_and_number_approve_once(verify_app: AppFa
     async with verify_app(**ROOMY_IP_CAP) as client:
         started = (await start(client)).json()
         code = last_code(client)
-        requests = [check(client, code, id=started["id"]) if index % 2 else check(client, code)
-                    for index in range(CONCURRENT)]
+        requests = [
+            check(client, code, id=started["id"]) if index % 2 else check(client, code) for index in range(CONCURRENT)
+        ]
         statuses = Counter(r.status_code for r in await asyncio.gather(*requests))
         assert statuses == {200: 1, 404: CONCURRENT - 1}
 

@@ -6,8 +6,20 @@ from otpservice.providers.base import OutgoingSms, SendReceipt
 from tests.conftest import AppFactory
 from tests.verify.helpers import NUMBER, check, last_code, services, start, verification_rows
 
-DETAIL_FIELDS = {"id", "to", "channel", "status", "expiresAt", "sendAttempts", "canResendAt",
-                 "checkAttemptsLeft", "createdAt", "approvedAt", "deliveryStatus", "locale"}
+DETAIL_FIELDS = {
+    "id",
+    "to",
+    "channel",
+    "status",
+    "expiresAt",
+    "sendAttempts",
+    "canResendAt",
+    "checkAttemptsLeft",
+    "createdAt",
+    "approvedAt",
+    "deliveryStatus",
+    "locale",
+}
 
 
 async def test_lookup_of_a_pending_verification(verify_app: AppFactory) -> None:
@@ -30,7 +42,10 @@ async def test_lookup_of_an_approved_verification(verify_app: AppFactory, clock:
         await check(client, last_code(client))
         body = (await client.get(f"/verify/{started['id']}")).json()
         assert (body["status"], body["approvedAt"], body["checkAttemptsLeft"]) == (
-            "approved", "2027-01-15T08:00:42.000Z", 4)
+            "approved",
+            "2027-01-15T08:00:42.000Z",
+            4,
+        )
 
 
 async def test_lookup_of_unknown_ids(verify_app: AppFactory) -> None:

@@ -20,8 +20,13 @@ async def test_a_test_number_gets_its_fixed_code_and_no_sms(verify_app: AppFacto
         assert sent_bodies(client) == []
         assert (await check(client, "111111", to=TEST_NUMBER)).json()["valid"] is False
         approved = await check(client, "424242", to=TEST_NUMBER)
-        assert approved.json() == {"id": started.json()["id"], "to": TEST_NUMBER, "status": "approved",
-                                   "valid": True, "checkAttemptsLeft": 3}
+        assert approved.json() == {
+            "id": started.json()["id"],
+            "to": TEST_NUMBER,
+            "status": "approved",
+            "valid": True,
+            "checkAttemptsLeft": 3,
+        }
 
 
 async def test_test_numbers_are_still_capped(verify_app: AppFactory) -> None:
@@ -38,16 +43,19 @@ async def test_a_real_number_like_the_test_one_is_refused(app_client: AppFactory
         assert (refused.status_code, refused.json()["code"]) == (403, "number_type_not_allowed")
 
 
-@pytest.mark.parametrize(("locale", "expected"), [
-    ("en", "Your otpservice verification code is {code}. Do not share it with anyone."),
-    ("it", "Il tuo codice di verifica otpservice è {code}. Non condividerlo con nessuno."),
-    ("it-IT", "Il tuo codice di verifica otpservice è {code}. Non condividerlo con nessuno."),
-    ("es", "Tu código de otpservice es {code}. No lo compartas con nadie."),
-    ("fr_CA", "Votre code de vérification otpservice est {code}. Ne le partagez avec personne."),
-    ("de", "Ihr otpservice-Bestätigungscode lautet {code}. Geben Sie ihn an niemanden weiter."),
-    ("xx", "Your otpservice verification code is {code}. Do not share it with anyone."),
-    ("???", "Your otpservice verification code is {code}. Do not share it with anyone."),
-])
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "Your otpservice verification code is {code}. Do not share it with anyone."),
+        ("it", "Il tuo codice di verifica otpservice è {code}. Non condividerlo con nessuno."),
+        ("it-IT", "Il tuo codice di verifica otpservice è {code}. Non condividerlo con nessuno."),
+        ("es", "Tu código de otpservice es {code}. No lo compartas con nadie."),
+        ("fr_CA", "Votre code de vérification otpservice est {code}. Ne le partagez avec personne."),
+        ("de", "Ihr otpservice-Bestätigungscode lautet {code}. Geben Sie ihn an niemanden weiter."),
+        ("xx", "Your otpservice verification code is {code}. Do not share it with anyone."),
+        ("???", "Your otpservice verification code is {code}. Do not share it with anyone."),
+    ],
+)
 async def test_message_per_locale(app_client: AppFactory, locale: str, expected: str) -> None:
     async with app_client() as client:
         assert (await start(client, locale=locale)).status_code == 201
@@ -59,7 +67,8 @@ async def test_message_names_the_app_and_carries_the_app_hash(app_client: AppFac
         await start(client, locale="fr", appHash="FA+9qCX9VSu")
         assert sent_bodies(client)[0] == (
             f"Votre code de vérification Acme Bank est {last_code(client)}. Ne le partagez avec personne."
-            "\n\nFA+9qCX9VSu")
+            "\n\nFA+9qCX9VSu"
+        )
 
 
 def test_every_template_names_the_app_and_shows_the_code() -> None:
@@ -116,10 +125,16 @@ async def test_per_ip_cap_on_starts_and_checks(app_client: AppFactory) -> None:
 
 
 @pytest.mark.redis
-async def test_caps_hold_on_redis_across_replicas(sqlite_url: str, redis_url: str, redis_prefix: str,
-                                                  clock: FakeClock) -> None:
-    settings = make_settings(sqlite_url, rate_limit_storage_url=redis_url, rate_limit_key_prefix=redis_prefix,
-                             otp_max_sends_per_number_hour=1, otp_max_requests_per_ip_minute=2)
+async def test_caps_hold_on_redis_across_replicas(
+    sqlite_url: str, redis_url: str, redis_prefix: str, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        sqlite_url,
+        rate_limit_storage_url=redis_url,
+        rate_limit_key_prefix=redis_prefix,
+        otp_max_sends_per_number_hour=1,
+        otp_max_requests_per_ip_minute=2,
+    )
     async with running_app(settings, clock=clock) as first, running_app(settings, clock=clock) as second:
         assert (await start(first)).status_code == 201
         clock.advance(5)

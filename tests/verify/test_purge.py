@@ -8,8 +8,9 @@ from tests.verify.helpers import NUMBER, OTHER_NUMBER, check, last_code, service
 DAY = 86_400
 
 
-async def test_purge_deletes_old_finished_verifications_and_messages(migrated_database_url: str,
-                                                                     clock: FakeClock) -> None:
+async def test_purge_deletes_old_finished_verifications_and_messages(
+    migrated_database_url: str, clock: FakeClock
+) -> None:
     settings = make_settings(migrated_database_url, otp_retention_days=30, sms_default_sender="ACME")
     async with running_app(settings, clock=clock) as client:
         await start(client, NUMBER)

@@ -59,8 +59,9 @@ async def test_a_code_issued_before_rotation_still_verifies(migrated_database_ur
         assert (await check(client, code)).json()["status"] == "approved"
 
 
-async def test_a_verification_whose_key_is_gone_cannot_be_approved(migrated_database_url: str,
-                                                                   clock: FakeClock) -> None:
+async def test_a_verification_whose_key_is_gone_cannot_be_approved(
+    migrated_database_url: str, clock: FakeClock
+) -> None:
     async with running_app(make_settings(migrated_database_url, otp_secret_key=OLD_KEY), clock=clock) as client:
         started = (await start(client)).json()
         code = last_code(client)
@@ -72,8 +73,9 @@ async def test_a_verification_whose_key_is_gone_cannot_be_approved(migrated_data
         assert (await check(client, last_code(client))).json()["status"] == "approved"
 
 
-async def test_console_on_sqlite_generates_a_key_file_once(tmp_path: Path, clock: FakeClock,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_console_on_sqlite_generates_a_key_file_once(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/data/otp.db", otp_secret_key=None)
     (tmp_path / "data").mkdir()
     with caplog.at_level(logging.WARNING):
@@ -92,8 +94,13 @@ async def test_console_on_sqlite_generates_a_key_file_once(tmp_path: Path, clock
 
 
 async def test_the_key_is_required_everywhere_else(sqlite_url: str) -> None:
-    twilio = make_settings(sqlite_url, otp_secret_key=None, service_provider="twilio",
-                           twilio_account_sid="AC" + "0" * 32, twilio_auth_token="token")
+    twilio = make_settings(
+        sqlite_url,
+        otp_secret_key=None,
+        service_provider="twilio",
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token",
+    )
     postgres = make_settings(POSTGRES_URL, otp_secret_key=None)
     for settings in (twilio, postgres):
         with pytest.raises(SettingsError, match=r"^OTP_SECRET_KEY: required"):
@@ -103,12 +110,20 @@ async def test_the_key_is_required_everywhere_else(sqlite_url: str) -> None:
 
 def test_an_empty_key_counts_as_missing(sqlite_url: str) -> None:
     with pytest.raises(SettingsError, match="OTP_SECRET_KEY"):
-        resolve_secret_keys(make_settings(sqlite_url, otp_secret_key="", service_provider="twilio",
-                                          twilio_account_sid="AC1", twilio_auth_token="token"))
+        resolve_secret_keys(
+            make_settings(
+                sqlite_url,
+                otp_secret_key="",
+                service_provider="twilio",
+                twilio_account_sid="AC1",
+                twilio_auth_token="token",
+            )
+        )
 
 
-async def test_no_code_or_hash_in_responses_rows_or_logs(migrated_database_url: str, clock: FakeClock,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_code_or_hash_in_responses_rows_or_logs(
+    migrated_database_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = make_settings(migrated_database_url)
     with caplog.at_level(logging.DEBUG):
         async with running_app(settings, clock=clock) as client:
@@ -116,13 +131,20 @@ async def test_no_code_or_hash_in_responses_rows_or_logs(migrated_database_url: 
             code = last_code(client)
             verification_id = responses[0].json()["id"]
             clock.advance(1)
-            responses += [await start(client), await check(client, wrong_code(code)),
-                          await client.get(f"/verify/{verification_id}"), await check(client, code),
-                          await client.get(f"/verify/{verification_id}")]
+            responses += [
+                await start(client),
+                await check(client, wrong_code(code)),
+                await client.get(f"/verify/{verification_id}"),
+                await check(client, code),
+                await client.get(f"/verify/{verification_id}"),
+            ]
             rows = await verification_rows(client)
             assert len(sent_bodies(client)) == 2
-    secrets_of_the_code = {code, hashlib.sha256(code.encode()).hexdigest(),
-                           hashlib.sha256((verification_id + code).encode()).hexdigest()}
+    secrets_of_the_code = {
+        code,
+        hashlib.sha256(code.encode()).hexdigest(),
+        hashlib.sha256((verification_id + code).encode()).hexdigest(),
+    }
     for response in responses:
         assert not any(secret in response.text for secret in secrets_of_the_code)
     stored = [str(value) for row in rows for value in row.values() if isinstance(value, (str, bytes))]
@@ -134,8 +156,9 @@ async def test_no_code_or_hash_in_responses_rows_or_logs(migrated_database_url: 
             assert code not in logged, record.name
 
 
-async def test_short_codes_work_with_a_warning(migrated_database_url: str, clock: FakeClock,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+async def test_short_codes_work_with_a_warning(
+    migrated_database_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
         async with running_app(make_settings(migrated_database_url, otp_code_length=4), clock=clock) as client:
             await start(client)

@@ -10,8 +10,17 @@ from otpservice.clock import FakeClock
 from tests.conftest import AppFactory
 from tests.verify.helpers import NUMBER, OTHER_NUMBER, last_code, sent_bodies, services, start, verification_rows
 
-START_FIELDS = {"id", "to", "channel", "status", "expiresAt", "sendAttempts", "canResendAt", "checkAttemptsLeft",
-                "locale"}
+START_FIELDS = {
+    "id",
+    "to",
+    "channel",
+    "status",
+    "expiresAt",
+    "sendAttempts",
+    "canResendAt",
+    "checkAttemptsLeft",
+    "locale",
+}
 
 
 def seconds_between(earlier: str, later: str) -> float:
@@ -99,16 +108,19 @@ async def test_sms_uses_the_default_sender(verify_app: AppFactory) -> None:
         assert services(client).provider.outbox[0]["from"] == "ACME"  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("payload", "status", "code"), [
-    ({"to": "3331234567"}, 400, "invalid_phone_number"),
-    ({"to": "+3933312"}, 400, "invalid_phone_number"),
-    ({"to": 393331234567}, 400, "invalid_request"),
-    ({}, 400, "invalid_request"),
-    ({"to": NUMBER, "channel": "call"}, 400, "invalid_request"),
-    ({"to": NUMBER, "extra": True}, 400, "invalid_request"),
-    ({"to": NUMBER, "appHash": "short"}, 400, "invalid_request"),
-    ({"to": NUMBER, "locale": ""}, 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"to": "3331234567"}, 400, "invalid_phone_number"),
+        ({"to": "+3933312"}, 400, "invalid_phone_number"),
+        ({"to": 393331234567}, 400, "invalid_request"),
+        ({}, 400, "invalid_request"),
+        ({"to": NUMBER, "channel": "call"}, 400, "invalid_request"),
+        ({"to": NUMBER, "extra": True}, 400, "invalid_request"),
+        ({"to": NUMBER, "appHash": "short"}, 400, "invalid_request"),
+        ({"to": NUMBER, "locale": ""}, 400, "invalid_request"),
+    ],
+)
 async def test_bad_start_requests(app_client: AppFactory, payload: dict[str, Any], status: int, code: str) -> None:
     async with app_client() as client:
         response = await client.post("/verify/start", json=payload)
@@ -118,8 +130,11 @@ async def test_bad_start_requests(app_client: AppFactory, payload: dict[str, Any
 
 async def test_start_parses_json_sent_as_a_form_type(app_client: AppFactory) -> None:
     async with app_client() as client:
-        response = await client.post("/verify/start", content=f'{{"to":"{NUMBER}"}}',
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = await client.post(
+            "/verify/start",
+            content=f'{{"to":"{NUMBER}"}}',
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert response.status_code == 201
 
 
@@ -150,8 +165,7 @@ async def test_starts_count_against_the_global_limit(app_client: AppFactory) -> 
         assert int(refused.headers["Retry-After"]) >= 1
 
 
-async def test_no_enumeration_same_shape_for_new_and_known_numbers(verify_app: AppFactory,
-                                                                   clock: FakeClock) -> None:
+async def test_no_enumeration_same_shape_for_new_and_known_numbers(verify_app: AppFactory, clock: FakeClock) -> None:
     async with verify_app() as client:
         await start(client, NUMBER)
         await client.post("/verify/check", json={"to": NUMBER, "code": last_code(client)})
