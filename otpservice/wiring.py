@@ -1,10 +1,12 @@
 """Build (and close) everything the service runs on, once per process."""
 
 import asyncio
+import contextlib
 import logging
 
 import httpx
 
+from otpservice.admin.console import warm_up
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.engine import make_engine, make_sessionmaker
@@ -167,6 +169,8 @@ async def start_background(services: Services) -> None:
         stop_alerts,
         asyncio.create_task(services.alerts.run(stop_alerts), name="alert-sender"),
     )
+    if services.settings.admin_api_keys:  # the console's history is read before anyone asks for it
+        services.extras["console_warm_up"] = asyncio.create_task(warm_up(services), name="console-warm-up")
     task = asyncio.create_task(services.worker.run(), name="outbox-worker")
     services.extras["worker"] = (asyncio.get_running_loop(), task)
 
@@ -180,6 +184,11 @@ def request_stop(services: Services) -> None:
 
 
 async def stop_background(services: Services) -> None:
+    warming = services.extras.pop("console_warm_up", None)
+    if warming is not None:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
     alerts = services.extras.pop("alerts", None)
     if alerts is not None:
         alerts[0].set()

@@ -18,7 +18,7 @@ from otpservice.db.engine import make_sessionmaker
 from otpservice.db.reports import ReportStore
 from otpservice.verify.keys import resolve_secret_keys
 
-audit_log = logging.getLogger("otpservice.admin")
+audit_log = log = logging.getLogger("otpservice.admin")
 
 # Everything a page loads comes from this page: inline style and SVG, nothing from another host.
 SECURITY_HEADERS = {
@@ -82,11 +82,24 @@ class Console:
 
 
 def console_of(request: Request) -> Console:
-    console: Console | None = getattr(request.app.state, "console", None)
+    return console_for(services_of(request))
+
+
+def console_for(services: Services) -> Console:
+    """The process's console, made on first use (or by `warm_up` at start-up)."""
+    console: Console | None = services.extras.get("console")
     if console is None:
-        services = services_of(request)
-        console = request.app.state.console = Console(services, services.extras["breakers"])
+        console = services.extras["console"] = Console(services, services.extras["breakers"])
     return console
+
+
+async def warm_up(services: Services) -> None:
+    """Read each period's final hours once in the background at start-up, so that the first
+    overview an operator opens does not pay for the week's history (about 1 s at 10^6 rows)."""
+    try:
+        await console_for(services).overview.warm()
+    except Exception:  # the console works without it: the first render reads them instead
+        log.warning("console warm-up failed", exc_info=True)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: object) -> HTMLResponse:

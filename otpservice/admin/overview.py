@@ -119,3 +119,12 @@ class Overview:
             )
             self._cache[period] = figures
             return figures
+
+    async def warm(self) -> None:
+        """Read the longest period's final hours (kept for every later render); no figure is
+        cached, so that the first page still shows traffic made after the warm-up."""
+        async with self._lock:
+            now = self._clock.now()
+            since = now - max(PERIODS.values())
+            await self._countries.over(since, now)
+            await self._providers.over(since, now)

@@ -143,3 +143,18 @@ async def test_the_overview_says_when_no_budget_is_set(app_client: AppFactory) -
     async with app_client(admin_api_keys=ADMIN_KEY) as client:
         await login(client)
         assert 'id="no-budgets"' in (await client.get("/admin")).text
+
+
+async def test_the_console_reads_its_history_at_start_up(app_client: AppFactory) -> None:
+    """The first overview an operator opens is served from hours read in the background."""
+    async with app_client(admin_api_keys=ADMIN_KEY) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+        await services.extras["console_warm_up"]
+        overview = services.extras["console"].overview
+        assert len(overview._countries._hours) >= 24 * 6 and len(overview._providers._hours) >= 24 * 6
+        assert not overview._cache  # no figure cached: the first page shows the latest traffic
+
+
+async def test_no_console_work_without_admin_keys(app_client: AppFactory) -> None:
+    async with app_client() as client:
+        assert "console_warm_up" not in client.app.state.services.extras  # type: ignore[attr-defined]
