@@ -450,13 +450,9 @@ def start_service(bench: Bench, backend: Backend, transport: str, name: str) -> 
     return child, url
 
 
-def start_floor(bench: Bench, backend: Backend) -> tuple[Child, str]:
-    port = free_port()
-    argv = [
-        PYTHON,
-        str(BENCH_DIR / "floor_app.py"),
-        "--port",
-        str(port),
+def floor_args(bench: Bench, backend: Backend) -> list[str]:
+    """The floor's command-line arguments (its port apart): same database, provider and transport."""
+    return [
         "--database-url",
         backend.url,
         "--provider-base-url",
@@ -470,6 +466,11 @@ def start_floor(bench: Bench, backend: Backend) -> tuple[Child, str]:
         "--transport",
         "aiohttp",
     ]
+
+
+def start_floor(bench: Bench, backend: Backend) -> tuple[Child, str]:
+    port = free_port()
+    argv = [PYTHON, str(BENCH_DIR / "floor_app.py"), "--port", str(port), *floor_args(bench, backend)]
     workdir = bench.temp / f"floor-{backend.name}"
     workdir.mkdir(exist_ok=True)
     child = bench.group.start(f"floor-{backend.name}", argv, base_env(workdir), cwd=workdir)
@@ -595,24 +596,10 @@ def profile(bench: Bench, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     backend = postgres_backend() if bench.options.backends == ["postgresql"] else sqlite_backend(bench.temp)
     migrate(backend, OTPSERVICE_BIN, base_env(bench.temp))
-    floor_args = [
-        "--database-url",
-        backend.url,
-        "--provider-base-url",
-        bench.fake_url,
-        "--account-sid",
-        ACCOUNT_SID,
-        "--auth-token",
-        AUTH_TOKEN,
-        "--sender",
-        SENDER,
-        "--transport",
-        "aiohttp",
-    ]
     targets = (
         ("send", ["-m", "otpservice", "serve"], "/send", "send", "/-/healthz"),
         ("verify-start", ["-m", "otpservice", "serve"], "/verify/start", "start", "/-/healthz"),
-        ("floor-send", [str(BENCH_DIR / "floor_app.py"), *floor_args], "/floor/send", "send", "/"),
+        ("floor-send", [str(BENCH_DIR / "floor_app.py"), *floor_args(bench, backend)], "/floor/send", "send", "/"),
     )
     for name, program, route, kind, ready in targets:
         port = free_port()

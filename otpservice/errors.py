@@ -188,14 +188,6 @@ class ProviderCredentialsRefused(ProviderError):
     retryable = False
 
 
-class ProviderUnreadableAnswer(ProviderError):
-    """A 2xx we cannot read: the provider may well have taken the message, so it is
-    never retried (a retry could send it twice)."""
-
-    default_message = "SMS provider gave an unreadable answer"
-    retryable = False
-
-
 class ProviderRejected(ProviderError):
     """The provider refused the message for a reason no retry can mend."""
 

@@ -14,7 +14,6 @@ from phonenumbers import PhoneNumber, PhoneNumberType
 # fullmatch with explicit ASCII classes: `$` accepts a trailing newline and `\d` other scripts' digits.
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _ALPHANUMERIC_SENDER = re.compile(r"(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9 ]{1,11}")
-E164_MAX_LENGTH = 16
 
 # Types that can receive an SMS; everything else (FIXED_LINE alone, PREMIUM_RATE,
 # SHARED_COST, TOLL_FREE, VOIP, PAGER, UAN, VOICEMAIL, UNKNOWN) is refused for OTP.

@@ -41,6 +41,7 @@ class BudgetWatcher(Protocol):
 
 
 HOUR, DAY, MINUTE = 3600.0, 86400.0, 60.0
+MAX_ASKED = 1000
 SendKind = Literal["sms", "otp"]
 
 
@@ -108,11 +109,10 @@ class SendBudget:
         watcher: BudgetWatcher | None = None,
     ) -> None:
         self._store, self._rules, self._clock, self._watcher = store, rules, clock, watcher
+        # Crossings this process has already put to the storage (mark -> window end): every send
+        # past a threshold would otherwise ask the storage again whether it was the first.
+        self._asked: dict[str, float] = {}
         self._prefix = f"{prefix}:budget:"
-
-    @property
-    def rules(self) -> BudgetRules:
-        return self._rules
 
     async def reserve(
         self,
@@ -185,14 +185,17 @@ class SendBudget:
 
     async def _report_once(self, event: str, limit: Limit, used: int) -> None:
         """One alert per event, budget and window, across replicas; never fails the send."""
-        if self._watcher is None:
+        mark = f"{limit.counter.key}:{event}"
+        if self._watcher is None or mark in self._asked:
             return
+        now = self._clock.now()
         try:
-            first = await self._store.first_time(
-                f"{limit.counter.key}:{event}", self._clock.now(), limit.counter.window_end
-            )
+            first = await self._store.first_time(mark, now, limit.counter.window_end)
         except StorageUnavailable:
             return
+        if len(self._asked) >= MAX_ASKED:
+            self._asked = {key: end for key, end in self._asked.items() if end > now}
+        self._asked[mark] = limit.counter.window_end
         if first:
             self._watcher.crossed(
                 event, limit.fields["scope"], limit.fields["key"], _window_name(limit), used, limit.counter.limit
@@ -213,12 +216,6 @@ class SendBudget:
             BudgetUse(limit.fields["scope"], limit.fields["key"], _window_name(limit), count, limit.counter.limit)
             for limit, count in zip(limits, used, strict=True)
         ]
-
-    async def ping(self) -> bool:
-        try:
-            return await self._store.ping()
-        except StorageUnavailable:
-            return False
 
     def _spend_limits(self, country: str | None, now: float) -> list[Limit]:
         return [*self._global_spend(now), *self._country_spend(country, now)]
