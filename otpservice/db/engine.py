@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from otpservice.db.prepared import postgres_transaction
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 IDLE_PING_SECONDS = 5.0
 
@@ -98,11 +100,17 @@ def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
 async def begin_core(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
     """A Core write transaction (no ORM session: the hot path's statements cost less so),
     taking its turn like `sessions.begin()` does on SQLite."""
+    engine = _engine_of(sessions)
     if isinstance(sessions, SerializedWrites):
         async with sessions.begin_core() as connection:
             yield connection
+    elif engine.dialect.name == "postgresql":
+        # Opened on asyncpg itself, so that Prepared statements (run on asyncpg) and
+        # SQLAlchemy's own (autocommit: it opens no transaction of its own) share it.
+        async with _autocommit(engine).connect() as connection, postgres_transaction(connection):
+            yield connection
     else:
-        async with _engine_of(sessions).begin() as connection:
+        async with engine.begin() as connection:
             yield connection
 
 

@@ -12,17 +12,20 @@ only touch the database).
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from otpservice.db.engine import begin_core
+from otpservice.db.engine import begin_core, connect_core
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 Work = Callable[[AsyncConnection], Awaitable[Any]]
 # Bounded so that one transaction holds its locks briefly.
 MAX_BATCH = 64
 POSTGRES_LANES = 4
+READ_LANES = 4
 
 
 class GroupCommit:
@@ -73,6 +76,53 @@ class GroupCommit:
             return
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
+
+
+class GroupRead(Generic[K, V]):
+    """Reads by key, taken together like the writes above: the keys asked for while one query
+    is in flight go into the next one (`read_many`: one statement for all of them). A caller
+    gets what a query begun after its call found, never an older answer."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        read_many: Callable[[AsyncConnection, list[K]], Awaitable[dict[K, V]]],
+        lanes: int = READ_LANES,
+    ) -> None:
+        self._sessions, self._read_many, self._lanes = sessions, read_many, lanes
+        self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
+        self._drainers: set[asyncio.Task[None]] = set()
+
+    async def get(self, key: K) -> V | None:
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        self._drainers = {task for task in self._drainers if not task.done()}
+        if len(self._drainers) < self._lanes:
+            self._drainers.add(asyncio.create_task(self._drain()))
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            keys = list(self._waiting)[:MAX_BATCH]
+            batch = {key: self._waiting.pop(key) for key in keys}
+            try:
+                async with connect_core(self._sessions) as connection:
+                    found = await self._read_many(connection, keys)
+            except BaseException as error:  # each caller gets the error; cancelled: the rest too
+                failed = error if isinstance(error, Exception) else RuntimeError("stopped")
+                for futures in batch.values():
+                    for future in futures:
+                        _settle(future, error=failed)
+                if not isinstance(error, Exception):
+                    for futures in self._waiting.values():
+                        for future in futures:
+                            _settle(future, error=failed)
+                    self._waiting = {}
+                    raise
+                continue
+            for key, futures in batch.items():
+                for future in futures:
+                    _settle(future, result=found.get(key))
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: Exception | None = None) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, Update, case, delete, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -13,6 +13,7 @@ from otpservice.core.statuses import CODE_KIND  # claimed before plain messages 
 from otpservice.db.engine import values_of
 from otpservice.db.group import group_commit
 from otpservice.db.models import Message, MessageEvent, MessagePart, Verification
+from otpservice.db.prepared import Prepared, execute, insert_of
 
 # Core statements on the hot path use the mapped classes' tables.
 _MESSAGES, _EVENTS = cast(Table, Message.__table__), cast(Table, MessageEvent.__table__)
@@ -63,7 +64,7 @@ class MessageStore:
         async def work(connection: AsyncConnection) -> None:
             for table, row in zip((_VERIFICATIONS, _MESSAGES, _EVENTS), rows, strict=True):
                 if row is not None:
-                    await connection.execute(insert(table), row)
+                    await execute(connection, insert_of(table, row), row)
 
         try:
             await group_commit(self._sessions).run(work)
@@ -170,10 +171,12 @@ class MessageStore:
             for part in outcome.parts[1:]
         ]
 
+        plain = len(events) == 1 and not parts and lease_expired_before is None  # an attempt's usual outcome
+
         async def work(connection: AsyncConnection) -> bool:
+            if plain and connection.dialect.name == "postgresql":
+                return await _move_with_event(connection, message_id, values, events[0])
             moving = update(_MESSAGES).where(*conditions).values(**values)
-            if len(events) == 1 and not parts and connection.dialect.name == "postgresql":
-                return await _move_with_event(connection, moving, events[0])
             result = await connection.execute(moving)
             if result.rowcount != 1:
                 return False
@@ -262,14 +265,35 @@ class MessageStore:
             return cast(CursorResult[Any], result).rowcount or 0
 
 
-async def _move_with_event(connection: AsyncConnection, moving: Update, event: dict[str, Any]) -> bool:
-    """PostgreSQL: the UPDATE and its history row in one statement (one round trip fewer);
-    the row is inserted only when the UPDATE moved the message."""
-    moved = moving.returning(_MESSAGES.c.id).cte("moved")
+async def _move_with_event(
+    connection: AsyncConnection, message_id: str, values: dict[str, object], event: dict[str, Any]
+) -> bool:
+    """PostgreSQL: a `sending` message's UPDATE and its history row in one statement (one
+    round trip fewer); the row is inserted only when the UPDATE moved the message."""
     names = [name for name in event if name != "message_id"]
-    rows = select(moved.c.id, *(literal(event[name], type_=_EVENTS.c[name].type) for name in names))
-    result = await connection.execute(insert(_EVENTS).from_select(["message_id", *names], rows))
-    return result.rowcount == 1
+    moving = _moving(tuple(values), tuple(names))
+    params = {"m_id": message_id, **{"v_" + k: v for k, v in values.items()}, **{"e_" + k: event[k] for k in names}}
+    return await execute(connection, moving, params) == 1
+
+
+_moves: dict[tuple[tuple[str, ...], tuple[str, ...]], Prepared] = {}
+
+
+def _moving(value_names: tuple[str, ...], event_names: tuple[str, ...]) -> Prepared:
+    """One prepared statement per set of columns an outcome sets (a handful in all)."""
+    found = _moves.get((value_names, event_names))
+    if found is None:
+        moved = (
+            update(_MESSAGES)
+            .where(_MESSAGES.c.id == bindparam("m_id"), _MESSAGES.c.status == "sending")
+            .values({name: bindparam("v_" + name, type_=_MESSAGES.c[name].type) for name in value_names})
+            .returning(_MESSAGES.c.id)
+            .cte("moved")
+        )
+        rows = select(moved.c.id, *(bindparam("e_" + name, type_=_EVENTS.c[name].type) for name in event_names))
+        found = Prepared(insert(_EVENTS).from_select(["message_id", *event_names], rows))
+        _moves[(value_names, event_names)] = found
+    return found
 
 
 def _event_of(message: Message) -> MessageEvent:

@@ -7,7 +7,7 @@ takes one send (`send_attempts < OTP_MAX_SENDS`). The partial unique index
 uq_verifications_pending_to keeps one pending verification per number.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -17,14 +17,17 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Result,
+    String,
     Table,
     and_,
+    any_,
     bindparam,
     delete,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -38,8 +41,9 @@ from otpservice.core.statuses import (
     PENDING,
 )
 from otpservice.db.engine import begin_core, connect_core
-from otpservice.db.group import group_commit
+from otpservice.db.group import GroupRead, group_commit
 from otpservice.db.models import Verification
+from otpservice.db.prepared import Prepared, fetch
 
 _TABLE = cast(Table, Verification.__table__)  # Core statements on the hot path
 
@@ -47,13 +51,29 @@ _TABLE = cast(Table, Verification.__table__)  # Core statements on the hot path
 _OPEN = (PENDING, MAX_ATTEMPTS_REACHED)
 
 
-# Built once: a start's one read costs no statement building.
-_OPEN_FOR = (
-    select(_TABLE)
-    .where(_TABLE.c.to == bindparam("to"), _TABLE.c.status.in_(_OPEN))
-    .order_by(_TABLE.c.created_at.desc())
-    .limit(1)
-)
+# A start's one read, for the numbers of all starts of the moment (GroupRead): built once.
+_STILL_OPEN = or_(*(_TABLE.c.status == status for status in _OPEN))  # OR: no expanding list to compile
+_OPEN_FOR_MANY = {
+    "postgresql": Prepared(
+        select(_TABLE).where(_TABLE.c.to == any_(bindparam("numbers", type_=ARRAY(String))), _STILL_OPEN)
+    ),
+    "sqlite": Prepared(select(_TABLE).where(_TABLE.c.to.in_(bindparam("numbers", expanding=True)), _STILL_OPEN)),
+}
+# A check: one attempt taken (by id or number, within a service or not), then approval or exhaustion.
+_ATTEMPTS: dict[tuple[str, bool], Prepared] = {}
+_AFTER_ATTEMPT = {
+    status: Prepared(
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam("vid"), _TABLE.c.status == PENDING)
+        .values(
+            status=status,
+            updated_at=bindparam("now"),
+            **({"approved_at": bindparam("now")} if status == APPROVED else {}),
+        )
+        .returning(*_TABLE.columns)
+    )
+    for status in (APPROVED, MAX_ATTEMPTS_REACHED)
+}
 
 
 class CheckOutcome(Enum):
@@ -76,6 +96,7 @@ CodeJudge = Callable[[Verification], bool]
 class VerificationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._open_reads: GroupRead[str, Verification] = GroupRead(sessions, _open_for_many)
 
     async def add_pending(self, verification: Verification) -> bool:
         """Insert; False when the number already has a pending verification (a concurrent start)."""
@@ -92,9 +113,8 @@ class VerificationStore:
 
     async def open_for(self, to: str) -> Verification | None:
         """The number's latest verification still holding it (pending, or its attempts spent),
-        expired or not: one query for what a start must know."""
-        async with connect_core(self._sessions) as connection:
-            return _of((await connection.execute(_OPEN_FOR, {"to": to})).first())
+        expired or not: one query for what a start must know, shared with the starts of the moment."""
+        return await self._open_reads.get(to)
 
     async def take_send_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
         return await self._update(
@@ -187,22 +207,19 @@ class VerificationStore:
         selector = Verification.id == verification_id if verification_id is not None else Verification.to == to
         if service_sid is not None:
             selector = and_(selector, or_(Verification.service_sid == service_sid, Verification.service_sid.is_(None)))
+        taking = _taking_attempt("id" if verification_id is not None else "to", service_sid is not None)
+        params = {"key": verification_id if verification_id is not None else to, "sid": service_sid, "now": now}
 
         async def work(connection: AsyncConnection) -> CheckResult | None:
-            taken = await _update_one(
-                connection,
-                [selector, *_usable(now), Verification.check_attempts < Verification.max_check_attempts],
-                check_attempts=Verification.check_attempts + 1,
-                updated_at=now,
-            )
+            taken = _first_of(await fetch(connection, taking, params))
             if taken is None:
                 return None
-            mine = [Verification.id == taken.id, Verification.status == PENDING]
             if judge(taken):
-                approved = await _update_one(connection, mine, status=APPROVED, approved_at=now, updated_at=now)
+                approved = _first_of(await fetch(connection, _AFTER_ATTEMPT[APPROVED], {"vid": taken.id, "now": now}))
                 return CheckResult(CheckOutcome.APPROVED if approved else CheckOutcome.NOT_FOUND, approved)
             if taken.check_attempts >= taken.max_check_attempts:
-                taken = await _update_one(connection, mine, status=MAX_ATTEMPTS_REACHED, updated_at=now) or taken
+                exhausted = _AFTER_ATTEMPT[MAX_ATTEMPTS_REACHED]
+                taken = _first_of(await fetch(connection, exhausted, {"vid": taken.id, "now": now})) or taken
             return CheckResult(CheckOutcome.WRONG_CODE, taken)
 
         # Shared with other writes of the moment (group commit); a caller returns once committed.
@@ -262,6 +279,41 @@ async def _update_one(
     """One conditional UPDATE; the row as it is after it, or None when the conditions failed."""
     statement = update(_TABLE).where(*conditions).values(**values).returning(*_TABLE.columns)
     return _of((await connection.execute(statement)).first())
+
+
+async def _open_for_many(connection: AsyncConnection, numbers: list[str]) -> dict[str, Verification]:
+    statement = _OPEN_FOR_MANY["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
+    latest: dict[str, Verification] = {}
+    for row in await fetch(connection, statement, {"numbers": numbers}):
+        found = Verification(**row)
+        if found.to not in latest or found.created_at > latest[found.to].created_at:
+            latest[found.to] = found
+    return latest
+
+
+def _taking_attempt(by: str, scoped: bool) -> Prepared:
+    """A check's attempt: one conditional UPDATE by id or number, with the row after it."""
+    found = _ATTEMPTS.get((by, scoped))
+    if found is None:
+        selector = (_TABLE.c.id if by == "id" else _TABLE.c.to) == bindparam("key")
+        if scoped:
+            selector = and_(selector, or_(_TABLE.c.service_sid == bindparam("sid"), _TABLE.c.service_sid.is_(None)))
+        found = _ATTEMPTS[(by, scoped)] = Prepared(
+            update(_TABLE)
+            .where(
+                selector,
+                _TABLE.c.status == PENDING,
+                _TABLE.c.expires_at > bindparam("now"),
+                _TABLE.c.check_attempts < _TABLE.c.max_check_attempts,
+            )
+            .values(check_attempts=_TABLE.c.check_attempts + 1, updated_at=bindparam("now"))
+            .returning(*_TABLE.columns)
+        )
+    return found
+
+
+def _first_of(rows: list[Mapping[str, Any]]) -> Verification | None:
+    return Verification(**rows[0]) if rows else None
 
 
 def _of(row: Row[Any] | None) -> Verification | None:
