@@ -1,4 +1,4 @@
-"""create_app(settings): routes, middleware, lifespan, and the one place errors become responses."""
+"""create_app(settings): routes, middleware, lifespan, and the error handlers of api/errors.py."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -6,60 +6,19 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from otpservice.admin import routes as admin
 from otpservice.api import admin_fraud, docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
-from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth, route_template
+from otpservice.api.errors import EXCEPTION_HANDLERS
+from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth
 from otpservice.api.routing import ApiRoute
 from otpservice.clock import Clock, SystemClock
-from otpservice.errors import OTPServiceError, error_body
-from otpservice.observability import metrics
 from otpservice.settings import Settings
 from otpservice.wiring import build_services, close_services, start_background, stop_background
 
 log = logging.getLogger("otpservice")
-
-_HTTP_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-}
-
-
-async def handle_service_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, OTPServiceError)
-    if exc.status_code == 429:
-        metrics.limit_refusal(exc.code)
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.response_headers())
-
-
-async def handle_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "invalid_request" if exc.status_code < 500 else "internal_error")
-    message = {404: "Route not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
-    return JSONResponse(error_body(exc.status_code, message, code), status_code=exc.status_code, headers=exc.headers)
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    """Only what escapes AccessLog (which answers the app's own errors) gets here."""
-    log.error("unhandled error", exc_info=exc, extra={"route": route_template(request.scope)})
-    return JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)
-
-
-EXCEPTION_HANDLERS = {
-    OTPServiceError: handle_service_error,
-    HTTPException: handle_http_error,
-    Exception: handle_unexpected,
-}
-
 
 # The route table (api/routing.py): what /openapi.json documents, whatever the configuration.
 API_ROUTES: list[ApiRoute] = [

@@ -127,6 +127,7 @@ def _send(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _send_one(settings: Settings, to: str, body: str, sender: str | None) -> int:
+    from otpservice.api.errors import error_json
     from otpservice.clock import SystemClock, iso
     from otpservice.errors import OTPServiceError
     from otpservice.wiring import build_services, close_services
@@ -135,7 +136,7 @@ async def _send_one(settings: Settings, to: str, body: str, sender: str | None) 
     try:
         result = await services.sms.send(to, body, sender)
     except OTPServiceError as exc:
-        print(json.dumps(exc.body()), file=sys.stderr)
+        print(json.dumps(error_json(exc)), file=sys.stderr)
         return 1
     finally:
         await close_services(services)

@@ -64,6 +64,7 @@ def fraud_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
+    from otpservice.api.errors import error_json
     from otpservice.clock import SystemClock
     from otpservice.db.engine import make_engine, make_sessionmaker
     from otpservice.errors import OTPServiceError
@@ -81,7 +82,7 @@ async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
             )
         print(json.dumps({"breakers": await operator.list()}, indent=2))
     except OTPServiceError as exc:
-        print(json.dumps(exc.body()), file=sys.stderr)
+        print(json.dumps(error_json(exc)), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

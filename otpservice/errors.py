@@ -1,15 +1,11 @@
-"""The OTPServiceError tree. This is the only module that knows HTTP status codes.
+"""The OTPServiceError tree: what went wrong, in domain terms, with no HTTP in it.
 
-Every error leaves the service as
-{"statusCode": int, "error": reason phrase, "message": text, "code": snake_case}.
+Each class has a stable snake_case `code` (part of the API contract) and a default message.
+Which HTTP status each one answers, and the body it is sent as, is api/errors.py's business.
 """
-
-import math
-from http import HTTPStatus
 
 
 class OTPServiceError(Exception):
-    status_code: int = 500
     code: str = "internal_error"
     default_message: str = "Internal server error"
 
@@ -27,41 +23,22 @@ class OTPServiceError(Exception):
         self.headers = dict(headers or {})
         self.fields = dict(fields or {})  # extra body fields, e.g. a refusal's scope and key
 
-    def response_headers(self) -> dict[str, str]:
-        headers = dict(self.headers)
-        if self.status_code == 429 or (self.status_code == 503 and self.retry_after is not None):
-            seconds = self.retry_after if self.retry_after is not None else 1
-            headers["Retry-After"] = str(max(1, math.ceil(seconds)))
-        return headers
 
-    def body(self) -> dict[str, object]:
-        return {**error_body(self.status_code, self.message, self.code), **self.fields}
-
-
-def error_body(status_code: int, message: str, code: str) -> dict[str, object]:
-    return {
-        "statusCode": status_code,
-        "error": HTTPStatus(status_code).phrase,
-        "message": message,
-        "code": code,
-    }
-
-
-# --- request problems (4xx) ---------------------------------------------------
+# --- request problems ---------------------------------------------------------
 class InvalidRequest(OTPServiceError):
-    status_code, code, default_message = 400, "invalid_request", "Invalid request"
+    code, default_message = "invalid_request", "Invalid request"
 
 
 class InvalidPhoneNumber(OTPServiceError):
-    status_code, code, default_message = 400, "invalid_phone_number", "Invalid phone number"
+    code, default_message = "invalid_phone_number", "Invalid phone number"
 
 
 class Unauthorized(OTPServiceError):
-    status_code, code, default_message = 401, "unauthorized", "Missing or invalid API key"
+    code, default_message = "unauthorized", "Missing or invalid API key"
 
 
 class Forbidden(OTPServiceError):
-    status_code, code, default_message = 403, "forbidden", "Forbidden"
+    code, default_message = "forbidden", "Forbidden"
 
 
 class SenderNotAllowed(Forbidden):
@@ -85,7 +62,7 @@ class WebhookForbidden(Forbidden):
 
 
 class NotFound(OTPServiceError):
-    status_code, code, default_message = 404, "not_found", "Not found"
+    code, default_message = "not_found", "Not found"
 
 
 class VerificationNotFound(NotFound):
@@ -97,20 +74,20 @@ class MessageNotFound(NotFound):
 
 
 class MethodNotAllowed(OTPServiceError):
-    status_code, code, default_message = 405, "method_not_allowed", "Method not allowed"
+    code, default_message = "method_not_allowed", "Method not allowed"
 
 
 class PayloadTooLarge(OTPServiceError):
-    status_code, code, default_message = 413, "payload_too_large", "Request body is too large"
+    code, default_message = "payload_too_large", "Request body is too large"
 
 
 class InsufficientBalance(OTPServiceError):
-    status_code, code, default_message = 402, "insufficient_balance", "Provider balance is empty"
+    code, default_message = "insufficient_balance", "Provider balance is empty"
 
 
-# --- limits (429, always with Retry-After) ------------------------------------
+# --- limits: refused for now, retry later -------------------------------------
 class TooManyRequests(OTPServiceError):
-    status_code, code, default_message = 429, "rate_limited", "Too many requests"
+    code, default_message = "rate_limited", "Too many requests"
 
 
 class RateLimited(TooManyRequests):
@@ -147,18 +124,15 @@ class DestinationSuspended(TooManyRequests):
     code, default_message = "destination_suspended", "SMS to this destination is suspended for now"
 
     def __init__(self, message: str | None = None, *, scope: str, key: str, retry_after: float) -> None:
-        super().__init__(message, retry_after=retry_after)
+        super().__init__(message, retry_after=retry_after, fields={"scope": scope, "key": key})
         self.scope, self.key = scope, key
 
-    def body(self) -> dict[str, object]:
-        return {**super().body(), "scope": self.scope, "key": self.key}
 
-
-# --- provider problems ----------------------------------------------------------
+# --- provider problems --------------------------------------------------------
 class ProviderError(OTPServiceError):
     """The provider failed. `retryable` ones may be queued and retried later."""
 
-    status_code, code, default_message = 502, "provider_error", "SMS provider error"
+    code, default_message = "provider_error", "SMS provider error"
     retryable = True
     # True when the request may have reached the provider (a read timeout, a dropped
     # answer): the message may have gone out, so it is never failed over at once.
@@ -166,7 +140,7 @@ class ProviderError(OTPServiceError):
 
 
 class ProviderRateLimited(ProviderError, TooManyRequests):
-    status_code, code, default_message = 429, "provider_rate_limited", "SMS provider is throttling"
+    code, default_message = "provider_rate_limited", "SMS provider is throttling"
 
 
 class ProviderUnavailable(ProviderError):
@@ -174,7 +148,7 @@ class ProviderUnavailable(ProviderError):
 
 
 class ProviderTimeout(ProviderError):
-    status_code, default_message = 504, "SMS provider timed out"
+    default_message = "SMS provider timed out"
 
 
 class ProviderAnswerLost(ProviderTimeout):
@@ -195,7 +169,7 @@ class ProviderRejected(ProviderError):
     retryable = False
 
 
-# The provider's verdicts on the number or the account keep their own status and code,
+# The provider's verdicts on the number or the account keep their own code,
 # and are still ProviderErrors (recorded as failed, never retried).
 class ProviderInvalidNumber(InvalidPhoneNumber, ProviderError):
     default_message = "The provider says the number is invalid"
@@ -211,7 +185,7 @@ class ProviderInsufficientBalance(InsufficientBalance, ProviderError):
 
 
 class ServiceUnavailable(OTPServiceError):
-    status_code, code, default_message = 503, "not_ready", "Service not ready"
+    code, default_message = "not_ready", "Service not ready"
 
 
 class LimitsUnavailable(ServiceUnavailable):

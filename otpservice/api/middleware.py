@@ -10,10 +10,11 @@ from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otpservice.errors import Unauthorized, error_body
+from otpservice.api.errors import error_body, error_json, status_of
+from otpservice.api.routing import route_template
+from otpservice.errors import Unauthorized
 from otpservice.observability import metrics
 from otpservice.observability.logging import request_id
 
@@ -23,7 +24,6 @@ log = logging.getLogger("otpservice")
 OPEN_PREFIXES = ("/-/", "/webhooks/")
 # Routes that check their own credentials: the Twilio-compatible API takes HTTP Basic.
 OWN_AUTH_PREFIXES = ("/v2/",)
-UNMATCHED = "<unmatched>"
 # An incoming X-Request-ID is echoed only when it is this tame: it lands in every log line.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -54,7 +54,7 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         error = Unauthorized()
-        response = JSONResponse(error.body(), status_code=error.status_code, headers={"WWW-Authenticate": "Bearer"})
+        response = JSONResponse(error_json(error), status_code=status_of(error), headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 
     def _authorized(self, scope: Scope) -> bool:
@@ -69,19 +69,6 @@ class ApiKeyAuth:
 def _is_admin(path: str) -> bool:
     """/admin has keys of its own (ADMIN_API_KEYS), checked by its routes."""
     return path == "/admin" or path.startswith("/admin/")
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template (`/verify/{id}`), never the raw path."""
-    route = scope.get("route")
-    if route is None:
-        # Refused before routing (e.g. 401): find the route the request was aimed at.
-        app = scope.get("app")
-        routes: list[BaseRoute] = list(getattr(app, "routes", []))
-        route = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
-    if route is None:
-        return UNMATCHED
-    return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
 
 
 class AccessLog:

@@ -1,6 +1,7 @@
 """GET /openapi.json: the OpenAPI 3.1 document, built from the route table (api/routing.py),
-the pydantic models that validate, and the error classes of errors.py. Nothing here is kept
-by hand per route: add a route to the table and it is documented."""
+the pydantic models that validate, the error classes of errors.py and their statuses (the table
+of api/errors.py). Nothing here is kept by hand per route: add a route to the table and it is
+documented."""
 
 import re
 from collections import defaultdict
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from otpservice import errors
+from otpservice.api.errors import status_of
 from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute
 from otpservice.errors import LimitsUnavailable, OTPServiceError, RateLimited
 
@@ -109,8 +111,8 @@ def _answer(answer: Answer) -> Schema:
 def _error_responses(api: ApiRoute) -> dict[str, Schema]:
     by_status: dict[int, list[str]] = defaultdict(list)
     for cls in api.all_errors():
-        if cls.code not in by_status[cls.status_code]:
-            by_status[cls.status_code].append(cls.code)
+        if cls.code not in by_status[status_of(cls)]:
+            by_status[status_of(cls)].append(cls.code)
     responses: dict[str, Schema] = {}
     for status, codes in sorted(by_status.items()):
         result: Schema = {
@@ -118,7 +120,7 @@ def _error_responses(api: ApiRoute) -> dict[str, Schema]:
             "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
         }
         retry = status == 429 or any(
-            issubclass(cls, LimitsUnavailable) for cls in api.all_errors() if cls.status_code == status
+            issubclass(cls, LimitsUnavailable) for cls in api.all_errors() if status_of(cls) == status
         )
         headers = ["Retry-After"] if retry else []
         if status == 429 and any(issubclass(cls, RateLimited) for cls in api.all_errors()):

@@ -6,11 +6,12 @@ Starlette route. /openapi.json is built from `API_ROUTES` alone (api/openapi.py)
 never varies with configuration: a route that a setting turns off stays declared and
 answers 404 (list NotFound in its `errors`).
 
-A native route lists the OTPServiceError classes it can raise in `errors`; their status and
-`code` come from errors.py. The table adds what every route of its kind can answer: 500,
-401 (`auth="api_key"`), 400 and 413 (a `request` body). A route whose errors have another
-body (the Twilio-compatible /v2 API) sets `native_errors=False` and lists every status it can
-answer (401 included) in `responses`, with its own pydantic model for that body.
+A native route lists the OTPServiceError classes it can raise in `errors`; their `code` comes
+from errors.py, their status from api/errors.py. The table adds what every route of its kind
+can answer: 500, 401 (`auth="api_key"`), 400 and 413 (a `request` body). A route whose
+errors have another body (the Twilio-compatible /v2 API) sets `native_errors=False` and lists
+every status it can answer (401 included) in `responses`, with its own pydantic model for
+that body.
 
 A route that is not part of the API (an HTML page, static files) is mounted as a plain
 Starlette `Route(..., include_in_schema=False)`; tests/ops/test_openapi.py fails for any
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from otpservice.errors import InvalidRequest, OTPServiceError, PayloadTooLarge, Unauthorized
 
@@ -30,6 +32,7 @@ from otpservice.errors import InvalidRequest, OTPServiceError, PayloadTooLarge, 
 # with one of API_KEYS as the password (Twilio clients). none: open (operations, webhooks, docs).
 Auth = Literal["api_key", "admin_key", "basic", "none"]
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+UNMATCHED = "<unmatched>"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class ApiRoute:
     path_params: Mapping[str, str] = field(default_factory=dict)  # name -> description
     auth: Auth = "api_key"
     description: str | None = None
-    # Native error body (errors.py) or not: /v2 answers Twilio's, declared in `responses`.
+    # Native error body (api/errors.py) or not: /v2 answers Twilio's, declared in `responses`.
     native_errors: bool = True
 
     def all_errors(self) -> tuple[type[OTPServiceError], ...]:
@@ -88,3 +91,16 @@ class DocumentedRoute(Route):
 
 def mount(api_routes: list[ApiRoute]) -> list[Route]:
     return [api.mount() for api in api_routes]
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/verify/{id}`), never the raw path."""
+    route = scope.get("route")
+    if route is None:
+        # Refused before routing (e.g. 401): find the route the request was aimed at.
+        app = scope.get("app")
+        routes: list[BaseRoute] = list(getattr(app, "routes", []))
+        route = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
+    if route is None:
+        return UNMATCHED
+    return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from otpservice.api.errors import response_headers, status_of
 from otpservice.db.models import VerifyService
 from otpservice.errors import OTPServiceError
 from otpservice.verify.views import VerificationView
@@ -33,10 +34,9 @@ def twilio_date(epoch_seconds: float) -> str:
 
 
 def twilio_error(exc: OTPServiceError, message: str | None = None) -> JSONResponse:
-    status, code = TWILIO_ERRORS.get(
-        exc.code, (exc.status_code, 20429 if exc.status_code == 429 else 20000 + exc.status_code)
-    )
-    headers = exc.response_headers()
+    native = status_of(exc)
+    status, code = TWILIO_ERRORS.get(exc.code, (native, 20429 if native == 429 else 20000 + native))
+    headers = response_headers(exc)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="otpservice"'
     body = {

@@ -15,6 +15,7 @@ from starlette.routing import Match, Mount, Route
 
 from otpservice.api.body import client_ip
 from otpservice.api.context import services_of
+from otpservice.api.errors import status_of
 from otpservice.api.twilio_form import account_of, read_form, refuse_unsupported, required
 from otpservice.api.twilio_render import check_json, service_json, twilio_error, verification_json
 from otpservice.api.verify import APP_HASH_PATTERN
@@ -85,9 +86,10 @@ def endpoint(
                 refuse_unsupported(form, supported, ignored)
             return await handler(Call(request, account_sid, form))
         except OTPServiceError as exc:
-            if exc.status_code == 429:
+            status = status_of(exc)
+            if status == 429:
                 metrics.limit_refusal(exc.code)
-            if exc.status_code == 404:
+            if status == 404:
                 path = request.url.path.removeprefix("/v2")
                 return twilio_error(exc, f"The requested resource {path} was not found")
             return twilio_error(exc)

@@ -6,14 +6,15 @@ import pytest
 from twilio.base import deserialize
 
 from otpservice.api.twilio_render import send_code_attempts, twilio_date, twilio_error
-from otpservice.errors import NumberDelayed, OTPServiceError, ProviderUnavailable
+from otpservice.errors import (
+    BudgetExhausted,
+    DestinationSuspended,
+    LimitsUnavailable,
+    NumberDelayed,
+    OTPServiceError,
+    ProviderUnavailable,
+)
 from otpservice.verify.views import VerificationView
-
-
-def _error(code: str, status: int) -> OTPServiceError:
-    error = OTPServiceError("refused", retry_after=12.2)
-    error.code, error.status_code = code, status
-    return error
 
 
 def test_dates_are_exactly_what_the_sdk_parses() -> None:
@@ -25,9 +26,9 @@ def test_dates_are_exactly_what_the_sdk_parses() -> None:
 @pytest.mark.parametrize(
     ("error", "status", "code"),
     [
-        (_error("destination_suspended", 429), 429, 60410),
-        (_error("limits_unavailable", 503), 503, 20503),
-        (_error("budget_exhausted", 429), 429, 20429),
+        (DestinationSuspended("refused", scope="prefix", key="393471", retry_after=12.2), 429, 60410),
+        (LimitsUnavailable("refused", retry_after=12.2), 503, 20503),
+        (BudgetExhausted("refused", retry_after=12.2), 429, 20429),
         (NumberDelayed(retry_after=3), 429, 20429),
         (ProviderUnavailable(), 502, 20502),
     ],

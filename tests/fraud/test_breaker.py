@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from otpservice.api.errors import error_json
 from otpservice.clock import FakeClock, to_datetime
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.verifications import VerificationStore
@@ -35,7 +36,7 @@ async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(
         refusal = await refused(r, in_range(51))
         assert (refusal.scope, refusal.key) == ("prefix", RANGE)
         assert 899 <= refusal.retry_after <= 900
-        assert refusal.body()["code"] == "destination_suspended"
+        assert error_json(refusal)["code"] == "destination_suspended"
         await r.guard.before_start("+393471234567")  # the rest of the country still passes
         [listed] = await r.operator.list()
         assert listed | {"openedAt": None, "retryAt": None} == {

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from otpservice.api.errors import response_headers, status_of
 from otpservice.clock import FakeClock
 from otpservice.errors import (
     BudgetExhausted,
@@ -189,7 +190,7 @@ async def test_an_unreachable_redis_fails_closed_and_fast(clock: FakeClock) -> N
     try:
         with pytest.raises(LimitsUnavailable) as down:
             await budget.reserve(NUMBER, kind="sms", country="IT")
-        assert down.value.status_code == 503 and down.value.response_headers()["Retry-After"] == "1"
+        assert status_of(down.value) == 503 and response_headers(down.value)["Retry-After"] == "1"
         with pytest.raises(LimitsUnavailable):
             await budget.count_client("198.51.100.1")
         assert await storage.ping() is False

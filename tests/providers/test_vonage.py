@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from otpservice.api.errors import response_headers
 from otpservice.errors import (
     ProviderCredentialsRefused,
     ProviderError,
@@ -130,7 +131,7 @@ async def test_throttling_says_retry_after_one_second() -> None:
     script.reply(200, json=failed("1", "Throughput Rate Exceeded"))
     with pytest.raises(ProviderRateLimited) as raised:
         await vonage(script).send(SMS)
-    assert raised.value.response_headers()["Retry-After"] == "1"
+    assert response_headers(raised.value)["Retry-After"] == "1"
 
 
 @pytest.mark.parametrize(
