@@ -57,7 +57,7 @@ class FloorState:
 
 
 def make_client(config: FloorConfig) -> httpx.AsyncClient:
-    """As otpservice.providers.registry.make_http_client does it."""
+    """As otpservice.provider_setup.make_http_client does it."""
     transport: httpx.AsyncBaseTransport | None = None
     if config.transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport

@@ -27,7 +27,7 @@ from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
 from otpservice.observability.alerts import AlertSender, BudgetAlerts
-from otpservice.providers.registry import balance_check_enabled, build_provider, make_http_client
+from otpservice.provider_setup import balance_check_enabled, build_provider, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService

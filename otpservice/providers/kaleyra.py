@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,6 @@ from otpservice.providers.base import (
     scrub,
     to_decimal,
 )
-from otpservice.settings import Settings, SettingsError
 
 # Kaleyra's error codes are not published in a stable list, so errors are classified by
 # their words. Order matters: the first matching class wins.
@@ -44,35 +44,25 @@ _ABOUT_SENDER = re.compile(r"sender|from", re.I)
 MESSAGE_TYPE = "TXN"
 
 
+@dataclass(frozen=True, slots=True)
+class KaleyraConfig:
+    """What KaleyraProvider reads. `balance_path` may hold {sid}."""
+
+    base_url: str
+    sid: str
+    api_key: str = field(repr=False)
+    balance_path: str = "/v1/{sid}/billing/balance"
+
+
 class KaleyraProvider:
     name = "kaleyra"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        base_url: str,
-        sid: str,
-        api_key: str,
-        balance_path: str = "/v1/{sid}/billing/balance",
-    ) -> None:
+    def __init__(self, config: KaleyraConfig, client: httpx.AsyncClient) -> None:
         self._client = client
-        base = base_url.rstrip("/")
-        self._messages_url = f"{base}/v1/{sid}/messages"
-        self._balance_url = base + balance_path.format(sid=sid)
-        self._headers = {"api-key": api_key, "Accept": "application/json"}
-
-    @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "KaleyraProvider":
-        if not settings.kaleyra_sid or not settings.kaleyra_api_key:
-            raise SettingsError("KALEYRA_API_KEY: required (with KALEYRA_SID) when kaleyra is used")
-        return cls(
-            client,
-            base_url=settings.kaleyra_base_url,
-            sid=settings.kaleyra_sid,
-            api_key=settings.kaleyra_api_key.get_secret_value(),
-            balance_path=settings.kaleyra_balance_path,
-        )
+        base = config.base_url.rstrip("/")
+        self._messages_url = f"{base}/v1/{config.sid}/messages"
+        self._balance_url = base + config.balance_path.format(sid=config.sid)
+        self._headers = {"api-key": config.api_key, "Accept": "application/json"}
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         form = {"to": sms.receiver, "body": sms.body, "type": MESSAGE_TYPE}

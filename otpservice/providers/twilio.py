@@ -1,5 +1,6 @@
 """Twilio Programmable Messaging: send one SMS, read the account balance."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,6 @@ from otpservice.providers.base import (
     scrub,
     to_decimal,
 )
-from otpservice.settings import Settings, SettingsError
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors) that say the To number is
 # wrong: invalid, not a phone number, not a mobile, a type that cannot take SMS.
@@ -39,45 +39,38 @@ AUTH_FAILED = 20003
 TOO_MANY_REQUESTS = 20429
 
 
+@dataclass(frozen=True, slots=True)
+class TwilioConfig:
+    """What TwilioProvider reads: the account, and its auth token or an API key (or both)."""
+
+    account_sid: str
+    base_url: str
+    auth_token: str | None = field(default=None, repr=False)
+    api_key_sid: str | None = None
+    api_key_secret: str | None = field(default=None, repr=False)
+    messaging_service_sid: str | None = None
+
+    def __post_init__(self) -> None:
+        self.login()  # refuses a config without credentials
+
+    def login(self) -> tuple[str, str]:
+        """(username, password) for basic auth. An API key, when given, is preferred: it can
+        be revoked without touching the account's auth token (which still signs webhooks)."""
+        if self.api_key_sid and self.api_key_secret:
+            return self.api_key_sid, self.api_key_secret
+        if self.auth_token:
+            return self.account_sid, self.auth_token
+        raise ValueError("twilio needs an auth token or an API key (sid and secret)")
+
+
 class TwilioProvider:
     name = "twilio"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        base_url: str,
-        account_sid: str,
-        username: str,
-        password: str,
-        messaging_service_sid: str | None = None,
-    ) -> None:
+    def __init__(self, config: TwilioConfig, client: httpx.AsyncClient) -> None:
         self._client = client
-        self._account_url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
-        self._auth = httpx.BasicAuth(username, password)
-        self._messaging_service_sid = messaging_service_sid
-
-    @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "TwilioProvider":
-        account_sid = settings.twilio_account_sid
-        if not account_sid:
-            raise SettingsError("TWILIO_ACCOUNT_SID: required when twilio is used")
-        # An API key, when given, is preferred: it can be revoked without touching the
-        # account's auth token (which still signs webhooks).
-        if settings.twilio_api_key_sid and settings.twilio_api_key_secret:
-            username, password = settings.twilio_api_key_sid, settings.twilio_api_key_secret
-        elif settings.twilio_auth_token:
-            username, password = account_sid, settings.twilio_auth_token
-        else:
-            raise SettingsError("TWILIO_AUTH_TOKEN: required when twilio is used")
-        return cls(
-            client,
-            base_url=settings.twilio_base_url,
-            account_sid=account_sid,
-            username=username,
-            password=password.get_secret_value(),
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-        )
+        self._account_url = f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}"
+        self._auth = httpx.BasicAuth(*config.login())
+        self._messaging_service_sid = config.messaging_service_sid
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         form = {"To": sms.receiver, "Body": sms.body}

@@ -4,6 +4,7 @@ Vonage answers HTTP 200 even when it refuses: the verdict is in each messages[] 
 """
 
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import httpx
@@ -31,7 +32,6 @@ from otpservice.providers.base import (
     scrub,
     to_decimal,
 )
-from otpservice.settings import Settings, SettingsError
 
 # Statuses of https://developer.vonage.com/en/api-errors/sms that no retry can mend.
 _REJECTED = {
@@ -45,25 +45,23 @@ _ABOUT_NUMBER = re.compile(r"\bto\b|number|msisdn|recipient|destination", re.I)
 _ABOUT_SENDER = re.compile(r"\bfrom\b|sender", re.I)
 
 
+@dataclass(frozen=True, slots=True)
+class VonageConfig:
+    """What VonageProvider reads."""
+
+    base_url: str
+    api_key: str
+    api_secret: str = field(repr=False)
+
+
 class VonageProvider:
     name = "vonage"
 
-    def __init__(self, client: httpx.AsyncClient, *, base_url: str, api_key: str, api_secret: str) -> None:
+    def __init__(self, config: VonageConfig, client: httpx.AsyncClient) -> None:
         self._client = client
-        self._base = base_url.rstrip("/")
-        self._api_key = api_key
-        self._api_secret = api_secret
-
-    @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> "VonageProvider":
-        if not settings.vonage_api_key or not settings.vonage_api_secret:
-            raise SettingsError("VONAGE_API_SECRET: required (with VONAGE_API_KEY) when vonage is used")
-        return cls(
-            client,
-            base_url=settings.vonage_base_url,
-            api_key=settings.vonage_api_key,
-            api_secret=settings.vonage_api_secret.get_secret_value(),
-        )
+        self._base = config.base_url.rstrip("/")
+        self._api_key = config.api_key
+        self._api_secret = config.api_secret
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
         form = {

@@ -17,8 +17,7 @@ from otpservice.errors import (
     ProviderUnavailable,
 )
 from otpservice.providers.base import OutgoingSms
-from otpservice.providers.kaleyra import KaleyraProvider
-from otpservice.settings import Settings
+from otpservice.providers.kaleyra import KaleyraConfig, KaleyraProvider
 from tests.providers.helpers import Script
 
 API_KEY = "kaleyra-key-secret-1"
@@ -36,13 +35,8 @@ SMS = OutgoingSms(receiver="+919812345678", body="hi", sender="ACME")
 
 
 def kaleyra(script: Script, **overrides: Any) -> KaleyraProvider:
-    values: dict[str, Any] = {
-        "service_provider": "kaleyra",
-        "kaleyra_sid": "HX123",
-        "kaleyra_api_key": API_KEY,
-        "kaleyra_base_url": "https://kaleyra.test",
-    }
-    return KaleyraProvider.from_settings(Settings(**{**values, **overrides}), script.client())
+    config = KaleyraConfig(**{"sid": "HX123", "api_key": API_KEY, "base_url": "https://kaleyra.test", **overrides})
+    return KaleyraProvider(config, script.client())
 
 
 async def test_send_posts_the_form_with_the_api_key_header() -> None:
@@ -154,6 +148,6 @@ async def test_rejection_message_carries_kaleyras_code_with_the_number_masked() 
 async def test_balance(body: dict[str, Any], expected: Decimal | None) -> None:
     script = Script()
     script.reply(200, json=body)
-    assert await kaleyra(script, kaleyra_balance_path="/v2/{sid}/balance").balance() == expected
+    assert await kaleyra(script, balance_path="/v2/{sid}/balance").balance() == expected
     assert str(script.requests[0].url) == "https://kaleyra.test/v2/HX123/balance"
     assert script.requests[0].headers["api-key"] == API_KEY

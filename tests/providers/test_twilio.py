@@ -16,8 +16,7 @@ from otpservice.errors import (
     ProviderUnavailable,
 )
 from otpservice.providers.base import OutgoingSms
-from otpservice.providers.twilio import TwilioProvider
-from otpservice.settings import Settings
+from otpservice.providers.twilio import TwilioConfig, TwilioProvider
 from tests.providers.helpers import Script
 
 SID = "AC" + "a" * 32
@@ -25,18 +24,9 @@ TOKEN = "token-secret-123"
 CREATED = {"sid": "SM" + "b" * 32, "status": "queued", "num_segments": "2"}
 
 
-def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "service_provider": "twilio",
-        "twilio_account_sid": SID,
-        "twilio_auth_token": TOKEN,
-        "twilio_base_url": "https://twilio.test/",
-    }
-    return Settings(**{**values, **overrides})
-
-
 def twilio(script: Script, **overrides: Any) -> TwilioProvider:
-    return TwilioProvider.from_settings(settings(**overrides), script.client())
+    config = TwilioConfig(**{"account_sid": SID, "auth_token": TOKEN, "base_url": "https://twilio.test/", **overrides})
+    return TwilioProvider(config, script.client())
 
 
 def login(script: Script) -> str:
@@ -69,7 +59,7 @@ async def test_send_posts_the_form_with_basic_auth() -> None:
 async def test_api_key_is_preferred_to_the_auth_token() -> None:
     script = Script()
     script.reply(201, json=CREATED)
-    provider = twilio(script, twilio_api_key_sid="SK" + "c" * 32, twilio_api_key_secret="key-secret")
+    provider = twilio(script, api_key_sid="SK" + "c" * 32, api_key_secret="key-secret")
     await provider.send(OutgoingSms(receiver="+14155552671", body="hi", sender="ACME"))
     assert login(script) == "SK" + "c" * 32 + ":key-secret"
     assert SID in str(script.requests[0].url)
@@ -79,7 +69,7 @@ async def test_messaging_service_is_used_without_a_sender_and_segments_zero_is_u
     script = Script()
     script.reply(201, json={**CREATED, "status": "accepted", "num_segments": "0"})
     script.reply(201, json=CREATED)
-    provider = twilio(script, twilio_messaging_service_sid="MG" + "d" * 32)
+    provider = twilio(script, messaging_service_sid="MG" + "d" * 32)
     receipt = await provider.send(OutgoingSms(receiver="+14155552671", body="hi"))
     assert script.form(0) == {"To": "+14155552671", "Body": "hi", "MessagingServiceSid": "MG" + "d" * 32}
     assert (receipt.provider_status, receipt.segments) == ("accepted", None)

@@ -18,8 +18,7 @@ from otpservice.errors import (
     ProviderUnavailable,
 )
 from otpservice.providers.base import OutgoingSms
-from otpservice.providers.vonage import VonageProvider
-from otpservice.settings import Settings
+from otpservice.providers.vonage import VonageConfig, VonageProvider
 from tests.providers.helpers import Script
 
 SECRET = "vonage-secret-XYZ"
@@ -41,14 +40,8 @@ def failed(status: str, text: str) -> dict[str, Any]:
 
 
 def vonage(script: Script) -> VonageProvider:
-    values: dict[str, Any] = {
-        "service_provider": "vonage",
-        "vonage_api_key": "key1",
-        "vonage_api_secret": SECRET,
-        "vonage_base_url": "https://vonage.test/",
-    }
-    settings = Settings(**values)
-    return VonageProvider.from_settings(settings, script.client())
+    config = VonageConfig(base_url="https://vonage.test/", api_key="key1", api_secret=SECRET)
+    return VonageProvider(config, script.client())
 
 
 async def test_send_posts_credentials_and_the_number_without_plus() -> None:
