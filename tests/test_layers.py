@@ -1,0 +1,82 @@
+"""The house of README's Architecture section, checked against the imports: no module imports
+from a layer above its own (imports inside functions and under TYPE_CHECKING count too)."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "otpservice"
+
+# README, "Arrows point one way": a higher number may import a lower or equal one, never above.
+LAYERS = {
+    # what every layer shares, depending on nothing of the service
+    "core": 0,
+    "clock": 0,
+    "errors": 0,
+    # the parts the domain is built on; settings.py is a validated value read by the factories
+    "providers": 1,
+    "limits": 1,
+    "db": 1,
+    "observability": 1,
+    "settings": 1,
+    "delivery": 2,
+    "fraud": 2,
+    "verify": 3,
+    "sms": 3,
+    "api": 4,
+    "admin": 4,
+    # building and running the whole: the only places that know all parts
+    "provider_setup": 5,
+    "wiring": 5,
+    "app": 5,
+    "preflight": 5,
+    "cli": 5,
+    "cli_operator": 5,
+    "__main__": 5,
+    "__init__": 5,
+}
+
+
+def unit_of(module: str) -> str:
+    """`otpservice.db.messages` -> `db`; `otpservice.errors` -> `errors`; `otpservice` -> `__init__`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def imported_units(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "otpservice":
+                found.update(alias.name for alias in node.names if alias.name in LAYERS)
+            elif node.module.startswith("otpservice."):
+                found.add(unit_of(node.module))
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            raise AssertionError(f"{path}: relative import (the house uses absolute ones)")
+        elif isinstance(node, ast.Import):
+            found.update(unit_of(alias.name) for alias in node.names if alias.name.startswith("otpservice."))
+    return found
+
+
+def upward_imports() -> list[str]:
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        unit = unit_of(".".join(relative.parts).removesuffix(".__init__"))
+        assert unit in LAYERS, f"{path}: not in the layer table; place it in README's house and here"
+        for target in imported_units(path) - {unit}:
+            assert target in LAYERS, f"{path} imports otpservice.{target}, which is not in the layer table"
+            if LAYERS[target] > LAYERS[unit]:
+                problems.append(f"{relative} ({unit}, layer {LAYERS[unit]}) imports {target} (layer {LAYERS[target]})")
+    return problems
+
+
+def test_no_import_points_up() -> None:
+    assert upward_imports() == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def later():\n    from otpservice.api.errors import status_of\n")
+    assert imported_units(bad) == {"api"}
+    bad.write_text("from otpservice import wiring\nimport otpservice.verify.service\n")
+    assert imported_units(bad) == {"wiring", "verify"}
