@@ -4,6 +4,8 @@ Each class has a stable snake_case `code` (part of the API contract) and a defau
 Which HTTP status each one answers, and the body it is sent as, is api/errors.py's business.
 """
 
+from otpservice.core.rate_window import RateWindow
+
 
 class OTPServiceError(Exception):
     code: str = "internal_error"
@@ -91,7 +93,20 @@ class TooManyRequests(OTPServiceError):
 
 
 class RateLimited(TooManyRequests):
+    """The global send window is full; `window` is its state when it refused."""
+
     code, default_message = "rate_limited", "Rate limit exceeded, retry later"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        window: RateWindow | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, fields=fields)
+        self.window = window
 
 
 class NumberDelayed(TooManyRequests):

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from otpservice.api.rate import rate_headers
 from otpservice.api.routing import route_template
 from otpservice.errors import (
     Forbidden,
@@ -29,6 +30,7 @@ from otpservice.errors import (
     ProviderNumberBlocked,
     ProviderRateLimited,
     ProviderTimeout,
+    RateLimited,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
@@ -89,8 +91,10 @@ def error_json(error: OTPServiceError) -> dict[str, object]:
 
 
 def response_headers(error: OTPServiceError) -> dict[str, str]:
-    """The error's own headers, plus Retry-After on a 429 (1 s if unknown) or a 503 that has one."""
-    headers = dict(error.headers)
+    """A global-window refusal's X-RateLimit-*, the error's own headers, plus Retry-After on a
+    429 (1 s if unknown) or a 503 that has one."""
+    headers = rate_headers(error.window) if isinstance(error, RateLimited) else {}
+    headers.update(error.headers)
     status = status_of(error)
     if status == 429 or (status == 503 and error.retry_after is not None):
         seconds = error.retry_after if error.retry_after is not None else 1

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 
 from otpservice.api.body import read_json
 from otpservice.api.context import services_of
+from otpservice.api.rate import rate_headers
 from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
 from otpservice.api.send import SEND_ERRORS
 
@@ -35,7 +36,7 @@ async def send_sms(request: Request) -> JSONResponse:
     return JSONResponse(
         {"messageId": result.message_id, "status": result.status, "channel": "sms", "to": payload.to},
         status_code=202 if result.status == "queued" else 200,
-        headers=result.rate_headers,
+        headers=rate_headers(result.rate_window),
     )
 
 

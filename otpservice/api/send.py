@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from otpservice import errors
 from otpservice.api.body import read_json
 from otpservice.api.context import services_of
+from otpservice.api.rate import rate_headers
 from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
 from otpservice.clock import iso
 
@@ -40,7 +41,7 @@ async def send(request: Request) -> JSONResponse:
             "status": result.status,
         },
         status_code=202 if result.status == "queued" else 200,
-        headers=result.rate_headers,
+        headers=rate_headers(result.rate_window),
     )
 
 

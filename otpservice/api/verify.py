@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from otpservice import errors
 from otpservice.api.body import client_ip, read_json
 from otpservice.api.context import services_of
+from otpservice.api.rate import rate_headers
 from otpservice.api.routing import RATE_LIMIT_HEADERS, Answer, ApiRoute, mount
 from otpservice.api.send import SEND_ERRORS
 from otpservice.clock import iso
@@ -75,7 +76,9 @@ async def start(request: Request) -> JSONResponse:
         payload.to, client_ip=client_ip(request), locale=payload.locale, app_hash=payload.app_hash
     )
     return JSONResponse(
-        start_fields(outcome.verification), status_code=201 if outcome.created else 200, headers=outcome.rate_headers
+        start_fields(outcome.verification),
+        status_code=201 if outcome.created else 200,
+        headers=rate_headers(outcome.rate_window),
     )
 
 

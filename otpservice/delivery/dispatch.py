@@ -6,10 +6,11 @@ With SMS_QUEUE_ENABLED, a message goes to the outbox when the provider rate
 
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.core.phone import mask_phone
+from otpservice.core.rate_window import RateWindow
 from otpservice.core.segments import count_segments
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Message, Verification
@@ -30,7 +31,7 @@ class SendResult:
     status: str  # "sent" or "queued"
     segments: int
     sent_at: float
-    rate_headers: dict[str, str] = field(default_factory=dict)  # the global window's X-RateLimit-*
+    rate_window: RateWindow | None = None  # the global window after this send
 
 
 def new_message_id() -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
 from otpservice.clock import Clock
+from otpservice.core.rate_window import RateWindow
 from otpservice.errors import (
     BudgetExhausted,
     IpRateLimited,
@@ -91,12 +92,12 @@ class Reservation:
     def used(self, limit: Limit) -> int:
         return self.taken.counts[self.limits.index(limit)]
 
-    def rate_headers(self) -> dict[str, str]:
-        """X-RateLimit-* of the global window (empty when the reservation had none)."""
+    def rate_window(self) -> RateWindow | None:
+        """The global window after this reservation (None when the reservation had none)."""
         for limit in self.limits:
             if limit.error is RateLimited:
-                return _rate_headers(limit, self.used(limit), self.now)
-        return {}
+                return _rate_window(limit, self.used(limit), self.now)
+        return None
 
 
 class SendBudget:
@@ -262,8 +263,11 @@ class SendBudget:
         if refused.counter is None:
             return NumberDelayed(retry_after=refused.retry_after)
         limit = limits[refused.counter]
-        headers = _rate_headers(limit, limit.counter.limit, now) if limit.error is RateLimited else None
-        return limit.error(retry_after=max(refused.retry_after, 0.001), headers=headers, fields=limit.fields)
+        retry_after = max(refused.retry_after, 0.001)
+        if limit.error is RateLimited:
+            window = _rate_window(limit, limit.counter.limit, now)
+            return RateLimited(retry_after=retry_after, window=window, fields=limit.fields)
+        return limit.error(retry_after=retry_after, fields=limit.fields)
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
         try:
@@ -276,9 +280,9 @@ def _window_name(limit: Limit) -> str:
     return "hour" if limit.window == HOUR else "day"
 
 
-def _rate_headers(limit: Limit, used: int, now: float) -> dict[str, str]:
-    return {
-        "X-RateLimit-Limit": str(limit.counter.limit),
-        "X-RateLimit-Remaining": str(max(0, limit.counter.limit - used)),
-        "X-RateLimit-Reset": str(max(0, math.ceil(limit.counter.window_end - now))),
-    }
+def _rate_window(limit: Limit, used: int, now: float) -> RateWindow:
+    return RateWindow(
+        limit=limit.counter.limit,
+        remaining=max(0, limit.counter.limit - used),
+        reset_seconds=max(0, math.ceil(limit.counter.window_end - now)),
+    )

@@ -78,7 +78,7 @@ class SmsService:
         resolved = await self.prepare(sender)
         reservation = await self._budget.reserve(number, kind="sms", country=country)
         result = await self.deliver(number, body, resolved, reservation=reservation, kind="sms")
-        return replace(result, rate_headers=reservation.rate_headers())
+        return replace(result, rate_window=reservation.rate_window())
 
     async def deliver(
         self,

@@ -100,7 +100,7 @@ class VerificationService:
                     if resent is not None:
                         metrics.verification_event("resent")
                         _log_info("verification resent", resent)
-                        return StartOutcome(self._view(resent), created=False, rate_headers=reservation.rate_headers())
+                        return StartOutcome(self._view(resent), created=False, rate_window=reservation.rate_window())
                     continue
                 reservation = await self._reserve(to, client_ip, test_number)
                 await self._supersede(current)
@@ -116,7 +116,7 @@ class VerificationService:
             if sent is not None:
                 metrics.verification_event("started")
                 _log_info("verification started", sent)
-                return StartOutcome(self._view(sent), created=True, rate_headers=reservation.rate_headers())
+                return StartOutcome(self._view(sent), created=True, rate_window=reservation.rate_window())
         raise NumberDelayed("Concurrent requests for this number, retry", retry_after=1)
 
     async def _reserve(self, to: str, client_ip: str, test_number: bool) -> Reservation:

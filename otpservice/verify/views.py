@@ -1,7 +1,8 @@
 """What the service tells about a verification: everything but its code and salt."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from otpservice.core.rate_window import RateWindow
 from otpservice.core.statuses import MAX_ATTEMPTS_REACHED
 from otpservice.db.models import Verification
 from otpservice.limits.delay import DelayPolicy
@@ -32,7 +33,7 @@ class VerificationView:
 class StartOutcome:
     verification: VerificationView
     created: bool
-    rate_headers: dict[str, str] = field(default_factory=dict)  # the global window's X-RateLimit-*
+    rate_window: RateWindow | None = None  # the global window after this start's send
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def can_resend_at(verification: Verification, *, delay: DelayPolicy, max_sends: 
 
     An estimate: the delay counts every send to the number (/send too, and sends before
     this verification), so the real instant may come later; a start before it gets 429
-    number_delayed with the exact Retry-After. With no send left, it is expiresAt, when a
+    number_delayed with the exact wait. With no send left, it is expiresAt, when a
     new verification can start.
     """
     if verification.status == MAX_ATTEMPTS_REACHED or verification.send_attempts >= max_sends:

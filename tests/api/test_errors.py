@@ -1,5 +1,5 @@
 """api/errors.py: the one table of statuses. Every domain error's status and code are pinned,
-and nothing below the API reads a status off an error."""
+nothing below the API reads a status off an error, and none names a response header."""
 
 import ast
 import importlib
@@ -21,6 +21,7 @@ from otpservice.api.errors import (
     response_headers,
     status_of,
 )
+from otpservice.core.rate_window import RateWindow
 from otpservice.errors import (
     BudgetExhausted,
     DestinationSuspended,
@@ -29,8 +30,10 @@ from otpservice.errors import (
     OTPServiceError,
     ProviderRateLimited,
     ProviderUnavailable,
+    RateLimited,
     ServiceUnavailable,
     TooManyRequests,
+    Unauthorized,
 )
 
 PACKAGE = Path(errors.__file__).parent
@@ -137,8 +140,19 @@ def test_retry_after_on_a_429_and_on_a_503_that_knows(error: OTPServiceError, re
 
 
 def test_an_errors_own_headers_are_kept() -> None:
-    error = TooManyRequests(retry_after=2, headers={"X-RateLimit-Limit": "5"})
-    assert response_headers(error) == {"X-RateLimit-Limit": "5", "Retry-After": "2"}
+    error = Unauthorized(headers={"WWW-Authenticate": "Bearer"})
+    assert response_headers(error) == {"WWW-Authenticate": "Bearer"}
+
+
+def test_a_full_global_window_answers_its_rate_headers_then_retry_after() -> None:
+    error = RateLimited(retry_after=4.2, window=RateWindow(limit=5, remaining=0, reset_seconds=5))
+    assert list(response_headers(error).items()) == [
+        ("X-RateLimit-Limit", "5"),
+        ("X-RateLimit-Remaining", "0"),
+        ("X-RateLimit-Reset", "5"),
+        ("Retry-After", "5"),
+    ]
+    assert response_headers(RateLimited(retry_after=2)) == {"Retry-After": "2"}
 
 
 async def test_starlettes_own_errors_get_the_same_body() -> None:
@@ -169,3 +183,18 @@ def test_the_domain_never_reads_a_status_off_an_error() -> None:
         source = path.read_text()
         assert set(re.findall(r"(\w+)\.status_code", source)) <= {"response"}, path
         assert "otpservice.api" not in source, path
+
+
+def test_only_the_api_names_response_headers() -> None:
+    """Below api/ a wait is a retry_after and the global window a RateWindow: X-RateLimit-* and
+    Retry-After are written by api/ alone (admin/ is a front end too)."""
+    for path in PACKAGE.rglob("*"):
+        if not path.is_file() or path.suffix not in {".py", ".html", ".txt"}:
+            continue
+        layer = path.relative_to(PACKAGE).parts[0]
+        if layer in ("api", "admin"):
+            continue
+        source = path.read_text()
+        if layer == "providers":  # they read their upstream's answer, which may say when to retry
+            source = source.replace('response.headers.get("Retry-After"', "")
+        assert not re.search(r"X-RateLimit|Retry-After", source, re.IGNORECASE), path

@@ -8,6 +8,7 @@ import pytest
 
 from otpservice.api.errors import response_headers, status_of
 from otpservice.clock import FakeClock
+from otpservice.core.rate_window import RateWindow
 from otpservice.errors import (
     BudgetExhausted,
     IpRateLimited,
@@ -94,10 +95,21 @@ async def test_a_refusal_takes_nothing(make_budget: BudgetFactory, clock: FakeCl
         assert capped.value.retry_after is not None and 0 < capped.value.retry_after <= 3600
     await budget.reserve(OTHER, kind="otp", country="IT", client="198.51.100.1")
     reservation = await budget.reserve("+393331234569", kind="otp", country="IT")
-    assert reservation.rate_headers()["X-RateLimit-Remaining"] == "0"
+    assert reservation.rate_window() == RateWindow(limit=3, remaining=0, reset_seconds=55)
     with pytest.raises(RateLimited) as limited:
         await budget.reserve("+393331234560", kind="otp", country="IT")
-    assert limited.value.headers["X-RateLimit-Limit"] == "3"
+    assert limited.value.window == RateWindow(limit=3, remaining=0, reset_seconds=55)
+
+
+async def test_each_reservation_reports_the_global_window(make_budget: BudgetFactory, clock: FakeClock) -> None:
+    budget = make_budget(global_limit=3)
+    clock.advance(0.5)  # the reset is whole seconds, rounded up
+    windows = [(await budget.reserve(number, kind="sms", country="IT")).rate_window() for number in (NUMBER, OTHER)]
+    assert windows == [RateWindow(3, 2, 60), RateWindow(3, 1, 60)]
+    clock.advance(60)  # the next window: the count starts again
+    assert (await budget.reserve("+393331234569", kind="sms", country="IT")).rate_window() == RateWindow(3, 2, 60)
+    clock.advance(59)  # half a second left
+    assert (await budget.reserve("+393331234560", kind="sms", country="IT")).rate_window() == RateWindow(3, 1, 1)
 
 
 async def test_release_gives_back_every_counter_and_the_delay(make_budget: BudgetFactory) -> None:
