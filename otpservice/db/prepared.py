@@ -44,8 +44,11 @@ class Prepared:
             if keys is not None and isinstance(table, Table):  # an INSERT: the columns' own defaults
                 for name in names:
                     default = table.c[name].default if name in table.c else None
-                    if name not in keys and default is not None and getattr(default, "is_scalar", False):
-                        constants[name] = default.arg
+                    if name in keys or default is None:
+                        continue
+                    if not getattr(default, "is_scalar", False):  # computed per row: not kept here
+                        raise ValueError(f"{table.name}.{name}: only scalar defaults can be prepared")
+                    constants[name] = default.arg
             self._postgres = (str(compiled), names, constants)
         return self._postgres
 
