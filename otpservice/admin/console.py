@@ -11,6 +11,7 @@ from otpservice.admin.breakers import BreakerControl
 from otpservice.admin.charts import country_chart, outcome_chart
 from otpservice.admin.overview import Overview
 from otpservice.admin.session import Session, SessionKeys
+from otpservice.api.admin_lockout import AdminLockout
 from otpservice.api.context import Services, services_of
 from otpservice.clock import iso
 from otpservice.core.phone import mask_phone
@@ -63,6 +64,7 @@ class Console:
         self.reports = ReportStore(make_sessionmaker(services.engine))
         self.overview = Overview(self.reports, services.clock, otp_ttl=settings.otp_ttl)
         self.breakers = breakers
+        self.logins = AdminLockout(services.limit_storage.windows)
         self.secure_cookies = (settings.public_base_url or "").lower().startswith("https://")
 
     def audit(self, session: Session, action: str, target: str, **fields: object) -> None:

@@ -5,6 +5,8 @@ session a page redirects to the login form; a POST without a valid token gets 40
 changes nothing. These routes exist only while ADMIN_API_KEYS is set (else /admin is 404).
 """
 
+import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,10 +27,12 @@ from otpservice.admin.session import (
     Session,
 )
 from otpservice.admin.timeline import timeline
+from otpservice.api.body import client_ip
 from otpservice.core.phone import canonical_e164
 from otpservice.errors import OTPServiceError, VerificationNotFound
 from otpservice.verify.service import VERIFICATION_ID
 
+log = logging.getLogger("otpservice.admin")
 _E164_SHAPE = re.compile(r"\+[1-9][0-9]{1,14}")
 MAX_NOTE = 200
 Handler = Callable[[Request, Console, Session], Awaitable[Response]]
@@ -67,11 +71,23 @@ async def login_form(request: Request) -> Response:
     return _login_page(request, console_of(request))
 
 
-def _login_page(request: Request, console: Console, message: str | None = None) -> Response:
+def _login_page(
+    request: Request,
+    console: Console,
+    message: str | None = None,
+    *,
+    status: int = 401,
+    headers: dict[str, str] | None = None,
+) -> Response:
     nonce, cookie = console.keys.new_login_nonce()
     response = render(
-        request, "login.html", 401 if message else 200, message=message, csrf=console.keys.csrf_token("login:" + nonce)
+        request,
+        "login.html",
+        status if message else 200,
+        message=message,
+        csrf=console.keys.csrf_token("login:" + nonce),
     )
+    response.headers.update(headers or {})
     _set_cookie(response, console, LOGIN_COOKIE, cookie, LOGIN_FORM_SECONDS)
     return response
 
@@ -82,9 +98,20 @@ async def login(request: Request) -> Response:
     nonce = console.keys.login_nonce(request.cookies.get(LOGIN_COOKIE))
     if nonce is None or not console.keys.csrf_valid("login:" + nonce, form.get("csrf")):
         return render(request, "error.html", 403, title="Forbidden", message="The login form expired: open it again.")
+    address = client_ip(request)
+    wait = await console.logins.refused_for(address)
+    if wait is not None:
+        log.warning("console login refused: too many failed logins", extra={"retry_after": math.ceil(wait)})
+        minutes = math.ceil(wait / 60)
+        message = (
+            f"Too many failed logins from this address: try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        return _login_page(request, console, message, status=429, headers={"Retry-After": str(math.ceil(wait))})
     key = form.get("key")
     session = console.keys.login(key) if isinstance(key, str) else None
     if session is None:
+        await console.logins.failed(address)
+        log.warning("console login failed: unknown key")
         return _login_page(request, console, "Unknown key.")
     console.audit(session, "login", "console")
     response = RedirectResponse("/admin", status_code=303)

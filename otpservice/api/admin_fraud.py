@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from otpservice.api.body import read_json
+from otpservice.api.admin_lockout import AdminLockout
+from otpservice.api.body import client_ip, read_json
 from otpservice.api.context import services_of
 from otpservice.api.routing import Answer, ApiRoute, mount
-from otpservice.errors import NotFound, Unauthorized
+from otpservice.errors import IpRateLimited, NotFound, Unauthorized
 from otpservice.fraud.operator import BreakerOperator, Override, canonical_key, check_override
 
 
@@ -31,18 +32,24 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
-def require_admin(request: Request) -> str:
+async def require_admin(request: Request) -> str:
     """The caller's key fingerprint (for the override log line); raises Unauthorized, or
-    NotFound while ADMIN_API_KEYS is unset."""
+    NotFound while ADMIN_API_KEYS is unset, or IpRateLimited while its address is locked out
+    for wrong keys (api/admin_lockout.py, counted with the console's login form)."""
     keys = [key.get_secret_value() for key in request.app.state.settings.admin_api_keys]
     if not keys:
         raise NotFound()
+    lockout, address = AdminLockout(services_of(request).limit_storage.windows), client_ip(request)
+    wait = await lockout.refused_for(address)
+    if wait is not None:
+        raise IpRateLimited("Too many wrong admin keys from this address, retry later", retry_after=wait)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     presented = _digest(token.strip())
     matched = False
     for key in keys:  # every key compared, every time
         matched |= hmac.compare_digest(presented, _digest(key))
     if not (matched and scheme.lower() == "bearer"):
+        await lockout.failed(address)
         raise Unauthorized("Missing or invalid admin key", headers={"WWW-Authenticate": "Bearer"})
     return "admin:" + presented.hex()[:8]
 
@@ -55,12 +62,12 @@ def _operator(request: Request) -> BreakerOperator:
 
 
 async def list_breakers(request: Request) -> JSONResponse:
-    require_admin(request)
+    await require_admin(request)
     return JSONResponse({"breakers": await _operator(request).list()})
 
 
 async def override(request: Request) -> JSONResponse:
-    actor = require_admin(request)
+    actor = await require_admin(request)
     scope = request.path_params["scope"]
     key = canonical_key(scope, request.path_params["key"])
     payload = await read_json(request, OverrideRequest)
@@ -102,7 +109,7 @@ api_routes = [
         "Breakers that are not closed",
         "fraud",
         responses={200: Answer("Every breaker that is not closed", BreakerList)},
-        errors=(Unauthorized, NotFound),
+        errors=(Unauthorized, NotFound, IpRateLimited),
         auth="admin_key",
     ),
     ApiRoute(
@@ -116,7 +123,7 @@ api_routes = [
         request_example={"action": "block", "ttl": 3600, "note": "no customers there"},
         path_params={"scope": "prefix or country", "key": "'+' and digits, or ISO alpha-2"},
         responses={200: Answer("The breaker after the action", Breaker)},
-        errors=(Unauthorized, NotFound),
+        errors=(Unauthorized, NotFound, IpRateLimited),
         auth="admin_key",
     ),
 ]

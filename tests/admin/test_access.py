@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from otpservice.admin.session import SESSION_COOKIE
+from otpservice.api.admin_lockout import MAX_FAILURES, WINDOW_MINUTES
 from tests.admin.traffic import ADMIN_KEY, API_KEY, CSRF, OTHER_ADMIN_KEY, login, number
 from tests.conftest import AppFactory
 
@@ -160,3 +161,64 @@ async def test_logout_drops_the_cookie(app_client: AppFactory) -> None:
         response = await client.post("/admin/logout", data={"csrf": token})
         assert response.status_code == 303 and response.headers["location"] == "/admin/login"
         assert (await client.get("/admin")).status_code == 303
+
+
+async def _try_key(client: Any, key: str, address: str) -> Any:
+    form = await client.get("/admin/login")
+    token = CSRF.search(form.text)
+    assert token
+    return await client.post(
+        "/admin/login", data={"csrf": token.group(1), "key": key}, headers={"X-Forwarded-For": address}
+    )
+
+
+@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_ten_wrong_keys_lock_the_address_out_of_the_form_across_replicas(
+    app_client: AppFactory, request: pytest.FixtureRequest, storage: str
+) -> None:
+    limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
+    if storage == "redis":
+        limits = {
+            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
+            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    settings = {"admin_api_keys": ADMIN_KEY, "trusted_proxies": "203.0.113.7", **limits}
+    guesser, operator = "192.0.2.7", "198.51.100.20"  # behind the test client, a trusted proxy
+    async with app_client(**settings) as client:
+        for _ in range(MAX_FAILURES):
+            assert (await _try_key(client, ADMIN_KEY + "x", guesser)).status_code == 401
+        refused = await _try_key(client, ADMIN_KEY, guesser)  # even the right key, from that address
+        assert refused.status_code == 429 and "Too many failed logins" in refused.text
+        assert 0 < int(refused.headers["Retry-After"]) <= WINDOW_MINUTES * 60
+        assert SESSION_COOKIE not in client.cookies
+        assert (await _try_key(client, ADMIN_KEY, operator)).status_code == 303  # another address is not locked
+    if storage == "redis":  # a second replica on the same Redis counts the same failures
+        async with app_client(**settings) as replica:
+            assert (await _try_key(replica, ADMIN_KEY, guesser)).status_code == 429
+
+
+async def test_correct_keys_count_no_failure(app_client: AppFactory) -> None:
+    async with app_client(admin_api_keys=ADMIN_KEY, trusted_proxies="203.0.113.7") as client:
+        for _ in range(MAX_FAILURES + 2):
+            assert (await _try_key(client, ADMIN_KEY, "192.0.2.8")).status_code == 303
+        for _ in range(MAX_FAILURES - 1):
+            assert (await _try_key(client, "wrong", "192.0.2.8")).status_code == 401
+        assert (await _try_key(client, ADMIN_KEY, "192.0.2.8")).status_code == 303
+
+
+async def test_the_admin_api_and_the_form_count_wrong_keys_together(app_client: AppFactory) -> None:
+    """A guesser cannot split its tries between the two doors an admin key opens."""
+    async with app_client(admin_api_keys=ADMIN_KEY, trusted_proxies="203.0.113.7") as client:
+        guesser = {"X-Forwarded-For": "192.0.2.9"}
+        for _ in range(MAX_FAILURES // 2):
+            assert (await _try_key(client, "wrong", "192.0.2.9")).status_code == 401
+        for _ in range(MAX_FAILURES - MAX_FAILURES // 2):
+            answer = await client.get("/admin/fraud/breakers", headers={**guesser, "Authorization": "Bearer wrong"})
+            assert answer.status_code == 401
+        right = {**guesser, "Authorization": f"Bearer {ADMIN_KEY}"}
+        refused = await client.get("/admin/fraud/breakers", headers=right)
+        assert refused.status_code == 429 and refused.json()["code"] == "ip_rate_limited"
+        assert 0 < int(refused.headers["Retry-After"]) <= WINDOW_MINUTES * 60
+        assert (await _try_key(client, ADMIN_KEY, "192.0.2.9")).status_code == 429
+        other = {"X-Forwarded-For": "198.51.100.21", "Authorization": f"Bearer {ADMIN_KEY}"}
+        assert (await client.get("/admin/fraud/breakers", headers=other)).status_code == 200
