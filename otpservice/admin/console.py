@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 from otpservice.admin.breakers import BreakerControl
 from otpservice.admin.charts import country_chart, outcome_chart
 from otpservice.admin.overview import Overview
+from otpservice.admin.revocation import RevokedSessions
 from otpservice.admin.session import Session, SessionKeys
 from otpservice.api.admin_lockout import AdminLockout
 from otpservice.api.context import Services, services_of
@@ -65,6 +66,7 @@ class Console:
         self.overview = Overview(self.reports, services.clock, otp_ttl=settings.otp_ttl)
         self.breakers = breakers
         self.logins = AdminLockout(services.limit_storage.windows)
+        self.revoked = RevokedSessions(services.limit_storage.windows)
         self.secure_cookies = (settings.public_base_url or "").lower().startswith("https://")
 
     def audit(self, session: Session, action: str, target: str, **fields: object) -> None:

@@ -42,6 +42,8 @@ def _signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         console = console_of(request)
         session = console.keys.load(request.cookies.get(SESSION_COOKIE))
+        if session is not None and await console.revoked.contains(session.nonce):
+            session = None  # logged out: the cookie was copied, or kept by a browser
         if request.method == "POST":
             form = await request.form()
             if session is None or not console.keys.csrf_valid(session.nonce, form.get("csrf")):
@@ -131,6 +133,7 @@ def _set_cookie(response: Response, console: Console, name: str, value: str, max
 @_signed_in
 async def logout(request: Request, console: Console, session: Session) -> Response:
     console.audit(session, "logout", "console")
+    await console.revoked.add(session.nonce)
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=console.secure_cookies

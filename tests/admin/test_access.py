@@ -222,3 +222,40 @@ async def test_the_admin_api_and_the_form_count_wrong_keys_together(app_client: 
         assert (await _try_key(client, ADMIN_KEY, "192.0.2.9")).status_code == 429
         other = {"X-Forwarded-For": "198.51.100.21", "Authorization": f"Bearer {ADMIN_KEY}"}
         assert (await client.get("/admin/fraud/breakers", headers=other)).status_code == 200
+
+
+@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_a_cookie_kept_after_logout_opens_nothing_on_any_replica(
+    app_client: AppFactory, request: pytest.FixtureRequest, storage: str
+) -> None:
+    limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
+    if storage == "redis":
+        limits = {
+            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
+            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
+        }
+    async with app_client(admin_api_keys=ADMIN_KEY, **limits) as client:
+        token = await login(client)
+        kept, other = client.cookies[SESSION_COOKIE], await _second_session(client)
+        assert (await client.post("/admin/logout", data={"csrf": token})).status_code == 303
+        client.cookies.set(SESSION_COOKIE, kept, path="/admin")  # a copy of the cookie, replayed
+        assert (await client.get("/admin")).status_code == 303
+        assert (await client.post("/admin/logout", data={"csrf": token})).status_code == 403
+        client.cookies.set(SESSION_COOKIE, other, path="/admin")  # another session of the same key lives on
+        assert (await client.get("/admin")).status_code == 200
+    if storage == "redis":
+        async with app_client(admin_api_keys=ADMIN_KEY, **limits) as replica:
+            replica.cookies.set(SESSION_COOKIE, kept, path="/admin")
+            assert (await replica.get("/admin")).status_code == 303
+            replica.cookies.set(SESSION_COOKIE, other, path="/admin")
+            assert (await replica.get("/admin")).status_code == 200
+
+
+async def _second_session(client: Any) -> str:
+    """Log in once more from a fresh cookie jar of the same app; its session cookie."""
+    first = client.cookies[SESSION_COOKIE]
+    client.cookies.clear()
+    await login(client)
+    second = client.cookies[SESSION_COOKIE]
+    client.cookies.set(SESSION_COOKIE, first, path="/admin")
+    return str(second)
