@@ -9,6 +9,7 @@ import httpx
 from otpservice.admin.console import warm_up
 from otpservice.api.context import Services
 from otpservice.clock import Clock
+from otpservice.db.alerts import AlertStore
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
@@ -94,7 +95,7 @@ async def build_services(
     )
     alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
     secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
-    alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock)
+    alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock, AlertStore(sessions))
     budget = SendBudget(
         storage.budget,
         budget_rules(settings),

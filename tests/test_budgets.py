@@ -87,6 +87,26 @@ def test_an_alert_the_receiver_missed_is_retried(tmp_path: Path) -> None:
     assert receiver.events() == [("budget_threshold", "global", "*")]
 
 
+def test_an_alert_not_yet_taken_survives_a_restart(tmp_path: Path) -> None:
+    """The receiver is down while the alert is raised; the process is stopped (SIGTERM) and a
+    new one on the same database delivers it, once, when the receiver is back."""
+    port = free_port()  # nothing listens there yet
+    env = sqlite_env(
+        tmp_path,
+        SMS_BUDGET_HOUR="1",
+        ALERT_WEBHOOK_URL=f"http://127.0.0.1:{port}/alerts",
+        ALERT_WEBHOOK_SECRET="alert-secret",
+    )
+    with serve(env, tmp_path / "first.log") as (base_url, _):
+        assert send(base_url, IT[0]).status_code == 200
+        time.sleep(1.5)  # the first delivery has failed by now
+    with alert_receiver(port=port) as receiver, serve(env, tmp_path / "second.log"):
+        wait_for(receiver, 1, seconds=30)
+        time.sleep(1.5)  # nothing more comes
+    assert receiver.events() == [("budget_threshold", "global", "*")]
+    assert receiver.bad_signatures == 0
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_two_replicas_share_one_budget(replica_env: dict[str, str], tmp_path: Path) -> None:

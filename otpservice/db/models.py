@@ -198,3 +198,20 @@ class FraudBreaker(Base):
     note: Mapped[str | None] = mapped_column(String(200))
     counts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PendingAlert(Base):
+    """An alert webhook not yet taken by its receiver (SPEC 17): kept so that a restart loses none.
+
+    Its process holds it by `lease_until`, renewed at every attempt; a row whose lease ran out
+    belonged to a process that stopped, and another one takes it over."""
+
+    __tablename__ = "pending_alerts"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, signed at each attempt
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the alert's `at`: retried for an hour from it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
