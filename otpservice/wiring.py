@@ -27,7 +27,8 @@ from otpservice.fraud.factory import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-from otpservice.observability.alerts import AlertSender, BudgetAlerts
+from otpservice.observability.alerts import AlertSender
+from otpservice.observability.budget_alerts import BudgetAlerts
 from otpservice.provider_setup import balance_check_enabled, build_provider, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard

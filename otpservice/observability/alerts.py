@@ -12,7 +12,6 @@ import heapq
 import hmac
 import json
 import logging
-import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,6 @@ MAX_PENDING = 10_000
 # each takes at most the alert client's timeout); past it, another process takes them over.
 LEASE_MARGIN_SECONDS = 60.0
 TAKEOVER_EVERY_SECONDS = 10.0
-THRESHOLD_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -218,19 +216,3 @@ class AlertSender:
         self._order += 1
         heapq.heappush(self._due, (when, self._order, attempts, pending))
         self._wake.set()
-
-
-class BudgetAlerts:
-    """What the send budget reports about spend budgets: gauges, and alerts once per window."""
-
-    def __init__(self, sender: AlertSender, clock: Clock) -> None:
-        self._sender, self._clock = sender, clock
-
-    def threshold_of(self, limit: int) -> int:
-        return max(1, math.ceil(limit * THRESHOLD_SHARE))
-
-    def used(self, scope: str, key: str, window: str, used: int, limit: int) -> None:
-        metrics.budget_use(scope, key, window, used, limit)
-
-    def crossed(self, event: str, scope: str, key: str, window: str, used: int, limit: int) -> None:
-        self._sender.emit(Alert(event, scope, key, used, limit, window, self._clock.now()))
