@@ -5,14 +5,12 @@ When the limit storage does not answer, a session is judged by its cookie alone 
 must reach the console in an outage), and the storage's silence is logged.
 """
 
-import asyncio
 import logging
 
 from limits.aio.storage import Storage
-from redis.exceptions import RedisError
 
 from otpservice.admin.session import SESSION_SECONDS
-from otpservice.limits.budget_store import STORAGE_TIMEOUT_SECONDS
+from otpservice.limits.budget_store import StorageUnavailable, bounded
 
 log = logging.getLogger("otpservice.admin")
 
@@ -23,14 +21,14 @@ class RevokedSessions:
 
     async def add(self, nonce: str) -> None:
         try:
-            await asyncio.wait_for(self._storage.incr(_key(nonce), SESSION_SECONDS), STORAGE_TIMEOUT_SECONDS)
-        except (TimeoutError, RedisError, OSError):
+            await bounded(self._storage.incr(_key(nonce), SESSION_SECONDS))
+        except StorageUnavailable:
             log.warning("console logout: limit storage unavailable, the session cookie stays valid until it expires")
 
     async def contains(self, nonce: str) -> bool:
         try:
-            return await asyncio.wait_for(self._storage.get(_key(nonce)), STORAGE_TIMEOUT_SECONDS) > 0
-        except (TimeoutError, RedisError, OSError):
+            return await bounded(self._storage.get(_key(nonce))) > 0
+        except StorageUnavailable:
             log.warning("console session: limit storage unavailable, logouts not checked")
             return False
 

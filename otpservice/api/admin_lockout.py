@@ -8,16 +8,14 @@ keys are still judged on their own (an operator must reach the console in an out
 the storage's silence is logged.
 """
 
-import asyncio
 import logging
 import time
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from redis.exceptions import RedisError
 
-from otpservice.limits.budget_store import STORAGE_TIMEOUT_SECONDS
+from otpservice.limits.budget_store import StorageUnavailable, bounded
 
 MAX_FAILURES = 10
 WINDOW_MINUTES = 15
@@ -35,18 +33,16 @@ class AdminLockout:
     async def refused_for(self, address: str) -> float | None:
         """Seconds until `address` may try again, or None when it may try now."""
         try:
-            if await asyncio.wait_for(self._limiter.test(self._item, NAMESPACE, address), STORAGE_TIMEOUT_SECONDS):
+            if await bounded(self._limiter.test(self._item, NAMESPACE, address)):
                 return None
-            stats = await asyncio.wait_for(
-                self._limiter.get_window_stats(self._item, NAMESPACE, address), STORAGE_TIMEOUT_SECONDS
-            )
-        except (TimeoutError, RedisError, OSError):
+            stats = await bounded(self._limiter.get_window_stats(self._item, NAMESPACE, address))
+        except StorageUnavailable:
             log.warning(UNAVAILABLE)
             return None
         return max(1.0, stats.reset_time - time.time())
 
     async def failed(self, address: str) -> None:
         try:
-            await asyncio.wait_for(self._limiter.hit(self._item, NAMESPACE, address), STORAGE_TIMEOUT_SECONDS)
-        except (TimeoutError, RedisError, OSError):
+            await bounded(self._limiter.hit(self._item, NAMESPACE, address))
+        except StorageUnavailable:
             log.warning(UNAVAILABLE)

@@ -11,9 +11,8 @@ import time
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from redis.exceptions import RedisError
 
-from otpservice.limits.budget_store import STORAGE_TIMEOUT_SECONDS
+from otpservice.limits.budget_store import StorageUnavailable, bounded
 
 log = logging.getLogger("otpservice.delivery")
 
@@ -29,8 +28,8 @@ class ProviderThrottle:
     async def try_acquire(self) -> bool:
         """False when no slot is free, or when the storage cannot say (the message waits)."""
         try:
-            return await asyncio.wait_for(self._limiter.hit(self._item, self._name), STORAGE_TIMEOUT_SECONDS)
-        except (TimeoutError, RedisError, OSError):
+            return await bounded(self._limiter.hit(self._item, self._name))
+        except StorageUnavailable:
             log.warning("provider throttle: limit storage unavailable, message left queued")
             return False
 
@@ -41,9 +40,9 @@ class ProviderThrottle:
             if stop is not None and stop.is_set():
                 return False
             try:
-                stats = await self._limiter.get_window_stats(self._item, self._name)
+                stats = await bounded(self._limiter.get_window_stats(self._item, self._name))
                 wait = max(0.01, min(stats.reset_time - time.time(), 1.0))
-            except (RedisError, OSError):
+            except StorageUnavailable:
                 wait = 1.0
             if time.monotonic() + wait > give_up:
                 return False

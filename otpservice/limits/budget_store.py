@@ -234,7 +234,12 @@ class RedisBudgetStore:
         return bool(await self._call(self._client.ping()))
 
     async def _call(self, awaitable: Awaitable[T]) -> T:
-        try:
-            return await asyncio.wait_for(awaitable, STORAGE_TIMEOUT_SECONDS)
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise StorageUnavailable(type(exc).__name__) from None
+        return await bounded(awaitable)
+
+
+async def bounded(awaitable: Awaitable[T]) -> T:
+    """One call to the limit storage, bounded: StorageUnavailable when it fails or hangs."""
+    try:
+        return await asyncio.wait_for(awaitable, STORAGE_TIMEOUT_SECONDS)
+    except (TimeoutError, RedisError, OSError) as exc:
+        raise StorageUnavailable(type(exc).__name__) from None
