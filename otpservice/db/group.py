@@ -11,7 +11,7 @@ only touch the database).
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -28,21 +28,31 @@ POSTGRES_LANES = 4
 READ_LANES = 4
 
 
+class _Lanes:
+    """At most `count` drain tasks at once, one started when work arrives and a lane is free."""
+
+    def __init__(self, count: int, drain: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._count, self._drain = count, drain
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def kick(self) -> None:
+        self._tasks = {task for task in self._tasks if not task.done()}
+        if len(self._tasks) < self._count:
+            self._tasks.add(asyncio.create_task(self._drain()))
+
+
 class GroupCommit:
     """`lanes`: transactions in flight at once. SQLite has one writer anyway; on PostgreSQL
     a few lanes keep the statements of one batch from waiting on another's round trips."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], lanes: int = 1) -> None:
-        self._sessions, self._lanes = sessions, lanes
+        self._sessions, self._lanes = sessions, _Lanes(lanes, self._drain)
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
-        self._drainers: set[asyncio.Task[None]] = set()
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
-        self._drainers = {task for task in self._drainers if not task.done()}
-        if len(self._drainers) < self._lanes:
-            self._drainers.add(asyncio.create_task(self._drain()))
+        self._lanes.kick()
         return await future
 
     async def _drain(self) -> None:
@@ -89,16 +99,13 @@ class GroupRead(Generic[K, V]):
         read_many: Callable[[AsyncConnection, list[K]], Awaitable[dict[K, V]]],
         lanes: int = READ_LANES,
     ) -> None:
-        self._sessions, self._read_many, self._lanes = sessions, read_many, lanes
+        self._sessions, self._read_many, self._lanes = sessions, read_many, _Lanes(lanes, self._drain)
         self._waiting: dict[K, list[asyncio.Future[V | None]]] = {}
-        self._drainers: set[asyncio.Task[None]] = set()
 
     async def get(self, key: K) -> V | None:
         future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
-        self._drainers = {task for task in self._drainers if not task.done()}
-        if len(self._drainers) < self._lanes:
-            self._drainers.add(asyncio.create_task(self._drain()))
+        self._lanes.kick()
         return await future
 
     async def _drain(self) -> None:

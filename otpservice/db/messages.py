@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, case, delete, insert, or_, select, update
@@ -276,24 +277,18 @@ async def _move_with_event(
     return await execute(connection, moving, params) == 1
 
 
-_moves: dict[tuple[tuple[str, ...], tuple[str, ...]], Prepared] = {}
-
-
+@cache
 def _moving(value_names: tuple[str, ...], event_names: tuple[str, ...]) -> Prepared:
     """One prepared statement per set of columns an outcome sets (a handful in all)."""
-    found = _moves.get((value_names, event_names))
-    if found is None:
-        moved = (
-            update(_MESSAGES)
-            .where(_MESSAGES.c.id == bindparam("m_id"), _MESSAGES.c.status == "sending")
-            .values({name: bindparam("v_" + name, type_=_MESSAGES.c[name].type) for name in value_names})
-            .returning(_MESSAGES.c.id)
-            .cte("moved")
-        )
-        rows = select(moved.c.id, *(bindparam("e_" + name, type_=_EVENTS.c[name].type) for name in event_names))
-        found = Prepared(insert(_EVENTS).from_select(["message_id", *event_names], rows))
-        _moves[(value_names, event_names)] = found
-    return found
+    moved = (
+        update(_MESSAGES)
+        .where(_MESSAGES.c.id == bindparam("m_id"), _MESSAGES.c.status == "sending")
+        .values({name: bindparam("v_" + name, type_=_MESSAGES.c[name].type) for name in value_names})
+        .returning(_MESSAGES.c.id)
+        .cte("moved")
+    )
+    rows = select(moved.c.id, *(bindparam("e_" + name, type_=_EVENTS.c[name].type) for name in event_names))
+    return Prepared(insert(_EVENTS).from_select(["message_id", *event_names], rows))
 
 
 def _event_of(message: Message) -> MessageEvent:

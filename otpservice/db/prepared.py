@@ -12,6 +12,7 @@ backends. SQLite runs the same statements through SQLAlchemy.
 
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 import asyncpg
@@ -53,16 +54,14 @@ class Prepared:
         return self._postgres
 
 
-_inserts: dict[tuple[str, tuple[str, ...]], Prepared] = {}
-
-
 def insert_of(table: Table, row: Row) -> Prepared:
     """The INSERT of `table` for a row with these columns set (one per set of columns)."""
-    key = (table.name, tuple(row))
-    found = _inserts.get(key)
-    if found is None:
-        found = _inserts[key] = Prepared(insert(table), column_keys=tuple(row))
-    return found
+    return _insert(table, tuple(row))
+
+
+@cache
+def _insert(table: Table, columns: tuple[str, ...]) -> Prepared:
+    return Prepared(insert(table), column_keys=columns)
 
 
 async def fetch(connection: AsyncConnection, prepared: Prepared, params: Row) -> list[Row]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -60,7 +61,6 @@ _OPEN_FOR_MANY = {
     "sqlite": Prepared(select(_TABLE).where(_TABLE.c.to.in_(bindparam("numbers", expanding=True)), _STILL_OPEN)),
 }
 # A check: one attempt taken (by id or number, within a service or not), then approval or exhaustion.
-_ATTEMPTS: dict[tuple[str, bool], Prepared] = {}
 _AFTER_ATTEMPT = {
     status: Prepared(
         update(_TABLE)
@@ -291,25 +291,23 @@ async def _open_for_many(connection: AsyncConnection, numbers: list[str]) -> dic
     return latest
 
 
+@cache
 def _taking_attempt(by: str, scoped: bool) -> Prepared:
     """A check's attempt: one conditional UPDATE by id or number, with the row after it."""
-    found = _ATTEMPTS.get((by, scoped))
-    if found is None:
-        selector = (_TABLE.c.id if by == "id" else _TABLE.c.to) == bindparam("key")
-        if scoped:
-            selector = and_(selector, or_(_TABLE.c.service_sid == bindparam("sid"), _TABLE.c.service_sid.is_(None)))
-        found = _ATTEMPTS[(by, scoped)] = Prepared(
-            update(_TABLE)
-            .where(
-                selector,
-                _TABLE.c.status == PENDING,
-                _TABLE.c.expires_at > bindparam("now"),
-                _TABLE.c.check_attempts < _TABLE.c.max_check_attempts,
-            )
-            .values(check_attempts=_TABLE.c.check_attempts + 1, updated_at=bindparam("now"))
-            .returning(*_TABLE.columns)
+    selector = (_TABLE.c.id if by == "id" else _TABLE.c.to) == bindparam("key")
+    if scoped:
+        selector = and_(selector, or_(_TABLE.c.service_sid == bindparam("sid"), _TABLE.c.service_sid.is_(None)))
+    return Prepared(
+        update(_TABLE)
+        .where(
+            selector,
+            _TABLE.c.status == PENDING,
+            _TABLE.c.expires_at > bindparam("now"),
+            _TABLE.c.check_attempts < _TABLE.c.max_check_attempts,
         )
-    return found
+        .values(check_attempts=_TABLE.c.check_attempts + 1, updated_at=bindparam("now"))
+        .returning(*_TABLE.columns)
+    )
 
 
 def _first_of(rows: list[Mapping[str, Any]]) -> Verification | None:
