@@ -114,6 +114,17 @@ def redis_prefix() -> str:
     return f"otptest:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def limit_storage(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings of the limit storage, once in process memory and once on Redis (keys of this test alone)."""
+    if request.param == "memory":
+        return {"rate_limit_storage_url": "memory://"}
+    return {
+        "rate_limit_storage_url": request.getfixturevalue("redis_url"),
+        "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
+    }
+
+
 async def reset_postgres(url: str) -> None:
     from sqlalchemy import text
 

@@ -172,16 +172,10 @@ async def _try_key(client: Any, key: str, address: str) -> Any:
     )
 
 
-@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_ten_wrong_keys_lock_the_address_out_of_the_form_across_replicas(
-    app_client: AppFactory, request: pytest.FixtureRequest, storage: str
+    app_client: AppFactory, limit_storage: dict[str, str]
 ) -> None:
-    limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
-    if storage == "redis":
-        limits = {
-            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
-            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
-        }
+    limits, on_redis = limit_storage, limit_storage["rate_limit_storage_url"].startswith("redis")
     settings = {"admin_api_keys": ADMIN_KEY, "trusted_proxies": "203.0.113.7", **limits}
     guesser, operator = "192.0.2.7", "198.51.100.20"  # behind the test client, a trusted proxy
     async with app_client(**settings) as client:
@@ -192,7 +186,7 @@ async def test_ten_wrong_keys_lock_the_address_out_of_the_form_across_replicas(
         assert 0 < int(refused.headers["Retry-After"]) <= WINDOW_MINUTES * 60
         assert SESSION_COOKIE not in client.cookies
         assert (await _try_key(client, ADMIN_KEY, operator)).status_code == 303  # another address is not locked
-    if storage == "redis":  # a second replica on the same Redis counts the same failures
+    if on_redis:  # a second replica on the same Redis counts the same failures
         async with app_client(**settings) as replica:
             assert (await _try_key(replica, ADMIN_KEY, guesser)).status_code == 429
 
@@ -224,16 +218,10 @@ async def test_the_admin_api_and_the_form_count_wrong_keys_together(app_client: 
         assert (await client.get("/admin/fraud/breakers", headers=other)).status_code == 200
 
 
-@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_a_cookie_kept_after_logout_opens_nothing_on_any_replica(
-    app_client: AppFactory, request: pytest.FixtureRequest, storage: str
+    app_client: AppFactory, limit_storage: dict[str, str]
 ) -> None:
-    limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
-    if storage == "redis":
-        limits = {
-            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
-            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
-        }
+    limits, on_redis = limit_storage, limit_storage["rate_limit_storage_url"].startswith("redis")
     async with app_client(admin_api_keys=ADMIN_KEY, **limits) as client:
         token = await login(client)
         kept, other = client.cookies[SESSION_COOKIE], await _second_session(client)
@@ -243,7 +231,7 @@ async def test_a_cookie_kept_after_logout_opens_nothing_on_any_replica(
         assert (await client.post("/admin/logout", data={"csrf": token})).status_code == 403
         client.cookies.set(SESSION_COOKIE, other, path="/admin")  # another session of the same key lives on
         assert (await client.get("/admin")).status_code == 200
-    if storage == "redis":
+    if on_redis:
         async with app_client(admin_api_keys=ADMIN_KEY, **limits) as replica:
             replica.cookies.set(SESSION_COOKIE, kept, path="/admin")
             assert (await replica.get("/admin")).status_code == 303

@@ -84,17 +84,11 @@ async def test_a_national_zero_is_stored_and_keyed_in_canonical_form(app_client:
     assert console_sends(client, "+447911123456") == 1
 
 
-@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 @pytest.mark.parametrize("route", ["/send", "/verify/start"])
 async def test_concurrent_sends_never_pass_a_cap(
-    request: pytest.FixtureRequest, migrated_database_url: str, storage: str, route: str
+    limit_storage: dict[str, str], migrated_database_url: str, route: str
 ) -> None:
-    limits: dict[str, Any] = {"rate_limit_storage_url": "memory://"}
-    if storage == "redis":
-        limits = {
-            "rate_limit_storage_url": request.getfixturevalue("redis_url"),
-            "rate_limit_key_prefix": request.getfixturevalue("redis_prefix"),
-        }
+    limits = limit_storage
     settings = make_settings(
         migrated_database_url,
         service_provider="console",
