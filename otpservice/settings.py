@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     fraud_cooldown: int = Field(900, ge=1, le=12 * 3600)
     fraud_min_settled: int = Field(20, ge=1)
     fraud_min_conversion: float = Field(0.2, ge=0, le=1)
+    # SPEC 18: a send counts in its country's sample once approved or this many seconds old.
+    fraud_grace: int = Field(30, ge=0, le=3600)
 
     _split = field_validator(
         "sms_allowed_senders",

@@ -165,7 +165,7 @@ def budget_rules(settings: Settings) -> BudgetRules:
 async def start_background(services: Services) -> None:
     """The outbox worker runs in every process (claims keep replicas from sending twice);
     with the queue off it only recovers the leases of crashed sends. The alert sender
-    delivers this process's alerts."""
+    delivers this process's alerts; the breaker writes and reads its counts every second."""
     stop_alerts = asyncio.Event()
     services.extras["alerts"] = (
         stop_alerts,
@@ -173,6 +173,12 @@ async def start_background(services: Services) -> None:
     )
     if services.settings.admin_api_keys:  # the console's history is read before anyone asks for it
         services.extras["console_warm_up"] = asyncio.create_task(warm_up(services), name="console-warm-up")
+    if services.fraud_guard is not None:
+        stop_breaker = asyncio.Event()
+        services.extras["breaker"] = (
+            stop_breaker,
+            asyncio.create_task(services.fraud_guard.run(stop_breaker), name="breaker-refresh"),
+        )
     task = asyncio.create_task(services.worker.run(), name="outbox-worker")
     services.extras["worker"] = (asyncio.get_running_loop(), task)
 
@@ -191,10 +197,11 @@ async def stop_background(services: Services) -> None:
         warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await warming
-    alerts = services.extras.pop("alerts", None)
-    if alerts is not None:
-        alerts[0].set()
-        await alerts[1]
+    for name in ("alerts", "breaker"):
+        running_task = services.extras.pop(name, None)
+        if running_task is not None:
+            running_task[0].set()
+            await running_task[1]
     running = services.extras.pop("worker", None)
     if running is not None:
         _, task = running

@@ -1,4 +1,4 @@
-"""The breaker's tables: rolling counts per (scope, key, minute) and breaker rows.
+"""The breaker's tables: counts per (scope, key, second, replica) and breaker rows.
 
 Every change is one statement (an upsert, or a conditional UPDATE), so that replicas
 sharing the database agree: a probe slot is taken by `probes < max`, a trip only opens a
@@ -13,17 +13,22 @@ from sqlalchemy import ColumnElement, CursorResult, delete, func, or_, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import FraudBreaker, FraudCount, Verification
+from otpservice.db.models import FraudBreaker, FraudTally, Verification
 
 CLOSED, OPEN = "closed", "open"
 
 
 @dataclass(frozen=True)
-class BucketCount:
+class TallyRow:
+    """One replica's counts of one key in one second."""
+
+    replica: str
+    scope: str
+    key: str
     bucket: int
     sent: int
     approved: int
-    ended: int
+    early: int
 
 
 class FraudStore:
@@ -31,38 +36,82 @@ class FraudStore:
         self._sessions = sessions
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
-    async def add_many(self, rows: list[tuple[str, str, int, int, int, int]]) -> None:
-        """Add (scope, key, bucket, sent, approved, ended) to the buckets' counts, in one transaction."""
+    async def add_many(self, replica: str, written_at: float, rows: list[tuple[str, str, int, int, int, int]]) -> None:
+        """Add (scope, key, bucket, sent, approved, early) to this replica's rows: one statement, run
+        for every row at once, in one transaction."""
         if not rows:
             return
+        statement = self._insert(FraudTally)
+        statement = statement.on_conflict_do_update(
+            index_elements=["scope", "key", "bucket", "replica"],
+            set_={
+                "sent": FraudTally.sent + statement.excluded.sent,
+                "approved": FraudTally.approved + statement.excluded.approved,
+                "early": FraudTally.early + statement.excluded.early,
+                "written_at": statement.excluded.written_at,
+            },
+        )
+        parameters = [
+            {
+                "scope": scope,
+                "key": key,
+                "bucket": bucket,
+                "replica": replica,
+                "sent": sent,
+                "approved": approved,
+                "early": early,
+                "written_at": written_at,
+            }
+            for scope, key, bucket, sent, approved, early in sorted(rows)  # one lock order
+        ]
         async with self._sessions.begin() as session:
-            for scope, key, bucket, sent, approved, ended in sorted(rows):  # one lock order for every replica
-                statement = self._insert(FraudCount).values(
-                    scope=scope, key=key, bucket=bucket, sent=sent, approved=approved, ended=ended
-                )
-                await session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["scope", "key", "bucket"],
-                        set_={
-                            "sent": FraudCount.sent + sent,
-                            "approved": FraudCount.approved + approved,
-                            "ended": FraudCount.ended + ended,
-                        },
-                    )
-                )
+            await session.execute(statement, parameters)
 
-    async def counts(self, scope: str, key: str, first_bucket: int) -> list[BucketCount]:
+    async def tallies(self, first_bucket: int, written_since: float | None, not_replica: str) -> list[TallyRow]:
+        """Other replicas' rows of the window (all of them, or those written since `written_since`)."""
+        conditions = [FraudTally.bucket >= first_bucket, FraudTally.replica != not_replica]
+        if written_since is not None:
+            conditions.append(FraudTally.written_at >= written_since)
+        columns = (
+            FraudTally.replica,
+            FraudTally.scope,
+            FraudTally.key,
+            FraudTally.bucket,
+            FraudTally.sent,
+            FraudTally.approved,
+            FraudTally.early,
+        )
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(FraudCount.bucket, FraudCount.sent, FraudCount.approved, FraudCount.ended).where(
-                    FraudCount.scope == scope, FraudCount.key == key, FraudCount.bucket >= first_bucket
-                )
+            return [TallyRow(*row) for row in await session.execute(select(*columns).where(*conditions))]
+
+    async def tally_summary(
+        self, first_bucket: int, before_bucket: int, group_seconds: int, not_replica: str
+    ) -> list[TallyRow]:
+        """Other replicas' rows in [first_bucket, before_bucket), summed per key and `group_seconds`
+        (a process's first read: a few rows per key, whatever the traffic was)."""
+        group = FraudTally.bucket - FraudTally.bucket % group_seconds
+        statement = (
+            select(
+                FraudTally.scope,
+                FraudTally.key,
+                group,
+                func.sum(FraudTally.sent),
+                func.sum(FraudTally.approved),
+                func.sum(FraudTally.early),
             )
-            return [BucketCount(*row) for row in rows]
+            .where(
+                FraudTally.bucket >= first_bucket,
+                FraudTally.bucket < before_bucket,
+                FraudTally.replica != not_replica,
+            )
+            .group_by(FraudTally.scope, FraudTally.key, group)
+        )
+        async with self._sessions() as session:
+            return [TallyRow("*", *row) for row in await session.execute(statement)]
 
     async def prune(self, before_bucket: int) -> int:
         async with self._sessions.begin() as session:
-            result = await session.execute(delete(FraudCount).where(FraudCount.bucket < before_bucket))
+            result = await session.execute(delete(FraudTally).where(FraudTally.bucket < before_bucket))
             return cast(CursorResult[Any], result).rowcount or 0
 
     async def active(self, closed_since: datetime) -> list[FraudBreaker]:
@@ -85,9 +134,19 @@ class FraudStore:
             return await session.get(FraudBreaker, (scope, key))
 
     async def trip(
-        self, scope: str, key: str, now: datetime, retry_at: datetime, *, settled: int, approved: int, reason: str
+        self,
+        scope: str,
+        key: str,
+        now: datetime,
+        retry_at: datetime,
+        *,
+        counted_since: datetime,
+        settled: int,
+        approved: int,
+        reason: str,
     ) -> bool:
-        """Open a closed (or never seen) breaker; False when it is open already."""
+        """Open a closed (or never seen) breaker; False when it is open already, or when its counts
+        were discarded (a reset, an allow) after `counted_since`, the start of the counts that tripped it."""
         values = {
             "state": OPEN,
             "trips": 1,
@@ -102,7 +161,10 @@ class FraudStore:
         }
         statement = self._insert(FraudBreaker).values(scope=scope, key=key, **values)
         statement = statement.on_conflict_do_update(
-            index_elements=["scope", "key"], set_=values, where=FraudBreaker.state == CLOSED
+            index_elements=["scope", "key"],
+            set_=values,
+            where=(FraudBreaker.state == CLOSED)
+            & or_(FraudBreaker.counts_since.is_(None), FraudBreaker.counts_since <= counted_since),
         )
         async with self._sessions.begin() as session:
             return (cast(CursorResult[Any], await session.execute(statement)).rowcount or 0) > 0
@@ -190,10 +252,12 @@ class FraudStore:
         note: str | None,
         reset: bool = False,
     ) -> None:
-        """block / allow (override set), or reset (closed, no override, counts discarded)."""
+        """block / allow (override set), or reset (closed, no override); a reset or an allow discards the counts."""
         values: dict[str, Any] = {"override": override, "override_until": until, "note": note, "updated_at": now}
         if reset:
-            values.update(state=CLOSED, trips=0, probes=0, probe_failures=0, counts_since=now)
+            values.update(state=CLOSED, trips=0, probes=0, probe_failures=0)
+        if reset or override == "allow":
+            values.update(counts_since=now)
         fresh = {"state": CLOSED, "trips": 0, "probes": 0, "probe_failures": 0, "settled": 0, "approved": 0}
         statement = self._insert(FraudBreaker).values(scope=scope, key=key, **(fresh | values))
         async with self._sessions.begin() as session:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, MetaData, String, Text, text
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -161,19 +161,26 @@ class VerifyService(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class FraudCount(Base):
-    """Rolling conversion counts of the SMS-pumping breaker, one row per key and bucket of time."""
+class FraudTally(Base):
+    """The breaker's counts (SPEC 18): per key, one-second bucket and replica, what that replica saw.
 
-    __tablename__ = "fraud_counts"
+    A replica adds to its own rows only; the others read them by `written_at` (epoch seconds)."""
+
+    __tablename__ = "fraud_tallies"
 
     scope: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(16), primary_key=True)
-    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # bucket start, epoch seconds
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch second of the events
+    replica: Mapped[str] = mapped_column(String(16), primary_key=True)
     sent: Mapped[int] = mapped_column(Integer, default=0)
     approved: Mapped[int] = mapped_column(Integer, default=0)
-    ended: Mapped[int] = mapped_column(Integer, default=0)  # ended unapproved: canceled, attempts spent
+    early: Mapped[int] = mapped_column(Integer, default=0)  # of `sent`, approved within FRAUD_GRACE
+    written_at: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_fraud_counts_bucket", "bucket"),)
+    __table_args__ = (
+        Index("ix_fraud_tallies_bucket", "bucket"),
+        Index("ix_fraud_tallies_written_at", "written_at"),
+    )
 
 
 class FraudBreaker(Base):

@@ -19,6 +19,7 @@ def fraud_rules(settings: Settings) -> FraudRules:
         min_settled=settings.fraud_min_settled,
         min_conversion=settings.fraud_min_conversion,
         ttl=settings.otp_ttl,
+        grace=settings.fraud_grace,
     )
 
 
@@ -27,4 +28,5 @@ def build_fraud(
 ) -> tuple[FraudGuard, BreakerOperator]:
     store = FraudStore(sessions, dialect)
     rules = fraud_rules(settings)
-    return FraudGuard(store, rules, clock), BreakerOperator(store, rules, clock)
+    guard = FraudGuard(store, rules, clock)
+    return guard, BreakerOperator(store, rules, clock, on_applied=guard.override_applied)

@@ -1,25 +1,43 @@
 """FraudGuard: the breaker's decision before a start, and its counts along a verification's life.
 
-A start is decided before anything is taken from the number's budget. Trips are evaluated
-on the start that sees the counts (at most every EVALUATE_SECONDS per key and process).
-Counting never fails a verification: an error there is logged and the flow goes on.
+A start is decided before anything is taken from the number's budget. Every start judges
+its prefix and country on the counts as they are at that instant (in memory: this
+process's exact, the other replicas' as of their last second), so the start after the one
+that tipped a key is refused. Counting never fails a verification: an error there is
+logged and the flow goes on.
 """
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.fraud import FraudStore
 from otpservice.db.models import Message, Verification
 from otpservice.errors import DestinationSuspended, LimitsUnavailable
 from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
-from otpservice.fraud.counting import CountBuffer
-from otpservice.fraud.rules import COUNTRY, EXEMPT_AFTER_APPROVAL, MAX_PROBES, FraudRules, bucket_of, keys_of
+from otpservice.fraud.counting import Counts
+from otpservice.fraud.rules import (
+    COUNTRY,
+    EXEMPT_AFTER_APPROVAL,
+    MAX_PROBES,
+    PREFIX,
+    FraudRules,
+    bucket_of,
+    keys_of,
+    trips,
+)
 from otpservice.fraud.transitions import Transitions
 from otpservice.observability import metrics
 
 log = logging.getLogger("otpservice.fraud")
 
 PRUNE_SECONDS = 300.0
+# A trip the database did not take (open already, reset meanwhile) is not asked again for this long.
+TRIP_RETRY_SECONDS = 1.0
+# While no start comes in, this process's counts are still written and the others' read.
+BACKGROUND_SECONDS = 0.5
 TEST_NUMBER_KEY_ID = "test-number"  # verify.codes' key id of test numbers: no SMS, never counted
 
 
@@ -27,9 +45,11 @@ class FraudGuard:
     def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock) -> None:
         self._store, self._rules, self._clock = store, rules, clock
         self.cache = BreakerCache(store, clock, rules.ttl, rules.window)
-        self.counts = CountBuffer(store, clock)
-        self.transitions = Transitions(store, rules, clock, self.cache)  # .on_opened: the alert hook
+        self.counts = Counts(store, rules, clock)
+        self.transitions = Transitions(store, rules, clock, self.cache, self.counts)  # .on_opened: the alert hook
         self._pruned_at = float("-inf")
+        self._generation = 0
+        self._trip_asked: dict[tuple[str, str], float] = {}
 
     @property
     def rules(self) -> FraudRules:
@@ -43,12 +63,11 @@ class FraudGuard:
         keys = keys_of(to, self._rules.tail_digits)
         country = _country(keys)
         try:
-            await self.cache.rows()
+            await self._refresh()
             now = self._clock.now()
-            await self.counts.flush_if_due()
             await self._prune_if_due(now)
             for scope, key in keys:
-                await self.transitions.evaluate(scope, key, now)
+                await self._judge(scope, key, now)
             views = [view(row, now, self._rules.ttl) for row in self.cache.matching(to, _iso(keys))]
             await self._decide(to, country, views, now)
         except DestinationSuspended:
@@ -58,6 +77,57 @@ class FraudGuard:
             log.warning("breaker state unreadable", extra={"mode": mode, "error": type(exc).__name__})
             if mode == "enforce":
                 raise LimitsUnavailable("Breaker state unavailable, retry later") from None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop`: the refresh a start would do, so that an idle replica's last counts reach
+        the others and a start seldom waits for a read."""
+        if self._rules.mode == "off":
+            return
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), BACKGROUND_SECONDS)
+            try:
+                await self._refresh()
+            except Exception:  # the state unreadable: the next start says so (503 in enforce)
+                log.debug("breaker refresh failed", exc_info=True)
+
+    async def _refresh(self) -> None:
+        """The breaker rows (every second); with each new read, the resets they carry and the
+        other replicas' counts; this process's counts written when due."""
+        await self.cache.rows()
+        if self.cache.generation != self._generation:
+            self._generation = self.cache.generation
+            for row in self.cache.loaded():
+                if row.counts_since is not None:
+                    self.counts.discard_before(row.scope, row.key, row.counts_since.timestamp())
+            try:
+                await self.counts.read_remote()
+            except Exception:  # the rows were read a moment ago: this is a passing fault, judged on what is known
+                log.warning("breaker counts of other replicas unreadable", exc_info=True)
+        await self.counts.flush_if_due()
+
+    async def _judge(self, scope: str, key: str, now: float) -> None:
+        """Trip a closed key whose counts say so (SPEC 18)."""
+        row = self.cache.get(scope, key)
+        if row is not None and view(row, now, self._rules.ttl).state != "closed":
+            return  # open, half-open (probes decide) or overridden
+        counted = self.counts.tally(scope, key, now)
+        if not trips(self._rules, scope, counted):
+            return
+        if now - self._trip_asked.get((scope, key), float("-inf")) < TRIP_RETRY_SECONDS:
+            return
+        self._trip_asked[(scope, key)] = now
+        if len(self._trip_asked) > 10_000:
+            self._trip_asked = {name: at for name, at in self._trip_asked.items() if now - at < TRIP_RETRY_SECONDS}
+        await self.transitions.trip(scope, key, counted, now)
+
+    def override_applied(self, scope: str, key: str, action: str, at: float) -> None:
+        """An operator's reset / block / allow, in this process at once: a reset or an allow
+        discards every count of the key before it, written or not."""
+        if action in ("reset", "allow"):
+            self.counts.discard_before(scope, key, at)
+        self._trip_asked.pop((scope, key), None)
+        self.cache.invalidate()
 
     async def _decide(self, to: str, country: str, views: list[View], now: float) -> None:
         if any(item.state == "allowed" for item in views):
@@ -111,8 +181,9 @@ class FraudGuard:
         if now - self._pruned_at < PRUNE_SECONDS:
             return
         self._pruned_at = now
+        self.counts.prune(now)
         try:
-            await self._store.prune(bucket_of(now - 2 * self._rules.window, self._rules.bucket_seconds))
+            await self._store.prune(bucket_of(now - 2 * self._rules.window))
         except Exception:
             log.warning("breaker count pruning failed", exc_info=True)
 
@@ -141,18 +212,19 @@ class FraudGuard:
         if self._rules.mode == "off" or verification.key_id == TEST_NUMBER_KEY_ID:
             return
         try:
+            now = self._clock.now()
             keys = keys_of(verification.to, self._rules.tail_digits)
-            increments = {
-                "sent": {"sent": 1},
-                "approved": {"approved": 1},
-                "ended": {"ended": 1},
-                "failed": {"sent": -1},
-            }.get(event)
-            if increments:
-                self.counts.add(
-                    keys, bucket_of(verification.created_at.timestamp(), self._rules.bucket_seconds), **increments
-                )
-                await self.counts.flush_if_due()
+            created = verification.created_at.timestamp()
+            for scope, key in keys:
+                if event == "sent":
+                    self.counts.add(scope, key, bucket_of(now), sent=1)
+                elif event == "approved":
+                    self.counts.add(scope, key, bucket_of(now), approved=1)
+                    if scope != PREFIX and now - created < self._rules.grace:  # counts before its grace is over
+                        self.counts.add(scope, key, bucket_of(created), early=1)
+                elif event == "failed":  # counted as sent, then not delivered after all
+                    self.counts.add(scope, key, bucket_of(now), sent=-1)
+            await self.counts.flush_if_due()
             if event == "sent":
                 metrics.fraud_sent(_country(keys))
             elif event == "approved":
@@ -163,9 +235,9 @@ class FraudGuard:
             log.exception("breaker counting failed", extra={"event": event})
 
 
-def _iso(keys: list[tuple[str, str]]) -> str | None:
+def _iso(keys: Sequence[tuple[str, str]]) -> str | None:
     return next((key for scope, key in keys if scope == COUNTRY), None)
 
 
-def _country(keys: list[tuple[str, str]]) -> str:
+def _country(keys: Sequence[tuple[str, str]]) -> str:
     return _iso(keys) or "unknown"

@@ -1,10 +1,12 @@
 """Operator control of the breakers: list the ones not closed; reset, block or allow a key.
 
-Shared by the admin API and the command line. Every override is logged; replicas see it
-within 5 s (their cached state is read again every 2 s).
+Shared by the admin API, the console and the command line. Every override is logged; it
+holds at once in the process that applied it (`on_applied`: the guard of that process) and
+on the other replicas within 2 s (their cached state is read again every second).
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +44,15 @@ class Override:
 
 
 class BreakerOperator:
-    def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: FraudStore,
+        rules: FraudRules,
+        clock: Clock,
+        on_applied: Callable[[str, str, str, float], None] | None = None,
+    ) -> None:
         self._store, self._rules, self._clock = store, rules, clock
+        self._on_applied = on_applied  # (scope, key, action, at)
 
     async def list_breakers(self) -> list[BreakerSummary]:
         """Every breaker that is not closed (the shape the operator console reads)."""
@@ -109,6 +118,8 @@ class BreakerOperator:
             await self._store.set_override(
                 scope, key, to_datetime(now), override=override.action, until=until, note=override.note
             )
+        if self._on_applied is not None:
+            self._on_applied(scope, key, override.action, now)
         log.warning(
             "breaker override",
             extra={

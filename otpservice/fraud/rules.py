@@ -1,21 +1,21 @@
-"""The breaker's arithmetic, with no I/O: keys, settled and approved counts, trips, cooldowns.
+"""The breaker's arithmetic, with no I/O: keys, samples, trips, cooldowns (SPEC 18).
 
-A verification counts in the bucket (a 60th of FRAUD_WINDOW: a minute by default) it was
-created in, so that a window is at most 60 rows per key whatever the traffic. A bucket is
-*mature* once every verification of it is older than OTP_TTL: then all its sent
-verifications are settled. Before that only the approved and the ended-unapproved ones are.
+A key is judged on its unverified sends over the last FRAUD_WINDOW seconds: first SMS
+counted when the provider accepted them, approvals when they happen (fraud/window.py). A
+prefix trips once FRAUD_MIN_SETTLED of them are unverified at a conversion under
+FRAUD_MIN_CONVERSION; a country needs three times that, and counts a send only once it is
+approved or FRAUD_GRACE seconds old, so that a launch is judged on users who had time to type.
 """
 
+import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from otpservice.core.phone import parse_e164, region_of
-from otpservice.db.fraud import BucketCount
+from otpservice.fraud.window import Tally
 
 PREFIX, COUNTRY = "prefix", "country"
 SCOPES = (PREFIX, COUNTRY)
-BUCKETS_PER_WINDOW = 60
 MAX_COOLDOWN = 12 * 3600
 MAX_PROBES = 3
 EXEMPT_AFTER_APPROVAL = 30 * 86400
@@ -33,10 +33,11 @@ class FraudRules:
     min_settled: int
     min_conversion: float
     ttl: int
+    grace: int = 30
 
-    @property
-    def bucket_seconds(self) -> int:
-        return max(self.window // BUCKETS_PER_WINDOW, 1)
+    def grace_for(self, scope: str) -> int:
+        """Seconds before a send counts without its approval: FRAUD_GRACE for a country, none for a prefix."""
+        return self.grace if scope == COUNTRY else 0
 
     def sample(self, scope: str) -> int:
         return self.min_settled * (COUNTRY_SAMPLE_FACTOR if scope == COUNTRY else 1)
@@ -46,24 +47,15 @@ class FraudRules:
         return min(self.cooldown << max(trips - 1, 0), MAX_COOLDOWN)
 
 
-@dataclass(frozen=True)
-class Tally:
-    settled: int
-    approved: int
-
-    @property
-    def ratio(self) -> float:
-        return self.approved / self.settled if self.settled else 1.0
-
-
-def keys_of(number: str, tail_digits: int) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=65536)  # asked for at a start and again when its SMS is sent
+def keys_of(number: str, tail_digits: int) -> tuple[tuple[str, str], ...]:
     """(scope, key) pairs a number counts under: its prefix and its country."""
     parsed = parse_e164(number)
-    keys = [(PREFIX, number[: max(len(number) - tail_digits, 2)])]
+    prefix = (PREFIX, number[: max(len(number) - tail_digits, 2)])
     region = region_of(parsed) if parsed is not None else None
     if region and region != "ZZ" and region != "001":
-        keys.append((COUNTRY, region))
-    return keys
+        return (prefix, (COUNTRY, region))
+    return (prefix,)
 
 
 def valid_key(scope: str, key: str) -> bool:
@@ -71,21 +63,10 @@ def valid_key(scope: str, key: str) -> bool:
     return pattern is not None and bool(pattern.fullmatch(key))
 
 
-def bucket_of(epoch: float, size: int) -> int:
-    """The bucket's start, in epoch seconds."""
-    return int(epoch // size) * size
-
-
-def tally(buckets: Iterable[BucketCount], now: float, ttl: int, size: int) -> Tally:
-    settled = approved = 0
-    for count in buckets:
-        mature = count.bucket + size + ttl <= now
-        sent = max(count.sent, 0)
-        bucket_settled = sent if mature else min(count.approved + count.ended, sent)
-        settled += bucket_settled
-        approved += min(count.approved, bucket_settled)
-    return Tally(settled, approved)
+def bucket_of(epoch: float) -> int:
+    """The one-second bucket an event at `epoch` counts in."""
+    return int(epoch)
 
 
 def trips(rules: FraudRules, scope: str, counted: Tally) -> bool:
-    return counted.settled >= rules.sample(scope) and counted.ratio < rules.min_conversion
+    return counted.unverified >= rules.sample(scope) and counted.ratio < rules.min_conversion

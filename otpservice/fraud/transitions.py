@@ -6,7 +6,7 @@ make one transition; the local cache is read again at once, the other replicas' 
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,14 +14,13 @@ from otpservice.clock import Clock, iso, to_datetime
 from otpservice.db.fraud import FraudStore
 from otpservice.db.models import FraudBreaker
 from otpservice.fraud.breakers import BreakerCache, View
-from otpservice.fraud.rules import MAX_PROBES, FraudRules, bucket_of, tally, trips
+from otpservice.fraud.counting import Counts
+from otpservice.fraud.rules import MAX_PROBES, FraudRules
+from otpservice.fraud.window import Tally
 from otpservice.observability import metrics
 from otpservice.observability.alerts import Alert
 
 log = logging.getLogger("otpservice.fraud")
-
-EVALUATE_SECONDS = 2.0
-_EVALUATED_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ class Opened:
     at: float
 
     def alert(self) -> Alert:
-        """`breaker_opened` (SPEC 17): `used` is the settled count that tripped it, `limit` the
-        sample it needed; the breaker's counts and ratio ride along."""
+        """`breaker_opened` (SPEC 17): `used` is the sent count that tripped it (`settled` holds
+        sent since SPEC 18); the breaker's counts and ratio ride along."""
         ratio = self.approved / self.settled if self.settled else 0.0
         return Alert(
             "breaker_opened",
@@ -60,9 +59,8 @@ class Opened:
 
 
 class Transitions:
-    def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock, cache: BreakerCache) -> None:
-        self._store, self._rules, self._clock, self.cache = store, rules, clock, cache
-        self._evaluated: dict[tuple[str, str], float] = {}
+    def __init__(self, store: FraudStore, rules: FraudRules, clock: Clock, cache: BreakerCache, counts: Counts) -> None:
+        self._store, self._rules, self._clock, self.cache, self._counts = store, rules, clock, cache, counts
         # Called (never awaited, never failing a start) when a breaker opens: e.g. SPEC 17's alert.
         self.on_opened: Callable[[Opened], None] | None = None
 
@@ -74,36 +72,20 @@ class Transitions:
             return View(row, "open", now + self._rules.cooldown_for(row.trips + 1))
         return item
 
-    async def evaluate(self, scope: str, key: str, now: float) -> None:
-        if now - self._evaluated.get((scope, key), float("-inf")) < EVALUATE_SECONDS:
-            return
-        if len(self._evaluated) > _EVALUATED_MAX:
-            self._evaluated.clear()
-        self._evaluated[(scope, key)] = now
-        cached = self.cache.get(scope, key)
-        if cached is not None and cached.state == "open":
-            return
-        since = now - self._rules.window
-        if cached is not None and cached.counts_since is not None:
-            since = max(since, cached.counts_since.timestamp())
-        size = self._rules.bucket_seconds
-        try:
-            counted = tally(await self._store.counts(scope, key, bucket_of(since, size)), now, self._rules.ttl, size)
-        except Exception:  # counts unreadable: the state already known still decides
-            log.warning("breaker counts unreadable", exc_info=True)
-            return
-        if not trips(self._rules, scope, counted):
-            return
+    async def trip(self, scope: str, key: str, counted: Tally, now: float) -> bool:
+        """Open the key's breaker on the counts that tripped it (False: open already, or reset since)."""
+        since = max(self._counts.since(scope, key) or float("-inf"), now - self._rules.window)
         reason = (
-            f"conversion {counted.ratio:.2f} < {self._rules.min_conversion} over "
-            f"{counted.settled} settled in {self._rules.window} s"
+            f"{counted.unverified} unverified of {counted.sent} sent in {self._rules.window} s: "
+            f"conversion {counted.ratio:.2f} < {self._rules.min_conversion}"
         )
         opened = await self._store.trip(
             scope,
             key,
             to_datetime(now),
             to_datetime(now + self._rules.cooldown),
-            settled=counted.settled,
+            counted_since=to_datetime(since),
+            settled=counted.sent,
             approved=counted.approved,
             reason=reason,
         )
@@ -113,7 +95,7 @@ class Transitions:
                 Opened(
                     scope,
                     key,
-                    counted.settled,
+                    counted.sent,
                     counted.approved,
                     self._rules.min_conversion,
                     self._rules.window,
@@ -121,11 +103,12 @@ class Transitions:
                     now,
                 )
             )
-            self._log(scope, key, "trip", counted.settled, counted.approved)
+            self._log(scope, key, "trip", counted.sent, counted.approved)
             self.cache.invalidate()
             await self.cache.rows()
+        return opened
 
-    async def settle_probes(self, keys: list[tuple[str, str]], created_at: datetime, *, approved: bool) -> None:
+    async def settle_probes(self, keys: Sequence[tuple[str, str]], created_at: datetime, *, approved: bool) -> None:
         now = self._clock.now()
         for scope, key in keys:
             row = self.cache.get(scope, key)
@@ -133,6 +116,7 @@ class Transitions:
                 continue
             if approved:
                 if await self._store.close_after_probe(scope, key, to_datetime(now)):
+                    self._counts.discard_before(scope, key, now)
                     metrics.fraud_transition(scope, "half_open", "closed")
                     self._log(scope, key, "close", row.settled, row.approved)
             else:
@@ -163,8 +147,8 @@ class Transitions:
     def log_decision(self, item: View, decision: str) -> None:
         self._log(item.row.scope, item.row.key, decision, item.row.settled, item.row.approved, item.state)
 
-    def _log(self, scope: str, key: str, decision: str, settled: int, approved: int, state: str | None = None) -> None:
-        ratio = round(approved / settled, 4) if settled else None
+    def _log(self, scope: str, key: str, decision: str, sent: int, approved: int, state: str | None = None) -> None:
+        ratio = round(approved / sent, 4) if sent else None
         log.warning(
             "breaker decision",
             extra={
@@ -172,7 +156,8 @@ class Transitions:
                 "key": key,
                 "decision": decision,
                 "mode": self._rules.mode,
-                "settled": settled,
+                "settled": sent,  # SPEC 24: `settled` holds sent
+                "unverified": max(sent - approved, 0),
                 "approved": approved,
                 "ratio": ratio,
                 "threshold": self._rules.min_conversion,

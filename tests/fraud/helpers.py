@@ -14,7 +14,7 @@ from otpservice.fraud.operator import BreakerOperator
 from otpservice.fraud.rules import FraudRules
 
 RULES = FraudRules(
-    mode="enforce", tail_digits=4, window=3600, cooldown=900, min_settled=20, min_conversion=0.2, ttl=600
+    mode="enforce", tail_digits=4, window=3600, cooldown=900, min_settled=20, min_conversion=0.2, ttl=600, grace=30
 )
 RANGE = "+39333123"  # an attacked range: +39333123xxxx
 HEALTHY = ("+39347", "+44791112", "+1415555")
@@ -58,12 +58,18 @@ class Rig:
         return verification
 
 
+async def sent_in_store(store: FraudStore, scope: str, key: str) -> int:
+    """Sends of the key written to the database by every replica."""
+    return sum(row.sent for row in await store.tallies(0, None, "") if (row.scope, row.key) == (scope, key))
+
+
 @asynccontextmanager
 async def rig(database_url: str, clock: FakeClock, rules: FraudRules = RULES) -> AsyncIterator[Rig]:
     engine = make_engine(database_url)
     store = FraudStore(make_sessionmaker(engine), engine.dialect.name)
     try:
-        yield Rig(FraudGuard(store, rules, clock), BreakerOperator(store, rules, clock), store, clock)
+        guard = FraudGuard(store, rules, clock)
+        yield Rig(guard, BreakerOperator(store, rules, clock, on_applied=guard.override_applied), store, clock)
     finally:
         await engine.dispose()
 

@@ -1,4 +1,5 @@
-"""The breaker's state machine on the fake clock: trips, samples, cooldowns, probes, overrides, outages."""
+"""The breaker's state machine on the fake clock (SPEC 18): unverified sends counted as they happen,
+trips, the country's grace, cooldowns, probes, overrides, outages."""
 
 import logging
 
@@ -10,9 +11,7 @@ from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.verifications import VerificationStore
 from otpservice.errors import DestinationSuspended, InvalidRequest, LimitsUnavailable
 from otpservice.fraud.operator import Override
-from tests.fraud.helpers import HEALTHY, RANGE, RULES, Rig, in_range, rig, with_mode
-
-MATURE = RULES.ttl + 60 + 1  # every verification of the last bucket is older than OTP_TTL
+from tests.fraud.helpers import HEALTHY, RANGE, RULES, Rig, in_range, rig, sent_in_store, with_mode
 
 
 async def attack(r: Rig, count: int, first: int = 0) -> None:
@@ -26,14 +25,14 @@ async def refused(r: Rig, to: str) -> DestinationSuspended:
     return caught.value
 
 
-async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(
+async def test_the_twentieth_unverified_send_trips_its_range_and_the_next_start_is_refused(
     migrated_url: str, clock: FakeClock
 ) -> None:
     async with rig(migrated_url, clock) as r:
-        await attack(r, 20)
-        await r.guard.before_start(in_range(50))  # the codes are still pending: nothing settled yet
-        clock.advance(MATURE)
-        refusal = await refused(r, in_range(51))
+        await attack(r, 19)
+        await r.guard.before_start(in_range(19))  # 19 unverified: under the sample
+        await r.guard.sent(r.verification(in_range(19)))  # the start whose send tips it is sent
+        refusal = await refused(r, in_range(20))  # the very next start, not a second later
         assert (refusal.scope, refusal.key) == ("prefix", RANGE)
         assert 899 <= refusal.retry_after <= 900
         assert error_json(refusal)["code"] == "destination_suspended"
@@ -43,7 +42,7 @@ async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(
             "scope": "prefix",
             "key": RANGE,
             "state": "open",
-            "settled": 20,
+            "settled": 20,  # holds `sent` (SPEC 24)
             "approved": 0,
             "ratio": 0.0,
             "threshold": 0.2,
@@ -51,46 +50,86 @@ async def test_a_range_that_never_converts_trips_once_its_sample_is_settled(
             "retryAt": None,
             "reason": listed["reason"],
         }
-        assert "0.00 < 0.2" in listed["reason"]
+        assert "20 unverified of 20 sent" in listed["reason"] and "0.00 < 0.2" in listed["reason"]
 
 
-async def test_no_trip_under_the_sample(migrated_url: str, clock: FakeClock) -> None:
+async def test_approvals_keep_a_range_that_converts_open(migrated_url: str, clock: FakeClock) -> None:
     async with rig(migrated_url, clock) as r:
-        await attack(r, 19)
-        clock.advance(MATURE)
+        for index in range(25):
+            verification = await r.start_and_send(in_range(index))
+            if index % 5 == 0:  # 5 of 25 approved: 20 unverified, but a conversion of 0.2
+                clock.advance(10)
+                await r.guard.settled(verification, "approved")
         await r.guard.before_start(in_range(99))
         assert await r.operator.list() == []
+        await r.start_and_send(in_range(100))  # 21 unverified of 26 sent: 0.19
+        assert (await refused(r, in_range(101))).key == RANGE
 
 
-async def test_ended_unapproved_verifications_settle_before_their_ttl(migrated_url: str, clock: FakeClock) -> None:
+async def test_sends_leave_the_count_after_the_window(migrated_url: str, clock: FakeClock) -> None:
     async with rig(migrated_url, clock) as r:
-        for index in range(20):
-            await r.guard.settled(await r.start_and_send(in_range(index)), "ended")
-        clock.advance(3)
-        assert (await refused(r, in_range(99))).key == RANGE
+        await attack(r, 19)
+        clock.advance(RULES.window + 1)
+        await attack(r, 19, first=100)
+        await r.guard.before_start(in_range(200))
+        assert await r.operator.list() == []
 
 
 async def test_healthy_traffic_never_trips(migrated_url: str, clock: FakeClock) -> None:
-    """Hours of traffic at 25% to 70% conversion, spread and concentrated, never refused."""
+    """Hours of traffic at 50% to 70% conversion, approvals 5 to 60 s after the send, never refused."""
     async with rig(migrated_url, clock) as r:
-        for index in range(300):
+        waiting: list[tuple[float, object]] = []
+        for index in range(600):
             prefix = (RANGE, *HEALTHY)[index % 4]
             verification = await r.start_and_send(in_range(index, prefix, 13 if prefix != HEALTHY[2] else 12))
             if (index % 4 == 0 and index % 8 == 0) or (index % 4 != 0 and index % 10 < 7):
-                await r.guard.settled(verification, "approved")  # the range converts at 50%, the rest 70%
-            elif index % 3 == 0:
-                await r.guard.settled(verification, "ended")
-            clock.advance(29)
+                waiting.append((clock.now() + 5 + index % 56, verification))
+            clock.advance(3)
+            for due, approved in [item for item in waiting if item[0] <= clock.now()]:
+                await r.guard.settled(approved, "approved")  # type: ignore[arg-type]
+                waiting.remove((due, approved))
         assert await r.operator.list() == []
 
 
-async def test_a_country_trips_on_three_times_the_sample(migrated_url: str, clock: FakeClock) -> None:
+async def test_a_country_trips_on_three_times_the_sample_once_its_sends_are_past_the_grace(
+    migrated_url: str, clock: FakeClock
+) -> None:
     async with rig(migrated_url, clock) as r:
         for index in range(60):  # six German ranges of ten: each under the prefix sample
             await r.start_and_send(f"+4917{index // 10}123{index % 10:04d}")
-        clock.advance(MATURE)
-        refusal = await refused(r, "+491761234567")
+        clock.advance(RULES.grace - 1)
+        await r.guard.before_start("+491761234567")  # 29 s: the sends do not count for Germany yet
+        clock.advance(1)
+        refusal = await refused(r, "+491761234568")
         assert (refusal.scope, refusal.key) == ("country", "DE")
+
+
+async def test_a_launch_in_a_new_country_is_judged_on_users_who_had_time_to_type(
+    migrated_url: str, clock: FakeClock
+) -> None:
+    """A surge of first-time traffic, 70% approving 5 to 60 s after the code: never refused."""
+    async with rig(migrated_url, clock) as r:
+        waiting: list[tuple[float, object]] = []
+        for index in range(400):  # 4 starts a second, each to a range of its own
+            verification = await r.start_and_send(f"+5511{9000 + index:04d}{index % 10:04d}")
+            if index % 10 < 7:
+                waiting.append((clock.now() + 5 + (index * 7) % 56, verification))
+            clock.advance(0.25)
+            for due, approved in [item for item in waiting if item[0] <= clock.now()]:
+                await r.guard.settled(approved, "approved")  # type: ignore[arg-type]
+                waiting.remove((due, approved))
+        assert await r.operator.list() == []
+
+
+async def test_an_approval_within_the_grace_counts_for_its_country_at_once(migrated_url: str, clock: FakeClock) -> None:
+    async with rig(migrated_url, clock) as r:
+        sent = [await r.start_and_send(f"+4917{index // 10}123{index % 10:04d}") for index in range(75)]
+        clock.advance(10)
+        for verification in sent[:15]:
+            await r.guard.settled(verification, "approved")
+        clock.advance(RULES.grace)  # 75 sent, 15 approved: 60 unverified at exactly 0.2
+        await r.guard.before_start("+491761234567")
+        assert await r.operator.list() == []
 
 
 async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(
@@ -98,7 +137,6 @@ async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(
 ) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
-        clock.advance(MATURE)
         await refused(r, in_range(20))
         clock.advance(899)
         await refused(r, in_range(20))
@@ -118,7 +156,6 @@ async def test_after_the_cooldown_three_probes_go_out_and_one_approval_closes(
 async def test_probes_settling_unapproved_reopen_for_twice_the_cooldown(migrated_url: str, clock: FakeClock) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
-        clock.advance(MATURE)
         await refused(r, in_range(20))
         clock.advance(901)
         probes = [await r.start_and_send(in_range(30 + index)) for index in range(3)]
@@ -147,7 +184,6 @@ async def test_a_number_approved_within_30_days_is_never_refused(migrated_url: s
         await engine.dispose()
         clock.advance(86400)
         await attack(r, 20)
-        clock.advance(MATURE)
         await refused(r, in_range(20))
         await r.guard.before_start(real_user)
         clock.advance(31 * 86400)  # half-open by now: three probes, then no exemption any more
@@ -159,8 +195,7 @@ async def test_shadow_never_refuses_but_logs_what_it_would_do(
     migrated_url: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with rig(migrated_url, clock, with_mode("shadow")) as r:
-        await attack(r, 25)
-        clock.advance(MATURE)
+        await attack(r, 20)
         with caplog.at_level(logging.INFO, logger="otpservice.fraud"):
             await r.guard.before_start(in_range(99))
         decisions = [record for record in caplog.records if record.getMessage() == "breaker decision"]
@@ -168,14 +203,26 @@ async def test_shadow_never_refuses_but_logs_what_it_would_do(
         for record in decisions:
             fields = {
                 name: getattr(record, name)
-                for name in ("scope", "key", "decision", "mode", "settled", "approved", "ratio", "threshold", "window")
+                for name in (
+                    "scope",
+                    "key",
+                    "decision",
+                    "mode",
+                    "settled",
+                    "unverified",
+                    "approved",
+                    "ratio",
+                    "threshold",
+                    "window",
+                )
             }
             assert fields | {"decision": None} == {
                 "scope": "prefix",
                 "key": RANGE,
                 "decision": None,
                 "mode": "shadow",
-                "settled": 25,
+                "settled": 20,
+                "unverified": 20,
                 "approved": 0,
                 "ratio": 0.0,
                 "threshold": 0.2,
@@ -207,15 +254,13 @@ async def test_operator_block_acts_in_shadow_and_enforce_on_every_number_under_i
 async def test_allow_exempts_an_open_range_and_reset_closes_it(migrated_url: str, clock: FakeClock) -> None:
     async with rig(migrated_url, clock) as r:
         await attack(r, 20)
-        clock.advance(MATURE)
         await refused(r, in_range(20))
         await r.operator.apply("prefix", RANGE, Override("allow", note="our own test SIMs"), actor="t")
-        clock.advance(2)
-        await r.guard.before_start(in_range(21))
+        await r.guard.before_start(in_range(21))  # at once in the process that applied it
         assert [item["state"] for item in await r.operator.list()] == ["allowed"]
         await r.operator.apply("prefix", RANGE, Override("reset"), actor="t")
-        clock.advance(3)
         await r.start_and_send(in_range(22))  # closed, the counts before the reset discarded
+        await r.start_and_send(in_range(23))
         assert await r.operator.list() == []
 
 
@@ -223,9 +268,9 @@ async def test_off_ignores_counts_and_overrides(migrated_url: str, clock: FakeCl
     async with rig(migrated_url, clock, with_mode("off")) as r:
         await r.operator.apply("country", "IT", Override("block"), actor="t")
         await attack(r, 30)
-        clock.advance(MATURE)
         await r.guard.before_start(in_range(99))
-        assert await r.store.counts("prefix", RANGE, 0) == []
+        await r.guard.counts.flush()
+        assert await sent_in_store(r.store, "prefix", RANGE) == 0
 
 
 @pytest.mark.parametrize(
@@ -276,7 +321,6 @@ async def test_in_shadow_a_block_refuses_even_when_an_open_breaker_would_end_lat
 ) -> None:
     async with rig(migrated_url, clock, with_mode("shadow")) as r:
         await attack(r, 20)
-        clock.advance(MATURE)
         await r.guard.before_start(in_range(20))  # trips; shadow lets it through
         await r.operator.apply("country", "IT", Override("block", ttl=60), actor="t")
         clock.advance(2)
@@ -296,7 +340,7 @@ async def test_counts_written_while_the_database_is_away_wait_for_the_next_flush
         await r.guard.counts.flush()  # refused: kept
         monkeypatch.setattr(r.store, "_sessions", sessions)
         await r.guard.counts.flush()
-        assert sum(count.sent for count in await r.store.counts("prefix", RANGE, 0)) == 5
+        assert await sent_in_store(r.store, "prefix", RANGE) == 5
         await engine_gone.dispose()
 
 
@@ -305,7 +349,6 @@ async def test_an_opening_breaker_calls_the_alert_hook_with_its_counts(migrated_
         opened: list[object] = []
         r.guard.transitions.on_opened = opened.append
         await attack(r, 20)
-        clock.advance(MATURE)
         await refused(r, in_range(20))
         [event] = opened
         assert (event.scope, event.key, event.settled, event.approved, event.threshold) == (  # type: ignore[attr-defined]
