@@ -14,7 +14,12 @@ from tests.ops.test_cli import BIN, SECRETS, run, sqlite_env
 from tests.process import free_port, serve
 
 KEY = {"OTP_SECRET_KEY": SECRETS["OTP_SECRET_KEY"]}
-TWILIO = {"SERVICE_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}
+TWILIO = {
+    "SERVICE_PROVIDER": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "t",
+    "SMS_DEFAULT_SENDER": "ACME",
+}
 
 
 def assert_one_line(result_stderr: str, named: str) -> None:
@@ -166,7 +171,7 @@ async def test_workers_run_under_one_supervisor_and_share_the_limits(
             "RATE_LIMIT_MAX_REQUESTS": "5",
             "SMS_QUEUE_ENABLED": "false",
             **KEY,
-            **{key.upper(): str(value) for key, value in fake.settings().items()},
+            **fake.environment(),
         }
         assert run([str(BIN), "migrate"], env, tmp_path).returncode == 0
         with serve(env, tmp_path / "service.log", args=["--workers", "2"]) as (base_url, supervisor):
