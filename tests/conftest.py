@@ -179,9 +179,12 @@ async def running_app(
 
 
 async def read_outbox(client: httpx.AsyncClient, headers: dict[str, str] | None = None) -> httpx.Response:
-    """GET /dev/outbox of the app behind `client` (running_app's) as a peer on 127.0.0.1: it answers
-    no other, and running_app's client is a network peer (203.0.113.7)."""
-    transport = httpx.ASGITransport(app=client.app, client=("127.0.0.1", 5000))  # type: ignore[attr-defined]
+    """GET /dev/outbox as a peer on 127.0.0.1, which it alone answers: for running_app's client (a
+    network peer, 203.0.113.7) through a loopback client of the same app."""
+    app = getattr(client, "app", None)
+    if app is None:  # a client of a real `serve` process: on 127.0.0.1 already
+        return await client.get("/dev/outbox", headers=headers)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
     async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as local:
         return await local.get("/dev/outbox", headers=headers)
 

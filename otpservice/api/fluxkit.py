@@ -18,9 +18,7 @@ class FluxKitSmsRequest(BaseModel):
 
     to: Annotated[StrictStr, Field(min_length=1, description="E.164 receiver, e.g. +393331234567")]
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
-    sender: StrictStr | None = Field(
-        None, alias="from", min_length=1, description="Overrides SMS_DEFAULT_SENDER"
-    )
+    sender: StrictStr | None = Field(None, alias="from", min_length=1, description="Overrides SMS_DEFAULT_SENDER")
 
 
 class FluxKitSmsResponse(BaseModel):
