@@ -26,7 +26,11 @@ def database_url() -> str:
 
 def run_with_connection(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        # `otpservice migrate` lists the revisions it applied (db/migrate.upgrade_to_head).
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from otpservice import __version__
 from otpservice.cli_operator import add_operator_commands, fraud_command, services_command
-from otpservice.settings import Settings, SettingsError, load_settings
+from otpservice.settings import DatabaseSettings, Settings, SettingsError, load_database_settings, load_settings
 
 if TYPE_CHECKING:  # the app is imported only by the commands that serve it
     from starlette.applications import Starlette
@@ -22,17 +22,27 @@ GRACEFUL_SHUTDOWN_SECONDS = 20
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from otpservice.preflight import prepare_or_explain, reach_database, reach_limit_storage, workers_refusal
+    from otpservice.preflight import (
+        prepare_or_explain,
+        reach_database,
+        reach_limit_storage,
+        refuse_open_relay,
+        workers_refusal,
+    )
+    from otpservice.provider_setup import check_credentials, check_senders, log_warnings
     from otpservice.verify.factory import check_verification_settings
 
     refusal = workers_refusal(settings, args.workers)
     if refusal:
         raise SettingsError(refusal)
+    check_senders(settings)
+    refuse_open_relay(settings)
 
     async def preflight() -> None:
         check_verification_settings(settings)
         await reach_database(settings, require_head=False)
         await reach_limit_storage(settings)
+        log_warnings(await check_credentials(settings))  # refused credentials: SettingsError
         await prepare_or_explain(settings)
 
     # Fails in one line before uvicorn starts, instead of a lifespan traceback.
@@ -81,13 +91,14 @@ def app_from_environment() -> "Starlette":
     return create_app(settings)
 
 
-def _say_database(settings: Settings) -> None:
+def _say_database(settings: DatabaseSettings) -> None:
     from otpservice.db.urls import database_location
 
     print(f"database: {database_location(settings.database_url)}", file=sys.stderr)
 
 
-def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+def _migrate(settings: DatabaseSettings) -> int:
+    """Reads DATABASE_URL (and the log settings) alone: no provider, key or limit setting."""
     from otpservice.db.migrate import upgrade_to_head
     from otpservice.db.urls import database_location
     from otpservice.preflight import reach_database, reason
@@ -95,12 +106,14 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     _say_database(settings)
     asyncio.run(reach_database(settings, require_head=False))
     try:
-        upgrade_to_head(settings.database_url)
+        applied = upgrade_to_head(settings.database_url)
     except Exception as exc:
         raise SettingsError(
             f"DATABASE_URL: cannot migrate {database_location(settings.database_url)}: {reason(exc)}"
         ) from None
-    print("database is at the latest migration")
+    for revision, message in applied:
+        print(f"applied {revision}: {message}")
+    print("database is at the latest migration" + ("" if applied else " (nothing to apply)"))
     return 0
 
 
@@ -162,7 +175,6 @@ def _check_config(settings: Settings, args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "serve": _serve,
-    "migrate": _migrate,
     "purge": _purge,
     "send": _send,
     "check-config": _check_config,
@@ -256,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, value in (("HOST", args.host), ("PORT", args.port)):
                 if value is not None:
                     os.environ[name] = str(value)
-        settings = load_settings()
-        from otpservice.observability.logging import configure_logging, secret_values
+        from otpservice.observability.logging import configure_logging, secret_values, url_passwords
 
+        if args.command == "migrate":
+            database = load_database_settings()
+            configure_logging(database.log_level, database.log_format, url_passwords(database.database_url))
+            return _migrate(database)
+        settings = load_settings()
         configure_logging(settings.log_level, settings.log_format, secret_values(settings))
         return COMMANDS[args.command](settings, args)
     except SettingsError as exc:

@@ -6,6 +6,8 @@ Every failure is a SettingsError: one line naming the variable, never a tracebac
 """
 
 import asyncio
+import ipaddress
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -20,7 +22,7 @@ from otpservice.db.engine import make_engine
 from otpservice.db.migrate import is_at_head
 from otpservice.db.urls import database_location
 from otpservice.limits.storage import open_limit_storage
-from otpservice.settings import Settings, SettingsError
+from otpservice.settings import DatabaseSettings, Settings, SettingsError
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 MASK = "********"
@@ -33,11 +35,11 @@ def reason(exc: BaseException) -> str:
     return words[:200]
 
 
-def sqlite_file(settings: Settings) -> Path | None:
+def sqlite_file(settings: DatabaseSettings) -> Path | None:
     return Path(database_location(settings.database_url)) if settings.is_sqlite else None
 
 
-async def reach_database(settings: Settings, *, require_head: bool) -> str:
+async def reach_database(settings: DatabaseSettings, *, require_head: bool) -> str:
     """Connect and run one query; say what was reached. SQLite: a missing file is fine as long
     as its folder can hold it (serve and migrate create it); nothing is created here."""
     location = database_location(settings.database_url)
@@ -120,6 +122,35 @@ def workers_refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
+def is_loopback_host(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def refuse_open_relay(settings: Settings) -> None:
+    """Why `serve` would be an open SMS relay: a real provider, no API_KEYS, reachable from the
+    network. ALLOW_UNAUTHENTICATED=true lets it start (something in front must authenticate)."""
+    providers = (settings.service_provider, settings.sms_fallback_provider)
+    real = [name for name in providers if name not in (None, "console")]
+    if settings.api_keys or not real or is_loopback_host(settings.host):
+        return
+    if settings.allow_unauthenticated:
+        logging.getLogger("otpservice").warning(
+            "ALLOW_UNAUTHENTICATED=true: API_KEYS is unset and %s listens on %s: anyone who reaches it can send SMS",
+            real[0],
+            settings.host,
+        )
+        return
+    raise SettingsError(
+        f"API_KEYS: required to serve {real[0]} on {settings.host} (not a loopback address), else anyone who "
+        "reaches it can send SMS; set API_KEYS, or ALLOW_UNAUTHENTICATED=true when a proxy in front authenticates"
+    )
+
+
 def masked_settings(settings: Settings) -> dict[str, str]:
     """NAME -> value as an operator would write it, with every secret shown as MASK."""
     shown: dict[str, str] = {}
@@ -152,7 +183,9 @@ def _mask_url_password(value: str) -> str:
 
 
 def check_config(settings: Settings) -> int:
-    """`check-config`: print the effective settings, then reach each dependency; 1 when any check fails."""
+    """`check-config`: print the effective settings, then reach each dependency and ask the provider
+    once for its balance; 2 when the provider refuses the credentials, 1 when any other check fails."""
+    from otpservice.provider_setup import check_credentials, check_senders
     from otpservice.verify.factory import check_verification_settings
 
     for name, value in sorted(masked_settings(settings).items()):
@@ -161,6 +194,8 @@ def check_config(settings: Settings) -> int:
     failures = 0
     checks: list[Callable[[], str | None]] = [
         lambda: check_verification_settings(settings),
+        lambda: check_senders(settings),
+        lambda: refuse_open_relay(settings),
         lambda: asyncio.run(reach_database(settings, require_head=not settings.is_sqlite)),
         lambda: asyncio.run(reach_limit_storage(settings)),
     ]
@@ -173,6 +208,12 @@ def check_config(settings: Settings) -> int:
         else:
             if said:
                 print(said, file=sys.stderr)
+    try:
+        for warning in asyncio.run(check_credentials(settings)):
+            print(f"otpservice: warning: {warning}", file=sys.stderr)
+    except SettingsError as exc:
+        print(f"otpservice: {exc}", file=sys.stderr)
+        return 2
     if failures:
         print(f"configuration has {failures} problem(s)", file=sys.stderr)
         return 1

@@ -1,13 +1,17 @@
 """Settings -> each provider's own typed config, and the HTTP client they share (for wiring.py).
 
-providers/ never sees Settings: the start-up checks of a provider's variables live here.
+providers/ never sees Settings: the start-up checks of a provider's variables live here,
+and the one balance call that tells whether the provider takes our credentials.
 """
+
+import logging
 
 import httpx
 from pydantic import SecretStr
 
-from otpservice.clock import Clock
+from otpservice.clock import Clock, SystemClock
 from otpservice.providers.base import SmsProvider
+from otpservice.providers.health import ProviderHealth, WatchedProvider, ask_balance
 from otpservice.providers.kaleyra import KaleyraConfig
 from otpservice.providers.registry import ProviderConfig, provider_from_config
 from otpservice.providers.twilio import TwilioConfig
@@ -60,7 +64,9 @@ def twilio_config(settings: Settings) -> TwilioConfig:
 
 
 def kaleyra_config(settings: Settings) -> KaleyraConfig:
-    if not settings.kaleyra_sid or not settings.kaleyra_api_key:
+    if not settings.kaleyra_sid:
+        raise SettingsError("KALEYRA_SID: required (with KALEYRA_API_KEY) when kaleyra is used")
+    if not settings.kaleyra_api_key:
         raise SettingsError("KALEYRA_API_KEY: required (with KALEYRA_SID) when kaleyra is used")
     return KaleyraConfig(
         base_url=settings.kaleyra_base_url,
@@ -71,7 +77,9 @@ def kaleyra_config(settings: Settings) -> KaleyraConfig:
 
 
 def vonage_config(settings: Settings) -> VonageConfig:
-    if not settings.vonage_api_key or not settings.vonage_api_secret:
+    if not settings.vonage_api_key:
+        raise SettingsError("VONAGE_API_KEY: required (with VONAGE_API_SECRET) when vonage is used")
+    if not settings.vonage_api_secret:
         raise SettingsError("VONAGE_API_SECRET: required (with VONAGE_API_KEY) when vonage is used")
     return VonageConfig(
         base_url=settings.vonage_base_url,
@@ -82,6 +90,64 @@ def vonage_config(settings: Settings) -> VonageConfig:
 
 def build_provider(name: str, settings: Settings, client: httpx.AsyncClient, clock: Clock) -> SmsProvider:
     return provider_from_config(provider_config(name, settings), client, clock)
+
+
+def used_providers(settings: Settings) -> list[str]:
+    """SERVICE_PROVIDER, then SMS_FALLBACK_PROVIDER when set."""
+    return [name for name in (settings.service_provider, settings.sms_fallback_provider) if name]
+
+
+def build_watched_providers(
+    settings: Settings, client: httpx.AsyncClient, clock: Clock
+) -> tuple[list[SmsProvider], ProviderHealth]:
+    """The chain's providers, each real one reporting its answers to the ProviderHealth (/-/ready)."""
+    built = [build_provider(name, settings, client, clock) for name in used_providers(settings)]
+    health = ProviderHealth(built, clock)
+    watched = [provider if provider.name == "console" else WatchedProvider(provider, health) for provider in built]
+    return watched, health
+
+
+def check_senders(settings: Settings) -> None:
+    """A provider that needs a sender has one: Twilio a default sender or a Messaging Service,
+    Vonage and Kaleyra a default sender. Else every start would fail at the provider."""
+    if settings.sms_default_sender:
+        return
+    for name in used_providers(settings):
+        if name == "twilio" and not settings.twilio_messaging_service_sid:
+            raise SettingsError(
+                "SMS_DEFAULT_SENDER: required when twilio is used without TWILIO_MESSAGING_SERVICE_SID "
+                "(set one of them)"
+            )
+        if name in ("vonage", "kaleyra"):
+            raise SettingsError(f"SMS_DEFAULT_SENDER: required when {name} is used")
+
+
+CREDENTIAL_VARIABLES = {
+    "twilio": "TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID/TWILIO_API_KEY_SECRET",
+    "kaleyra": "KALEYRA_SID/KALEYRA_API_KEY",
+    "vonage": "VONAGE_API_KEY/VONAGE_API_SECRET",
+}
+
+
+async def check_credentials(settings: Settings) -> list[str]:
+    """One balance call to each real provider. Refused credentials raise SettingsError naming the
+    variables and the provider's own error; any other failure is returned as a warning line."""
+    warnings: list[str] = []
+    async with make_http_client(settings) as client:
+        for name in used_providers(settings):
+            if name == "console":
+                continue
+            answer = await ask_balance(build_provider(name, settings, client, SystemClock()))
+            if answer.status == "refused":
+                raise SettingsError(f"{CREDENTIAL_VARIABLES[name]}: refused by {name}: {answer.detail}")
+            if answer.status == "unknown":
+                warnings.append(f"{name}: could not confirm the credentials ({answer.detail}); sends will tell")
+    return warnings
+
+
+def log_warnings(lines: list[str]) -> None:
+    for line in lines:
+        logging.getLogger("otpservice").warning(line)
 
 
 def balance_check_enabled(name: str, settings: Settings) -> bool:

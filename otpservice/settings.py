@@ -31,13 +31,34 @@ def _split_commas(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
+class DatabaseSettings(BaseSettings):
+    """What `otpservice migrate` reads, and nothing more: no provider, key or limit setting."""
+
     # allow_inf_nan: SMS_RATE_LIMIT=inf and the like are refused, not taken as "no limit".
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", allow_inf_nan=False)
 
+    database_url: str = "sqlite+aiosqlite:///./otpservice.db"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class Settings(DatabaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
-    database_url: str = "sqlite+aiosqlite:///./otpservice.db"
 
     service_provider: ProviderName = "console"
     sms_default_sender: str | None = None
@@ -101,10 +122,13 @@ class Settings(BaseSettings):
     alert_webhook_secret: SecretStr | None = None
 
     api_keys: SecretList = []
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Let `serve` run a real provider on a non-loopback address with API_KEYS unset "
+        "(an open SMS relay unless something in front authenticates); warned about at every start.",
+    )
     # /admin (console, operator routes); unset = those routes answer 404.
     admin_api_keys: SecretList = []
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["json", "console"] = "json"
 
     sms_rate_limit: float = Field(10, gt=0)
     sms_queue_enabled: bool = True
@@ -139,15 +163,10 @@ class Settings(BaseSettings):
         mode="before",
     )(_split_commas)
 
-    @field_validator("fraud_guard", mode="before")
+    @field_validator("fraud_guard", "service_provider", "sms_fallback_provider", mode="before")
     @classmethod
-    def _lower_mode(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
+    def _lower_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("rate_limit_time_window")
     @classmethod
@@ -156,11 +175,6 @@ class Settings(BaseSettings):
         if not 0 < milliseconds <= MAX_WINDOW_MS:
             raise ValueError("must be a positive duration of at most 365 days")
         return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        return normalize_database_url(value)
 
     @field_validator("kaleyra_balance_path")
     @classmethod
@@ -206,10 +220,10 @@ class Settings(BaseSettings):
     @classmethod
     def _budget_countries(cls, value: list[str]) -> list[str]:
         for entry in value:
-            code, _, amount = entry.partition(":")
+            code, colon, amount = entry.partition(":")
+            if not colon or not amount.isascii() or not amount.isdigit():
+                raise ValueError(f"expected CC:N,CC:N (country code, colon, count), e.g. GB:2000,IN:500; got {entry!r}")
             _iso_country(code)
-            if not amount.isascii() or not amount.isdigit():
-                raise ValueError("expected ISO:COUNT[,...], e.g. GB:2000,IN:500")
         return value
 
     @field_validator("otp_test_numbers")
@@ -261,10 +275,6 @@ class Settings(BaseSettings):
     def trusted_networks(self) -> list[IPNetwork]:
         return [ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies]
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _iso_country(code: str) -> str:
     if len(code) != 2 or not code.isascii() or code.upper() not in SUPPORTED_REGIONS:
@@ -275,8 +285,12 @@ def _iso_country(code: str) -> str:
 def _missing_credentials(settings: Settings, provider: str) -> list[str]:
     if provider == "twilio":
         missing = [] if settings.twilio_account_sid else ["twilio_account_sid"]
-        has_key = settings.twilio_api_key_sid and settings.twilio_api_key_secret
-        if not settings.twilio_auth_token and not has_key:
+        # A half-set API key names its missing half, whether or not an auth token is set.
+        if settings.twilio_api_key_sid and not settings.twilio_api_key_secret:
+            missing.append("twilio_api_key_secret")
+        elif settings.twilio_api_key_secret and not settings.twilio_api_key_sid:
+            missing.append("twilio_api_key_sid")
+        elif not settings.twilio_auth_token and not settings.twilio_api_key_sid:
             missing.append("twilio_auth_token")
         return missing
     required = {
@@ -290,6 +304,14 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the environment (plus overrides); raise SettingsError with one line."""
     try:
         return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def load_database_settings() -> DatabaseSettings:
+    """DATABASE_URL and the log settings alone (`otpservice migrate`)."""
+    try:
+        return DatabaseSettings()
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
 

@@ -29,7 +29,7 @@ from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
-from otpservice.provider_setup import balance_check_enabled, build_provider, make_http_client
+from otpservice.provider_setup import balance_check_enabled, build_watched_providers, make_http_client
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
@@ -70,10 +70,8 @@ async def build_services(
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)
     storage = open_limit_storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
-    provider = build_provider(settings.service_provider, settings, http, clock)
-    providers = [provider]
-    if settings.sms_fallback_provider:
-        providers.append(build_provider(settings.sms_fallback_provider, settings, http, clock))
+    providers, provider_health = build_watched_providers(settings, http, clock)
+    provider = providers[0]
     messages = MessageStore(sessions)
     fraud_guard, fraud_operator = build_fraud(settings, sessions, engine.dialect.name, clock)
     cipher = BodyCipher([keys.current, *keys.previous])
@@ -136,6 +134,7 @@ async def build_services(
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,
+        provider_health=provider_health,
     )
     services.extras["breakers"] = fraud_operator  # the console's BreakerControl
     return services

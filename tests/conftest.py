@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -15,9 +16,23 @@ from otpservice.app import create_app
 from otpservice.clock import Clock, FakeClock
 from otpservice.settings import Settings
 
+# Where the PostgreSQL and Redis of the tests are (README, "Running the tests"). Each test run
+# makes a database of its own on that server, and each test a Redis key prefix of its own.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def url_address(url: str, default_port: int) -> tuple[str, int]:
+    """(host, port) of a database or Redis URL, as its client would connect."""
+    parts = urlsplit(url)
+    return parts.hostname or "localhost", parts.port or default_port
+
+
+def url_location(url: str, default_port: int, default_database: str) -> str:
+    """host:port/database, as check-config says what it reached."""
+    host, port = url_address(url, default_port)
+    return f"{host}:{port}/{urlsplit(url).path.lstrip('/') or default_database}"
 
 
 def reachable(host: str, port: int) -> bool:
@@ -55,11 +70,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A database of this test run's own (several runs may share the server)."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("PostgreSQL", *url_address(POSTGRES_URL, 5432))
     name = f"otp_test_{os.getpid()}_{secrets.token_hex(3)}"
     _run_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}"))
     finally:
         _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -104,7 +119,7 @@ async def migrated_database_url(database_url: str) -> str:
 
 @pytest.fixture
 def redis_url() -> str:
-    require_service("Redis", "127.0.0.1", 6379)
+    require_service("Redis", *url_address(REDIS_URL, 6379))
     return REDIS_URL
 
 
@@ -161,6 +176,17 @@ async def running_app(
     ):
         client.app = app  # type: ignore[attr-defined]
         yield client
+
+
+async def read_outbox(client: httpx.AsyncClient, headers: dict[str, str] | None = None) -> httpx.Response:
+    """GET /dev/outbox as a peer on 127.0.0.1, which it alone answers: for running_app's client (a
+    network peer, 203.0.113.7) through a loopback client of the same app."""
+    app = getattr(client, "app", None)
+    if app is None:  # a client of a real `serve` process: on 127.0.0.1 already
+        return await client.get("/dev/outbox", headers=headers)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as local:
+        return await local.get("/dev/outbox", headers=headers)
 
 
 AppFactory = Callable[..., Any]

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 import otpservice
+from otpservice.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,15 +68,22 @@ def test_compose_needs_the_operators_keys_and_a_real_provider() -> None:
         assert compose["services"][service]["env_file"] == [{"path": ".env", "required": True}]
 
 
-def test_the_readmes_env_file_recipe_makes_fresh_keys_once(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    recipe = readme.split("<!-- env-file -->", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+def test_the_env_file_recipe_makes_fresh_keys_once(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "production.md").read_text()
+    recipe = guide.split("<!-- env-file -->", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     assert subprocess.run(["bash", "-ec", recipe], cwd=tmp_path, timeout=30).returncode == 0
     made = (tmp_path / ".env").read_text()
     values = dict(line.split("=", 1) for line in made.splitlines() if "=" in line and not line.startswith("#"))
     assert len(values["OTP_SECRET_KEY"]) >= 32 and len(values["API_KEYS"]) >= 24
     assert values["POSTGRES_PASSWORD"] and values["SERVICE_PROVIDER"] in ("twilio", "kaleyra", "vonage")
     assert (tmp_path / ".env").stat().st_mode & 0o077 == 0  # secrets: the owner's alone
+    # It carries the production checklist's variables, and the service takes it as it is.
+    assert len(values["WEBHOOK_SECRET"]) >= 24 and len(values["ADMIN_API_KEYS"]) >= 24
+    assert (values["FRAUD_GUARD"], values["ALLOW_UNAUTHENTICATED"]) == ("enforce", "false")
+    assert {"SMS_BUDGET_HOUR", "SMS_BUDGET_DAY", "SMS_BUDGET_COUNTRY_DAY", "SMS_BUDGET_COUNTRIES"} <= set(values)
+    assert "# PUBLIC_BASE_URL=https://" in made and "# ALERT_WEBHOOK_URL=https://" in made
+    settings = Settings(_env_file=tmp_path / ".env")  # type: ignore[call-arg]
+    assert settings.fraud_guard == "enforce" and settings.api_keys and not settings.allow_unauthenticated
     # Made once: running the recipe again keeps the keys (pending codes stay checkable).
     subprocess.run(["bash", "-ec", recipe], cwd=tmp_path, timeout=30)
     assert (tmp_path / ".env").read_text() == made

@@ -77,7 +77,7 @@ def test_two_replicas_never_send_an_outbox_message_twice(replica_env: dict[str, 
     with start_fake("twilio") as (_, fake):
         env = {
             **replica_env,
-            **{key.upper(): str(value) for key, value in fake.settings().items()},
+            **fake.environment(),
             "SMS_QUEUE_ENABLED": "true",
             "SMS_RATE_LIMIT": "1000",
             "RATE_LIMIT_MAX_REQUESTS": "1000",

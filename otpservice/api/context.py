@@ -17,6 +17,7 @@ from otpservice.limits.budget import SendBudget
 from otpservice.limits.storage import LimitStorage
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
+from otpservice.providers.health import ProviderHealth
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
 from otpservice.verify.service import VerificationService
@@ -40,6 +41,7 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None
+    provider_health: ProviderHealth | None = None
 
 
 def services_of(request: Request) -> Services:

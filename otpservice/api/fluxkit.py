@@ -16,9 +16,9 @@ from otpservice.api.send import SEND_ERRORS
 class FluxKitSmsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
 
-    to: StrictStr
+    to: Annotated[StrictStr, Field(min_length=1, description="E.164 receiver, e.g. +393331234567")]
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
-    sender: StrictStr | None = Field(None, alias="from", description="Overrides SMS_DEFAULT_SENDER")
+    sender: StrictStr | None = Field(None, alias="from", min_length=1, description="Overrides SMS_DEFAULT_SENDER")
 
 
 class FluxKitSmsResponse(BaseModel):
@@ -31,7 +31,7 @@ class FluxKitSmsResponse(BaseModel):
 async def send_sms(request: Request) -> JSONResponse:
     services = services_of(request)
     payload = await read_json(request, FluxKitSmsRequest)
-    result = await services.sms.send(payload.to, payload.body, payload.sender)
+    result = await services.sms.send(payload.to, payload.body, payload.sender, fields=("to", "from"))
     # messageId is our id whether sent or queued: GET /messages/{messageId} follows it.
     return JSONResponse(
         {"messageId": result.message_id, "status": result.status, "channel": "sms", "to": payload.to},

@@ -18,8 +18,8 @@ from otpservice.clock import iso
 class SendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender: StrictStr | None = None
-    receiver: StrictStr
+    sender: Annotated[StrictStr | None, Field(min_length=1, description="Overrides SMS_DEFAULT_SENDER")] = None
+    receiver: Annotated[StrictStr, Field(min_length=1, description="E.164 receiver, e.g. +393331234567")]
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
 
 

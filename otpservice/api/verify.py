@@ -26,7 +26,7 @@ CODE_PATTERN = r"^[0-9]{4,10}$"
 class VerifyStartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: StrictStr
+    to: Annotated[StrictStr, Field(min_length=1, description="E.164 number, e.g. +393331234567")]
     channel: Literal["sms"] = "sms"
     locale: Annotated[StrictStr, Field(min_length=1, max_length=35)] | None = None
     app_hash: Annotated[StrictStr, Field(pattern=APP_HASH_PATTERN)] | None = Field(None, alias="appHash")

@@ -6,6 +6,7 @@ folder), so this works from any working directory.
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -32,9 +33,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_to_head(database_url: str) -> None:
-    """Blocking: run from a thread or before the event loop starts."""
-    command.upgrade(alembic_config(database_url), "head")
+def upgrade_to_head(database_url: str) -> list[tuple[str, str]]:
+    """Blocking: run from a thread or before the event loop starts. Returns the revisions
+    applied, oldest first, as (revision, message)."""
+    config = alembic_config(database_url)
+    applied: list[tuple[str, str]] = []
+
+    def record(*, step: Any, **_: Any) -> None:
+        if step.is_upgrade:
+            applied.extend((script.revision, _first_line(script.doc)) for script in step.up_revisions if script)
+
+    config.attributes["on_version_apply"] = record
+    command.upgrade(config, "head")
+    return applied
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
 def head_revisions(database_url: str) -> set[str]:

@@ -63,13 +63,17 @@ def secret_values(settings: "Settings") -> list[str]:
             if item is not None:
                 values.append(item.get_secret_value())
     for url in (settings.database_url, settings.rate_limit_storage_url):
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            password = None
-        if password:
-            values += [password, unquote(password)]
+        values += url_passwords(url)
     return values
+
+
+def url_passwords(url: str) -> list[str]:
+    """The password inside a URL, as written and unquoted (none: [])."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return [password, unquote(password)] if password else []
 
 
 class Redactor:

@@ -118,7 +118,7 @@ def common_error(provider: str, response: httpx.Response) -> ProviderError:
     """The error for a failed answer known only by its HTTP status."""
     status = response.status_code
     if status in (401, 403):
-        return ProviderCredentialsRefused(f"{provider} refused our credentials")
+        return ProviderCredentialsRefused(f"{provider} refused our credentials (HTTP {status})")
     if status == 429:
         return ProviderRateLimited(f"{provider} is throttling requests", retry_after=retry_after_seconds(response))
     if status >= 500:

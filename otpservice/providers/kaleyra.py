@@ -97,8 +97,10 @@ class KaleyraProvider:
         status = response.status_code
         code, text, fields = _describe(json_or_empty(response))
         detail = f"HTTP {status}" + (f", {code}" if code else "") + (f": {scrub(text)}" if text else "")
-        if status == 401 or _CREDENTIALS.search(text):
-            return ProviderCredentialsRefused(f"kaleyra refused our credentials (HTTP {status})")
+        if status in (401, 403) or _CREDENTIALS.search(text):
+            return ProviderCredentialsRefused(
+                f"kaleyra refused our credentials (HTTP {status}" + (f", {scrub(code, 32)})" if code else ")")
+            )
         if status == 429 or _THROTTLED.search(text):
             return ProviderRateLimited(
                 f"kaleyra is throttling requests ({detail})", retry_after=retry_after_seconds(response)

@@ -48,34 +48,38 @@ class SmsService:
     def budget(self) -> SendBudget:
         return self._budget
 
-    def resolve_sender(self, sender: str | None) -> str | None:
+    def resolve_sender(self, sender: str | None, field: str = "sender") -> str | None:
+        """`field`: the name the caller gave the sender (errors name what the caller sent)."""
         sender = sender if sender is not None else self._default_sender
         if sender is None:
             if self._sender_optional:
                 return None
-            raise InvalidRequest("sender is required (or set SMS_DEFAULT_SENDER)")
+            raise InvalidRequest(f"{field} is required (or set SMS_DEFAULT_SENDER)")
         canonical = canonical_sender(sender)
         if canonical is None:
-            raise InvalidRequest("sender must be an E.164 number or an alphanumeric id of 1-11 characters")
+            raise InvalidRequest(f"{field} must be an E.164 number or an alphanumeric id of 1-11 characters")
         if self._allowed_senders and canonical not in self._allowed_senders:
             raise SenderNotAllowed()
         return canonical
 
-    async def prepare(self, sender: str | None = None) -> str | None:
+    async def prepare(self, sender: str | None = None, sender_field: str = "sender") -> str | None:
         """What must hold before anything is reserved: a sender, and a balance when checked."""
-        resolved = self.resolve_sender(sender)
+        resolved = self.resolve_sender(sender, sender_field)
         await self._balance.ensure_funded()
         return resolved
 
-    async def send(self, receiver: str, body: str, sender: str | None = None) -> SendResult:
-        """A plain send (POST /send and its compatible routes)."""
+    async def send(
+        self, receiver: str, body: str, sender: str | None = None, *, fields: tuple[str, str] = ("receiver", "sender")
+    ) -> SendResult:
+        """A plain send (POST /send and its compatible routes). `fields`: the names the caller gave
+        the receiver and the sender, which errors use."""
         number = canonical_e164(receiver)
         if number is None:
-            raise InvalidPhoneNumber("receiver must be a valid E.164 phone number (+ and 2 to 15 digits)")
+            raise InvalidPhoneNumber(f"{fields[0]} must be a valid E.164 phone number (+ and 2 to 15 digits)")
         country = country_of(number)
         if self._allowed_countries and country not in self._allowed_countries:
             raise CountryNotAllowed()
-        resolved = await self.prepare(sender)
+        resolved = await self.prepare(sender, fields[1])
         reservation = await self._budget.reserve(number, kind="sms", country=country)
         result = await self.deliver(number, body, resolved, reservation=reservation, kind="sms")
         return replace(result, rate_window=reservation.rate_window())

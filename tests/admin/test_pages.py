@@ -4,7 +4,7 @@ import re
 
 from otpservice.clock import FakeClock
 from tests.admin.traffic import ADMIN_KEY, login, make_traffic, number
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, read_outbox
 
 PLAN = {"GB": (4, 3), "US": (2, 0), "DE": (1, 1)}
 
@@ -50,7 +50,7 @@ async def test_search_finds_verifications_and_messages_and_masks_numbers(app_cli
     async with app_client(admin_api_keys=ADMIN_KEY) as client:
         to = number("GB", 7)
         started = (await client.post("/verify/start", json={"to": to})).json()
-        outbox = (await client.get("/dev/outbox")).json()["messages"]
+        outbox = (await read_outbox(client)).json()["messages"]
         await login(client)
 
         by_number = await client.get("/admin/search", params={"q": to})

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from tests.conftest import read_outbox
+
 ADMIN_KEY = "admin-key-for-tests-0123456789"
 OTHER_ADMIN_KEY = "second-admin-key-for-tests-98765"
 API_KEY = "api-key-for-tests-0123456789"
@@ -52,7 +54,7 @@ async def make_traffic(
             traffic.ids[to] = response.json()["id"]
         traffic.started[country] = starts
         traffic.approved[country] = approvals
-    outbox = (await client.get("/dev/outbox", headers=headers)).json()["messages"]
+    outbox = (await read_outbox(client, headers=headers)).json()["messages"]
     for country, (starts, approvals) in plan.items():
         for index in range(starts):
             to = number(country, index)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, read_outbox
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ async def test_the_locale_used_is_in_the_answer(
     body = {"to": "+393331234567", **({"locale": asked} if asked else {})}
     async with app_client() as client:
         started = await client.post("/verify/start", json=body)
-        message = (await client.get("/dev/outbox")).json()["messages"][0]["body"]
+        message = (await read_outbox(client)).json()["messages"][0]["body"]
         detail = (await client.get(f"/verify/{started.json()['id']}")).json()
     assert started.status_code == 201 and started.json()["locale"] == used and detail["locale"] == used
     assert word in message.lower()

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, read_outbox
 
 NUMBER = "+393331234567"
 
@@ -17,7 +17,7 @@ async def test_send_returns_the_reference_body(app_client: AppFactory) -> None:
         assert set(body) == {"dateEvent", "numSegments", "sid", "status"}
         assert body["numSegments"] == "1" and body["status"] == "sent"
         assert body["dateEvent"].endswith("Z")
-        outbox = (await client.get("/dev/outbox")).json()["messages"]
+        outbox = (await read_outbox(client)).json()["messages"]
         assert outbox[0]["sid"] == body["sid"] and outbox[0]["to"] == NUMBER
 
 

@@ -18,7 +18,7 @@ PROVIDER_TIMEOUT = 3
 
 
 def service_env(fake: FakeProvider, database: Path, **extra: str) -> dict[str, str]:
-    env = {key.upper(): str(value) for key, value in fake.settings().items()}
+    env = fake.environment()
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         OTP_SECRET_KEY="delivery-process-test-key-0123456789",

@@ -14,7 +14,7 @@ MESSAGES = 6
 
 def test_queued_messages_survive_kill_9(tmp_path: Path) -> None:
     with start_fake("twilio") as (_, fake):
-        env = {key.upper(): str(value) for key, value in fake.settings().items()}
+        env = fake.environment()
         env.update(
             DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/otp.db",
             SMS_QUEUE_ENABLED="true",

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 DEFAULT_BALANCE = "10.00"
+DEFAULT_SENDER = "+15005550006"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class FakeProvider:
     def settings(self) -> dict[str, Any]:
         """Settings overrides (make_settings/Settings keywords) pointing the service here."""
         raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """The same as environment variables of an `otpservice serve` process, with the default
+        sender that `serve` requires of a provider that needs one."""
+        env = {name.upper(): str(value) for name, value in self.settings().items()}
+        return {"SMS_DEFAULT_SENDER": DEFAULT_SENDER, **env}
 
     # --- scripting ------------------------------------------------------------------
     def push(self, reply: Reply, kind: str = "send") -> None:

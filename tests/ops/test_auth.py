@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from otpservice.api import middleware
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, read_outbox
 from tests.ops.helpers import send_payload
 
 KEY_ONE, KEY_TWO, KEY_THREE = "key-one-0123456789", "key-two-abcdefghij", "key-three-zyxwvu"
@@ -39,7 +39,7 @@ async def test_send_without_the_right_key_is_refused_and_not_sent(
         assert response.status_code == 401
         assert response.json() == UNAUTHORIZED
         assert response.headers["WWW-Authenticate"] == "Bearer"
-        outbox = await client.get("/dev/outbox", headers={"Authorization": f"Bearer {KEY_ONE}"})
+        outbox = await read_outbox(client, headers={"Authorization": f"Bearer {KEY_ONE}"})
         assert outbox.json()["messages"] == []
 
 
@@ -53,7 +53,7 @@ async def test_each_configured_key_is_accepted(app_client: AppFactory, key: str)
 
 async def test_scheme_is_case_insensitive(app_client: AppFactory) -> None:
     async with app_client(api_keys=KEYS) as client:
-        response = await client.get("/dev/outbox", headers={"Authorization": f"bearer {KEY_TWO}"})
+        response = await read_outbox(client, headers={"Authorization": f"bearer {KEY_TWO}"})
         assert response.status_code == 200
 
 
@@ -115,7 +115,7 @@ async def test_every_key_is_compared_in_constant_time(
 
     monkeypatch.setattr(middleware.hmac, "compare_digest", spy)
     async with app_client(api_keys=KEYS) as client:
-        response = await client.get("/dev/outbox", headers={"Authorization": f"Bearer {presented}"})
+        response = await read_outbox(client, headers={"Authorization": f"Bearer {presented}"})
     assert response.status_code == (200 if presented in (KEY_ONE, KEY_THREE) else 401)
     assert len(calls) == 3
     # Equal-length operands: the time taken does not tell the length of a key.

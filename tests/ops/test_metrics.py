@@ -58,7 +58,7 @@ async def test_unmatched_routes_share_one_label(app_client: AppFactory) -> None:
 async def test_ready_when_the_database_answers(app_client: AppFactory) -> None:
     async with app_client() as client:
         response = await client.get("/-/ready")
-        assert response.status_code == 200 and response.json() == {"status": "ready"}
+        assert response.status_code == 200 and response.json() == {"status": "ready", "provider": "ok"}
 
 
 async def test_ready_is_503_when_the_database_refuses_connections(app_client: AppFactory) -> None:
