@@ -19,6 +19,8 @@ from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
+from otpservice.totp.challenges import ChallengeService
+from otpservice.totp.service import TotpService
 from otpservice.verify.service import VerificationService
 
 
@@ -40,6 +42,8 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None
+    totp: TotpService | None = None  # authenticator apps (SPEC 21)
+    totp_challenges: ChallengeService | None = None
 
 
 def services_of(request: Request) -> Services:
