@@ -4,6 +4,8 @@ A code is matched to the time step it belongs to, within `skew` steps either sid
 that the store can accept each step once per factor.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -48,9 +50,14 @@ def new_secret() -> str:
 
 
 def is_base32_secret(secret: str) -> bool:
-    """At least 128 bits of Base32 (what Binding.Secret may bring)."""
-    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-    return 26 <= len(secret) <= 128 and set(secret) <= alphabet
+    """At least 128 bits of unpadded Base32 that decodes (what Binding.Secret may bring)."""
+    if not 26 <= len(secret) <= 128 or not set(secret) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"):
+        return False
+    try:
+        base64.b32decode(secret + "=" * (-len(secret) % 8))
+    except binascii.Error:
+        return False
+    return True
 
 
 def step_at(epoch_seconds: float, period: int) -> int:

@@ -4,7 +4,15 @@ import base64
 
 import pytest
 
-from otpservice.totp.codes import TotpConfig, code_at, matching_step, new_secret, provisioning_uri, step_at
+from otpservice.totp.codes import (
+    TotpConfig,
+    code_at,
+    is_base32_secret,
+    matching_step,
+    new_secret,
+    provisioning_uri,
+    step_at,
+)
 
 # RFC 6238 appendix B: the ASCII seeds, 8 digits, 30 s steps.
 SEEDS = {
@@ -63,3 +71,9 @@ def test_the_uri_is_the_key_uri_format() -> None:
 def test_configs_outside_the_ranges_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         TotpConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_only_decodable_base32_of_128_bits_or_more_is_a_secret() -> None:
+    assert is_base32_secret(new_secret()) and is_base32_secret("A" * 26)
+    assert not is_base32_secret("A" * 27)  # 27 Base32 characters are no whole number of bytes
+    assert not is_base32_secret("A" * 25) and not is_base32_secret("a" * 32) and not is_base32_secret("1" * 32)
