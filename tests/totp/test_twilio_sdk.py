@@ -117,3 +117,16 @@ def test_the_api_key_is_required(live: LiveFactory) -> None:
         entities = twilio_client(app.url, password="wrong-key").verify.v2.services(service.sid).entities
         refused = error_of(lambda: entities(IDENTITY).new_factors.create(friendly_name="A", factor_type="totp"))
         assert (refused.status, refused.code) == (401, 20003)
+
+
+def test_other_methods_and_paths_under_entities_answer_twilios_405_and_404(live: LiveFactory) -> None:
+    with live() as app:
+        service = twilio_client(app.url).verify.v2.services.create(friendly_name="Acme")
+        entities = f"{app.url}/v2/Services/{service.sid}/Entities"
+        wrong_method = httpx.put(entities)
+        assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, 20004)
+        assert httpx.patch(f"{entities}/{IDENTITY}/Factors").status_code == 405
+        unknown = httpx.get(f"{entities}/{IDENTITY}/Webhooks")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, 20404)
+        no_service = httpx.get(f"{app.url}/v2/Services/VA{'0' * 32}/Entities")
+        assert (no_service.status_code, no_service.json()["code"]) == (404, 20404)
