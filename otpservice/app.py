@@ -10,7 +10,19 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from otpservice.admin import routes as admin
-from otpservice.api import admin_fraud, docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
+from otpservice.api import (
+    admin_fraud,
+    docs,
+    fluxkit,
+    messages,
+    ops,
+    send,
+    totp,
+    twilio_totp,
+    twilio_verify,
+    verify,
+    webhooks,
+)
 from otpservice.api.errors import EXCEPTION_HANDLERS
 from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth
 from otpservice.api.routing import ApiRoute
@@ -27,6 +39,7 @@ API_ROUTES: list[ApiRoute] = [
     *send.api_routes,
     *fluxkit.api_routes,
     *verify.api_routes,
+    *totp.api_routes,
     *messages.api_routes,
     *webhooks.api_routes,
     *admin_fraud.api_routes,
@@ -41,9 +54,11 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *docs.routes,
         *send.routes,
         *verify.routes,
+        *totp.routes,
         *messages.routes,
         *webhooks.routes,
         *fluxkit.routes,
+        *twilio_totp.routes,  # before twilio_verify's /v2 catch-all
         *twilio_verify.routes,
         *admin_fraud.routes,
     ]

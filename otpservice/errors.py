@@ -59,6 +59,10 @@ class NumberTypeNotAllowed(Forbidden):
     code, default_message = "number_type_not_allowed", "This number cannot receive SMS"
 
 
+class FactorNotVerified(Forbidden):
+    code, default_message = "factor_not_verified", "The factor is not verified yet"
+
+
 class WebhookForbidden(Forbidden):
     code, default_message = "invalid_signature", "Webhook signature or token is invalid"
 
@@ -73,6 +77,18 @@ class VerificationNotFound(NotFound):
 
 class MessageNotFound(NotFound):
     code, default_message = "message_not_found", "Message not found"
+
+
+class EntityNotFound(NotFound):
+    code, default_message = "entity_not_found", "No authenticator factor for this identity"
+
+
+class FactorNotFound(NotFound):
+    code, default_message = "factor_not_found", "Factor not found"
+
+
+class ChallengeNotFound(NotFound):
+    code, default_message = "challenge_not_found", "Challenge not found"
 
 
 class MethodNotAllowed(OTPServiceError):

@@ -109,6 +109,9 @@ class Settings(DatabaseSettings):
     otp_test_numbers: CommaList = []
     otp_test_numbers_allowed: bool = False
     otp_retention_days: int = Field(30, ge=1)
+    # Authenticator apps (SPEC 21): time steps of clock drift accepted either side of now, for
+    # factors that do not set their own (a factor's `skew` / Twilio's Config.Skew wins).
+    totp_skew: int = Field(1, ge=0, le=2)
 
     sms_max_per_number_hour: int = Field(0, ge=0)
     sms_max_per_number_day: int = Field(0, ge=0)

@@ -14,10 +14,11 @@ from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.db.services import ServiceStore
+from otpservice.db.totp import TotpStore
 from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.callbacks import callback_urls
 from otpservice.delivery.chain import ProviderChain
-from otpservice.delivery.crypto import BodyCipher
+from otpservice.delivery.crypto import TOTP_SECRET, BodyCipher
 from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.dispatch import Dispatcher
 from otpservice.delivery.policy import RetryPolicy
@@ -33,6 +34,8 @@ from otpservice.provider_setup import balance_check_enabled, build_watched_provi
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
+from otpservice.totp.challenges import ChallengeService
+from otpservice.totp.service import TotpRules, TotpService
 from otpservice.verify.factory import build_verification_service, check_verification_settings
 from otpservice.verify.keys import resolve_secret_keys
 
@@ -137,6 +140,14 @@ async def build_services(
         provider_health=provider_health,
     )
     services.extras["breakers"] = fraud_operator  # the console's BreakerControl
+    totp_store = TotpStore(sessions)
+    services.totp = TotpService(
+        totp_store,
+        BodyCipher([keys.current, *keys.previous], purpose=TOTP_SECRET),
+        clock,
+        TotpRules(skew=settings.totp_skew, issuer=settings.otp_app_name),
+    )
+    services.totp_challenges = ChallengeService(services.totp, totp_store, clock)
     return services
 
 

@@ -21,6 +21,7 @@ LAYERS = {
     "delivery": 2,
     "fraud": 2,
     "verify": 3,
+    "totp": 3,
     "sms": 3,
     "api": 4,
     "admin": 4,

@@ -30,6 +30,7 @@ from otpservice.admin.timeline import timeline
 from otpservice.api.body import client_ip
 from otpservice.core.phone import canonical_e164
 from otpservice.errors import OTPServiceError, VerificationNotFound
+from otpservice.totp.service import IDENTITY
 from otpservice.verify.service import VERIFICATION_ID
 
 log = logging.getLogger("otpservice.admin")
@@ -177,7 +178,10 @@ async def search(request: Request, console: Console, session: Session) -> Respon
     found = await console.reports.message(query) if query else None
     if found is not None:
         return RedirectResponse(f"/admin/messages/{found[0].id}", status_code=303)
-    return _page(request, console, session, "search.html", query=query, verifications=[], messages=[])
+    totp = console.services.totp
+    # Any other text may be an identity: its authenticator factors (never a secret: none is read).
+    factors = await totp.factors_of(query) if totp is not None and IDENTITY.fullmatch(query) else []
+    return _page(request, console, session, "search.html", query=query, verifications=[], messages=[], factors=factors)
 
 
 @_signed_in

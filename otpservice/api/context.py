@@ -20,6 +20,8 @@ from otpservice.providers.base import SmsProvider
 from otpservice.providers.health import ProviderHealth
 from otpservice.settings import Settings
 from otpservice.sms.service import SmsService
+from otpservice.totp.challenges import ChallengeService
+from otpservice.totp.service import TotpService
 from otpservice.verify.service import VerificationService
 
 
@@ -42,6 +44,8 @@ class Services:
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None
     provider_health: ProviderHealth | None = None
+    totp: TotpService | None = None  # authenticator apps (SPEC 21)
+    totp_challenges: ChallengeService | None = None
 
 
 def services_of(request: Request) -> Services:

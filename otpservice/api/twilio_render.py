@@ -26,6 +26,10 @@ TWILIO_ERRORS: dict[str, tuple[int, int]] = {
     "max_attempts_reached": (429, 60202),
     "destination_suspended": (429, 60410),
     "limits_unavailable": (503, 20503),
+    "entity_not_found": (404, 20404),
+    "factor_not_found": (404, 20404),
+    "challenge_not_found": (404, 20404),
+    "factor_not_verified": (403, 60318),
 }
 
 
@@ -33,9 +37,11 @@ def twilio_date(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def twilio_error(exc: OTPServiceError, message: str | None = None) -> JSONResponse:
+def twilio_error(exc: OTPServiceError, message: str | None = None, *, twilio_code: int | None = None) -> JSONResponse:
+    """`twilio_code` replaces the table's code where Twilio names one per resource (60310, 60308)."""
     native = status_of(exc)
     status, code = TWILIO_ERRORS.get(exc.code, (native, 20429 if native == 429 else 20000 + native))
+    code = twilio_code or code
     headers = response_headers(exc)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="otpservice"'

@@ -222,3 +222,69 @@ class PendingAlert(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TotpEntity(Base):
+    """An identity (a user of the operator's app) that has, or had, authenticator factors (SPEC 21)."""
+
+    __tablename__ = "totp_entities"
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    identity: Mapped[str] = mapped_column(String(64), unique=True)
+    service_sid: Mapped[str | None] = mapped_column(String(34))  # the Twilio-compatible Service, if any
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TotpFactor(Base):
+    """An authenticator app's factor. The secret only encrypted (delivery/crypto.py, key from
+    OTP_SECRET_KEY); `last_used_step` makes each time step acceptable once; `failures` in the
+    window from `failure_window_start` lock it (totp/judge.py)."""
+
+    __tablename__ = "totp_factors"
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    entity_sid: Mapped[str] = mapped_column(String(34), index=True)
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    friendly_name: Mapped[str] = mapped_column(String(64))
+    issuer: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    digits: Mapped[int] = mapped_column(Integer)
+    period: Mapped[int] = mapped_column(Integer)
+    algorithm: Mapped[str] = mapped_column(String(8))
+    skew: Mapped[int] = mapped_column(Integer)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failure_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TotpChallenge(Base):
+    """A challenge of a factor (Twilio's Challenges): pending until a right code or its expiry."""
+
+    __tablename__ = "totp_challenges"
+
+    sid: Mapped[str] = mapped_column(String(34), primary_key=True)
+    factor_sid: Mapped[str] = mapped_column(String(34), index=True)
+    entity_sid: Mapped[str] = mapped_column(String(34))
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    responded_reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TotpRecoveryCode(Base):
+    """One single-use recovery code of an identity, as its SHA-256 only (totp/recovery.py)."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    identity: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -39,6 +39,24 @@ def limit_refusal(reason: str) -> None:
     REFUSALS.labels(reason=reason).inc()
 
 
+TOTP_ENROLMENTS = Counter(
+    "otpservice_totp_enrolments_total", "Authenticator factor lifecycle events", ["event"], registry=REGISTRY
+)
+TOTP_CHECKS = Counter(
+    "otpservice_totp_checks_total", "Authenticator code checks by result", ["result"], registry=REGISTRY
+)
+
+
+def totp_enrolment(event: str) -> None:
+    """event: created | verified | deleted | recovery_codes."""
+    TOTP_ENROLMENTS.labels(event=event).inc()
+
+
+def totp_check(result: str) -> None:
+    """result: approved | wrong_code | replayed | locked | recovery_code | recovery_denied."""
+    TOTP_CHECKS.labels(result=result).inc()
+
+
 BUDGET_USED = Gauge(
     "otpservice_budget_used",
     "SMS handed to a provider in the current budget window",

@@ -37,7 +37,7 @@ from otpservice.errors import (
 )
 
 PACKAGE = Path(errors.__file__).parent
-DOMAIN = ("verify", "sms", "delivery", "fraud", "limits", "db", "core")
+DOMAIN = ("verify", "totp", "sms", "delivery", "fraud", "limits", "db", "core")
 
 # The HTTP contract of every error class: (status, code). A new class is added here.
 PINNED: dict[str, tuple[int, str]] = {
@@ -58,6 +58,10 @@ PINNED: dict[str, tuple[int, str]] = {
     "NotFound": (404, "not_found"),
     "VerificationNotFound": (404, "verification_not_found"),
     "MessageNotFound": (404, "message_not_found"),
+    "EntityNotFound": (404, "entity_not_found"),
+    "FactorNotFound": (404, "factor_not_found"),
+    "ChallengeNotFound": (404, "challenge_not_found"),
+    "FactorNotVerified": (403, "factor_not_verified"),
     "MethodNotAllowed": (405, "method_not_allowed"),
     "PayloadTooLarge": (413, "payload_too_large"),
     "TooManyRequests": (429, "rate_limited"),

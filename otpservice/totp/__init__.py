@@ -1,0 +1,1 @@
+"""Authenticator apps (TOTP): factors, codes, recovery codes and challenges (SPEC 21)."""
