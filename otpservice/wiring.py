@@ -66,7 +66,7 @@ async def build_services(
 ) -> Services:
     keys = resolve_secret_keys(settings)
     await prepare_database(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=settings.db_timeout)
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)
     storage = open_limit_storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
