@@ -215,3 +215,13 @@ class PendingAlert(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RevokedSession(Base):
+    """A console session ended by logout (SPEC 19): refused on every replica and after restarts
+    until `expires_at`, when its cookie would have expired anyway."""
+
+    __tablename__ = "revoked_sessions"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
