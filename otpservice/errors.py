@@ -226,3 +226,12 @@ class LimitsUnavailable(ServiceUnavailable):
 
     def __init__(self, message: str | None = None, *, retry_after: float | None = 1.0) -> None:
         super().__init__(message, retry_after=retry_after)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refuses or does not answer within DB_TIMEOUT: nothing was sent."""
+
+    code, default_message = "database_unavailable", "Database unavailable, retry later"
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = 1.0) -> None:
+        super().__init__(message, retry_after=retry_after)

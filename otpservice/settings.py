@@ -59,6 +59,7 @@ class DatabaseSettings(BaseSettings):
 class Settings(DatabaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
+    db_timeout: float = Field(3, gt=0, le=60)  # every wait on the database; then 503 database_unavailable
 
     service_provider: ProviderName = "console"
     sms_default_sender: str | None = None

@@ -9,10 +9,12 @@ import httpx
 from otpservice.admin.console import warm_up
 from otpservice.api.context import Services
 from otpservice.clock import Clock
+from otpservice.core.phone import country_of
 from otpservice.db.alerts import AlertStore
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
+from otpservice.db.models import Message
 from otpservice.db.services import ServiceStore
 from otpservice.db.totp import TotpStore
 from otpservice.db.verifications import VerificationStore
@@ -69,7 +71,7 @@ async def build_services(
 ) -> Services:
     keys = resolve_secret_keys(settings)
     await prepare_database(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=settings.db_timeout)
     sessions = make_sessionmaker(engine)
     http = make_http_client(settings, transport)
     storage = open_limit_storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
@@ -86,15 +88,6 @@ async def build_services(
     dispatcher = Dispatcher(
         deliverer, messages, clock, queue_enabled=settings.sms_queue_enabled, throttle=throttle, cipher=cipher
     )
-    worker = OutboxWorker(
-        messages,
-        deliverer,
-        cipher,
-        throttle,
-        clock,
-        queue_enabled=settings.sms_queue_enabled,
-        on_sent=fraud_guard.delivered,
-    )
     alert_http = httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS)
     secret_of_alerts = settings.alert_webhook_secret.get_secret_value() if settings.alert_webhook_secret else None
     alerts = AlertSender(settings.alert_webhook_url, secret_of_alerts, alert_http, clock, AlertStore(sessions))
@@ -104,6 +97,20 @@ async def build_services(
         clock,
         settings.rate_limit_key_prefix,
         watcher=BudgetAlerts(alerts, clock),
+    )
+
+    async def charge_resend(message: Message) -> None:  # an ambiguous re-send reaches the provider again
+        await budget.charge_again(country_of(message.receiver))
+
+    worker = OutboxWorker(
+        messages,
+        deliverer,
+        cipher,
+        throttle,
+        clock,
+        queue_enabled=settings.sms_queue_enabled,
+        on_sent=fraud_guard.delivered,
+        charge_resend=charge_resend,
     )
     fraud_guard.transitions.on_opened = lambda opened: alerts.emit(opened.alert())
     balance = BalanceGuard(

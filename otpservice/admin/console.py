@@ -18,6 +18,7 @@ from otpservice.clock import iso
 from otpservice.core.phone import mask_phone
 from otpservice.db.engine import make_sessionmaker
 from otpservice.db.reports import ReportStore
+from otpservice.db.revoked import RevokedSessionStore
 from otpservice.verify.keys import resolve_secret_keys
 
 audit_log = log = logging.getLogger("otpservice.admin")
@@ -66,7 +67,9 @@ class Console:
         self.overview = Overview(self.reports, services.clock, otp_ttl=settings.otp_ttl)
         self.breakers = breakers
         self.logins = AdminLockout(services.limit_storage.windows)
-        self.revoked = RevokedSessions(services.limit_storage.windows)
+        self.revoked = RevokedSessions(
+            RevokedSessionStore(make_sessionmaker(services.engine)), services.limit_storage.windows, services.clock
+        )
         self.secure_cookies = (settings.public_base_url or "").lower().startswith("https://")
 
     def audit(self, session: Session, action: str, target: str, **fields: object) -> None:

@@ -1,8 +1,8 @@
-"""Sessions ended by logout, kept in the limit storage (shared by replicas) until they would
-have expired anyway: a copied cookie stops working at logout, not 12 h later.
+"""Sessions ended by logout, kept in the database (every replica, every restart) until they
+would have expired anyway: a copied cookie stops working at logout, not 12 h later.
 
-When the limit storage does not answer, a session is judged by its cookie alone (an operator
-must reach the console in an outage), and the storage's silence is logged.
+The console fails closed: while the limit storage does not answer, no session is judged
+(LimitsUnavailable, 503), as no login can be counted either (api/admin_lockout.py).
 """
 
 import logging
@@ -10,28 +10,30 @@ import logging
 from limits.aio.storage import Storage
 
 from otpservice.admin.session import SESSION_SECONDS
+from otpservice.clock import Clock, to_datetime
+from otpservice.db.revoked import RevokedSessionStore
+from otpservice.errors import LimitsUnavailable
 from otpservice.limits.budget_store import StorageUnavailable, bounded
 
 log = logging.getLogger("otpservice.admin")
 
 
 class RevokedSessions:
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    def __init__(self, store: RevokedSessionStore, storage: Storage, clock: Clock) -> None:
+        self._store, self._storage, self._clock = store, storage, clock
 
     async def add(self, nonce: str) -> None:
-        try:
-            await bounded(self._storage.incr(_key(nonce), SESSION_SECONDS))
-        except StorageUnavailable:
-            log.warning("console logout: limit storage unavailable, the session cookie stays valid until it expires")
+        now = self._clock.now()
+        await self._store.add(nonce, to_datetime(now + SESSION_SECONDS), to_datetime(now))
 
     async def contains(self, nonce: str) -> bool:
+        """Whether the session was logged out; raises LimitsUnavailable while the limit
+        storage does not answer (the console then answers 503)."""
         try:
-            return await bounded(self._storage.get(_key(nonce))) > 0
+            answers = await bounded(self._storage.check())
         except StorageUnavailable:
-            log.warning("console session: limit storage unavailable, logouts not checked")
-            return False
-
-
-def _key(nonce: str) -> str:
-    return "admin-session-revoked/" + nonce
+            answers = False
+        if not answers:
+            log.warning("console session: limit storage unavailable, no session judged")
+            raise LimitsUnavailable("Admin sessions cannot be checked now, retry later")
+        return await self._store.contains(nonce, to_datetime(self._clock.now()))

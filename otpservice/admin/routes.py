@@ -101,8 +101,9 @@ async def login(request: Request) -> Response:
     nonce = console.keys.login_nonce(request.cookies.get(LOGIN_COOKIE))
     if nonce is None or not console.keys.csrf_valid("login:" + nonce, form.get("csrf")):
         return render(request, "error.html", 403, title="Forbidden", message="The login form expired: open it again.")
-    address = client_ip(request)
-    wait = await console.logins.refused_for(address)
+    key = form.get("key")
+    session = console.keys.login(key) if isinstance(key, str) else None
+    wait = await console.logins.refused_for(client_ip(request), correct=session is not None)  # wrong: counted first
     if wait is not None:
         log.warning("console login refused: too many failed logins", extra={"retry_after": math.ceil(wait)})
         minutes = math.ceil(wait / 60)
@@ -110,10 +111,7 @@ async def login(request: Request) -> Response:
             f"Too many failed logins from this address: try again in {minutes} minute{'s' if minutes > 1 else ''}."
         )
         return _login_page(request, console, message, status=429, headers={"Retry-After": str(math.ceil(wait))})
-    key = form.get("key")
-    session = console.keys.login(key) if isinstance(key, str) else None
     if session is None:
-        await console.logins.failed(address)
         log.warning("console login failed: unknown key")
         return _login_page(request, console, "Unknown key.")
     console.audit(session, "login", "console")

@@ -39,17 +39,17 @@ async def require_admin(request: Request) -> str:
     keys = [key.get_secret_value() for key in request.app.state.settings.admin_api_keys]
     if not keys:
         raise NotFound()
-    lockout, address = AdminLockout(services_of(request).limit_storage.windows), client_ip(request)
-    wait = await lockout.refused_for(address)
-    if wait is not None:
-        raise IpRateLimited("Too many wrong admin keys from this address, retry later", retry_after=wait)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     presented = _digest(token.strip())
     matched = False
     for key in keys:  # every key compared, every time
         matched |= hmac.compare_digest(presented, _digest(key))
-    if not (matched and scheme.lower() == "bearer"):
-        await lockout.failed(address)
+    correct = matched and scheme.lower() == "bearer"
+    lockout = AdminLockout(services_of(request).limit_storage.windows)
+    wait = await lockout.refused_for(client_ip(request), correct=correct)  # a wrong key counted first
+    if wait is not None:
+        raise IpRateLimited("Too many wrong admin keys from this address, retry later", retry_after=wait)
+    if not correct:
         raise Unauthorized("Missing or invalid admin key", headers={"WWW-Authenticate": "Bearer"})
     return "admin:" + presented.hex()[:8]
 

@@ -13,11 +13,11 @@ from otpservice.clock import iso
 from otpservice.core.phone import mask_phone
 from otpservice.errors import MessageNotFound
 
-MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled"]
+MessageState = Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled", "ambiguous"]
 
 
 class MessageEvent(BaseModel):
-    status: MessageState | Literal["ambiguous"]
+    status: MessageState
     at: datetime
     provider: str | None
     detail: Annotated[str | None, Field(description="Scrubbed provider detail (never the message body)")]

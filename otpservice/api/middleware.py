@@ -12,9 +12,10 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otpservice.api.errors import error_body, error_json, status_of
+from otpservice.api.errors import error_body, error_json, response_headers, status_of
 from otpservice.api.routing import route_template
-from otpservice.errors import Unauthorized
+from otpservice.db.outage import is_outage
+from otpservice.errors import DatabaseUnavailable, Unauthorized
 from otpservice.observability import metrics
 from otpservice.observability.logging import request_id
 
@@ -101,13 +102,18 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled error", extra={"method": scope["method"], "route": route_template(scope)})
+        except Exception as exc:
+            outage = is_outage(exc)
+            if outage:  # refused, hung or gone: a 503 the caller may retry, not a bug
+                log.warning(
+                    "database unavailable",
+                    extra={"method": scope["method"], "route": route_template(scope), "error": type(exc).__name__},
+                )
+            else:
+                log.exception("unhandled error", extra={"method": scope["method"], "route": route_template(scope)})
             if status:
                 raise  # the response has begun: only dropping the connection is left
-            await JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)(
-                scope, receive, send_with_id
-            )
+            await _error_response(DatabaseUnavailable() if outage else None)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
@@ -127,6 +133,12 @@ class AccessLog:
                 },
             )
             request_id.reset(token)
+
+
+def _error_response(error: DatabaseUnavailable | None) -> JSONResponse:
+    if error is None:
+        return JSONResponse(error_body(500, "Internal server error", "internal_error"), status_code=500)
+    return JSONResponse(error_json(error), status_code=status_of(error), headers=response_headers(error))
 
 
 def _client(scope: Scope) -> str | None:

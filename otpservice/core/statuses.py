@@ -10,7 +10,8 @@ EXPIRED, FAILED, MAX_ATTEMPTS_REACHED = "expired", "failed", "max_attempts_reach
 # A message in the outbox; a state never moves backwards (delivery/states.py ranks them).
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 DELIVERED, UNDELIVERED = "delivered", "undelivered"
-# A message's history word for an attempt whose outcome is unknown (it may have sent); not a state.
+# A message's history word for an attempt whose outcome is unknown (it may have sent); also the
+# final state of a message whose re-send after such an attempt was ambiguous too (never sent again).
 AMBIGUOUS = "ambiguous"
 
 # What a message carries: a verification code (sent first, checked against its verification) or a plain SMS.

@@ -6,7 +6,8 @@ COMMIT and, on SQLite, its turn on the single writer; here the writes that arriv
 transaction is in flight wait for it and then share the next one. A caller returns only once
 its write is committed. When a shared transaction fails, each of its writes is run again
 alone, so that every caller gets its own result or its own error (the works must therefore
-only touch the database).
+only touch the database); when the database itself is not there, every waiting caller gets
+that error at once rather than one DB_TIMEOUT after another.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from otpservice.db.engine import begin_core, connect_core
+from otpservice.db.outage import is_outage
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -72,6 +74,11 @@ class GroupCommit:
             async with begin_core(self._sessions) as connection:
                 results = [await work(connection) for work, _ in batch]
         except Exception as error:
+            if is_outage(error):  # the database is not there: no write waits for its own try
+                waiting, self._queue = batch + self._queue, []
+                for _, future in waiting:
+                    _settle(future, error=error)
+                return
             if len(batch) == 1:
                 _settle(batch[0][1], error=error)
                 return
@@ -120,12 +127,13 @@ class GroupRead(Generic[K, V]):
                 for futures in batch.values():
                     for future in futures:
                         _settle(future, error=failed)
-                if not isinstance(error, Exception):
+                if not isinstance(error, Exception) or is_outage(error):  # the rest would wait as long
                     for futures in self._waiting.values():
                         for future in futures:
                             _settle(future, error=failed)
                     self._waiting = {}
-                    raise
+                    if not isinstance(error, Exception):
+                        raise
                 continue
             for key, futures in batch.items():
                 for future in futures:

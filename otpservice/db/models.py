@@ -288,3 +288,13 @@ class TotpRecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RevokedSession(Base):
+    """A console session ended by logout (SPEC 19): refused on every replica and after restarts
+    until `expires_at`, when its cookie would have expired anyway."""
+
+    __tablename__ = "revoked_sessions"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

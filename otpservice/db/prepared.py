@@ -10,6 +10,7 @@ SQLAlchemy's (IntegrityError, OperationalError), so callers see one kind of erro
 backends. SQLite runs the same statements through SQLAlchemy.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from functools import cache
@@ -122,8 +123,23 @@ async def _guarded(connection: AsyncConnection, sql: str, call: Awaitable[T]) ->
         return await call
     except asyncpg.IntegrityConstraintViolationError as error:
         raise IntegrityError(sql, None, error) from error
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
-        await connection.invalidate()
-        raise OperationalError(sql, None, error, connection_invalidated=True) from error
     except asyncpg.PostgresError as error:
-        raise DBAPIError(sql, None, error) from error
+        if not isinstance(error, asyncpg.PostgresConnectionError):
+            raise DBAPIError(sql, None, error) from error
+        await _drop(connection)
+        raise OperationalError(sql, None, error, connection_invalidated=True) from error
+    except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:  # OSError: a timeout too
+        await _drop(connection)
+        raise OperationalError(sql, None, error, connection_invalidated=True) from error
+    except BaseException:  # cancelled mid-statement: the connection may still wait for its answer
+        await asyncio.shield(_drop(connection))
+        raise
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Close a connection that may still wait on the database, without a goodbye (a graceful
+    close waits on a hung server), and take it out of the pool."""
+    raw = _driver(connection)
+    if not raw.is_closed():
+        raw.terminate()
+    await connection.invalidate()

@@ -5,8 +5,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from otpservice.delivery.scrubbing import without_body
 from otpservice.errors import ProviderError, ProviderRejected
-from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider, scrub_body
+from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider
 
 log = logging.getLogger("otpservice.delivery")
 
@@ -57,7 +58,7 @@ class ProviderChain:
             except ProviderError as exc:
                 # Provider free text may quote the message (hence a code): scrubbed before it
                 # reaches a caller, a log line or a row.
-                exc.message = scrub_body(exc.message, sms.body)
+                exc.message = without_body(exc.message, sms.body)
                 exc.args = (exc.message,)
                 if not exc.retryable:
                     refused_by = (*refused_by, name)

@@ -132,7 +132,7 @@ class Deliverer:
         now = self._clock.now()
         failed = not decision.retry
         outcome = Outcome(
-            status=states.FAILED if failed else states.QUEUED,
+            status=decision.ends if failed else states.QUEUED,
             provider=result.provider,
             error_code=error.code,
             error_message=error.message,
@@ -141,11 +141,11 @@ class Deliverer:
             refused_by=",".join(result.refused_by) or None,
             retry_provider=decision.retry_provider,
             ambiguous_count=(message.ambiguous_count or 0) + error.may_have_sent,
-            before=(states.AMBIGUOUS,) if error.may_have_sent else (),
+            before=(states.AMBIGUOUS,) if error.may_have_sent and decision.ends != states.AMBIGUOUS else (),
         )
         await self._messages.finish_attempt(message.id, to_datetime(now), outcome)
         if failed:
-            await self._finished_for_good(message, states.FAILED)
+            await self._finished_for_good(message, decision.ends)
             caller_error = result.refusal if self.policy.all_refused(result.refused_by) and result.refusal else error
             return Delivered(states.FAILED, result.provider, error=caller_error)
         log.info(
@@ -171,7 +171,7 @@ class Deliverer:
         now = self._clock.now()
         detail = "the attempt was interrupted (lease expired): it may have been sent"
         outcome = Outcome(
-            status=states.QUEUED if decision.retry else states.FAILED,
+            status=states.QUEUED if decision.retry else decision.ends,
             provider=asked,
             error_code="lease_expired",
             error_message=detail,
@@ -179,14 +179,14 @@ class Deliverer:
             next_attempt_at=to_datetime(now + decision.delay) if decision.retry else None,
             retry_provider=decision.retry_provider,
             ambiguous_count=(message.ambiguous_count or 0) + 1,
-            before=(states.AMBIGUOUS,),
+            before=(states.AMBIGUOUS,) if decision.ends != states.AMBIGUOUS else (),
         )
         if not await self._messages.finish_attempt(
             message.id, to_datetime(now), outcome, lease_expired_before=to_datetime(now)
         ):
             return False
         if not decision.retry:
-            await self._finished_for_good(message, states.FAILED)
+            await self._finished_for_good(message, decision.ends)
         return True
 
     async def still_wanted(self, message: Message) -> bool:
@@ -220,9 +220,12 @@ class Deliverer:
 
     async def _finished_for_good(self, message: Message, status: str) -> None:
         metrics.message_outcome(message.provider, status)
-        log.warning("sms failed for good", extra={"message_id": message.id, "attempts": message.attempts})
-        if message.kind != CODE_KIND or message.verification_id is None:
-            return
+        log.warning(
+            "sms failed for good" if status == states.FAILED else "sms ended ambiguous, never sent again",
+            extra={"message_id": message.id, "attempts": message.attempts},
+        )
+        if status == states.AMBIGUOUS or message.kind != CODE_KIND or message.verification_id is None:
+            return  # a code that may have arrived leaves its verification pending
         verification = await self._verifications.get(message.verification_id)
         # Only the verification's latest code fails it: an older message's fate says nothing.
         if verification is not None and verification.last_message_id in (message.id, None):

@@ -6,8 +6,10 @@ and when it fails for good. The inline send, the worker and lease expiry all ask
 - Within one attempt, a provider that certainly did not send (connection refused or never
   opened, an HTTP error answer) hands over at once to the next provider (the fallback).
 - An outcome that may have sent (the request went out, no answer came back; a lease that
-  expired mid-call) is `ambiguous`: never failed over at once; the next attempt goes to
-  the same provider, the first time after a whole lease.
+  expired mid-call) is `ambiguous`: never failed over at once; the message is sent once
+  more, to the same provider, after a whole lease. A second ambiguous outcome ends it
+  `ambiguous`: never sent again (a provider that takes messages but answers late must not
+  get one message over and over).
 - A provider that refused for good is not asked again for that message; the message fails
   only when every provider refused for good, or its attempts are spent.
 """
@@ -16,6 +18,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from otpservice.core.statuses import AMBIGUOUS, FAILED
 from otpservice.errors import ProviderError
 
 MAX_ATTEMPTS = 6
@@ -28,6 +31,7 @@ class Decision:
     retry: bool
     delay: float = 0.0
     retry_provider: str | None = None  # the next attempt goes only there (after an ambiguous outcome)
+    ends: str = FAILED  # without a retry: the message's last state
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,12 @@ class RetryPolicy:
     ) -> Decision:
         """What follows an attempt no provider accepted. `error`: the last provider's error,
         `provider`: the last one asked, `refused_by`: every provider that refused for good."""
+        if error.may_have_sent and ambiguous_before > 0:
+            return Decision(retry=False, ends=AMBIGUOUS)  # re-sent once already: never again
         if not self.queue_enabled or attempts >= self.max_attempts or self.all_refused(refused_by):
             return Decision(retry=False)
         if error.may_have_sent:
-            delay = self.lease_seconds if ambiguous_before == 0 else self.backoff(attempts)
-            return Decision(retry=True, delay=delay, retry_provider=provider)
+            return Decision(retry=True, delay=self.lease_seconds, retry_provider=provider)
         return Decision(
             retry=True, delay=min(self.max_wait_seconds, max(self.backoff(attempts), error.retry_after or 0))
         )
@@ -82,7 +87,8 @@ class RetryPolicy:
     def after_lease_expired(self, attempts: int, *, provider: str, ambiguous_before: int) -> Decision:
         """A claim whose process died mid-attempt: it may have sent. With the queue off it is
         never sent again; else it is retried on the same provider, as an ambiguous outcome."""
+        if ambiguous_before > 0:
+            return Decision(retry=False, ends=AMBIGUOUS)  # re-sent once already: never again
         if not self.queue_enabled or attempts >= self.max_attempts:
             return Decision(retry=False)
-        delay = 0.0 if ambiguous_before == 0 else self.backoff(attempts)  # its lease has run already
-        return Decision(retry=True, delay=delay, retry_provider=provider)
+        return Decision(retry=True, delay=0.0, retry_provider=provider)  # its lease has run already

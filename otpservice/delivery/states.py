@@ -5,8 +5,9 @@ from otpservice.core.statuses import AMBIGUOUS, CANCELED, DELIVERED, FAILED, QUE
 # CANCELED: never sent, its code's verification was over (approved, canceled, expired) before its turn.
 __all__ = ["AMBIGUOUS", "CANCELED", "DELIVERED", "FAILED", "QUEUED", "SENDING", "SENT", "UNDELIVERED"]
 
-RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3, CANCELED: 3}
-FINAL = frozenset({DELIVERED, UNDELIVERED, FAILED, CANCELED})
+# AMBIGUOUS: maybe sent, never sent again (SPEC 19); a late receipt may still say what became of it.
+RANK = {QUEUED: 0, SENDING: 1, SENT: 2, AMBIGUOUS: 2, DELIVERED: 3, UNDELIVERED: 3, FAILED: 3, CANCELED: 3}
+FINAL = frozenset({AMBIGUOUS, DELIVERED, UNDELIVERED, FAILED, CANCELED})
 
 
 def states_before(state: str) -> tuple[str, ...]:

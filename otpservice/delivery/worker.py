@@ -16,6 +16,7 @@ from otpservice.delivery import states
 from otpservice.delivery.crypto import BodyCipher
 from otpservice.delivery.deliverer import Deliverer
 from otpservice.delivery.throttle import ProviderThrottle
+from otpservice.errors import OTPServiceError
 from otpservice.providers.base import OutgoingSms
 
 log = logging.getLogger("otpservice.delivery")
@@ -33,11 +34,14 @@ class OutboxWorker:
         queue_enabled: bool = True,
         batch_size: int = 50,
         on_sent: Callable[[Message], Awaitable[None]] | None = None,
+        charge_resend: Callable[[Message], Awaitable[None]] | None = None,
     ) -> None:
         self._messages, self._deliverer, self._cipher = messages, deliverer, cipher
         self._throttle, self._clock = throttle, clock
         self._queue_enabled, self._batch_size = queue_enabled, batch_size
         self._on_sent = on_sent  # e.g. the breaker, which counts a verification's first SMS once sent
+        # The spend budgets, charged for a re-send after an ambiguous attempt; raises when refused.
+        self._charge_resend = charge_resend
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -105,6 +109,8 @@ class OutboxWorker:
                 Outcome(status=states.FAILED, error_code="body_unreadable", error_message=detail, detail=detail),
             )
             return
+        if message.retry_provider is not None and not await self._charged_again(message):
+            return
         sms = OutgoingSms(receiver=message.receiver, body=body, sender=message.sender, client_ref=message.id)
         delivered = await self._deliverer.attempt(message, sms)
         log.info(
@@ -118,3 +124,21 @@ class OutboxWorker:
         )
         if delivered.status == states.SENT and self._on_sent is not None:
             await self._on_sent(message)
+
+    async def _charged_again(self, message: Message) -> bool:
+        """The re-send after an ambiguous attempt reaches the provider again, so it is charged
+        again; refused (budget spent, storage down), it is not sent and ends `ambiguous`."""
+        if self._charge_resend is None:
+            return True
+        try:
+            await self._charge_resend(message)
+        except OTPServiceError as refusal:
+            detail = f"not sent again: {refusal.message}"
+            await self._messages.finish_attempt(
+                message.id,
+                to_datetime(self._clock.now()),
+                Outcome(status=states.AMBIGUOUS, error_code=refusal.code, error_message=detail, detail=detail),
+            )
+            log.warning("ambiguous sms not re-sent", extra={"message_id": message.id, "code": refusal.code})
+            return False
+        return True

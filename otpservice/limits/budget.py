@@ -166,6 +166,17 @@ class SendBudget:
         except LimitsUnavailable:
             log.warning("send budget not given back: limit storage unavailable")
 
+    async def charge_again(self, country: str | None) -> None:
+        """A re-send after an ambiguous attempt reaches the provider again: charged to the
+        spend budgets again (SPEC 24), nothing else. Raises BudgetExhausted or LimitsUnavailable."""
+        now = self._clock.now()
+        limits = self._spend_limits(country, now)
+        if not limits:
+            return
+        outcome = await self._call(self._store.reserve([limit.counter for limit in limits], None, now))
+        if isinstance(outcome, Refused):
+            raise self._refusal(outcome, limits, now)
+
     async def count_client(self, client: str) -> None:
         """One verification check from `client` against its per-minute cap."""
         now = self._clock.now()

@@ -61,7 +61,8 @@ class CodeSender:
         self, pending: Verification, reservation: Reservation, sender: str | None, *, app_name: str | None = None
     ) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
-        canceled, expired, its key rotated out): the caller starts a new one. Raises
+        canceled, expired, its key rotated out; also when that happened during the send): the
+        caller starts a new one. Raises
         MaxSendsReached / MaxAttemptsReached when it is still pending but used up."""
         now = self._clock.now()
         if pending.key_id != TEST_NUMBER_KEY_ID and self._code_of(pending) is None:
@@ -140,11 +141,8 @@ class CodeSender:
             verification.delivery_status = result.status
             return verification
         try:
-            return (
-                await self._store.record_send(
-                    verification.id, now, message_id=result.message_id, delivery_status=result.status
-                )
-                or verification
+            recorded = await self._store.record_send(
+                verification.id, now, message_id=result.message_id, delivery_status=result.status
             )
         except Exception:  # the SMS is out and its message row says so: the caller gets its answer
             log.exception(
@@ -152,6 +150,13 @@ class CodeSender:
                 extra={"verification_id": verification.id},
             )
             return verification
+        if recorded is not None and recorded.status != PENDING:
+            # Ended while its code was being sent (another service's start canceled it, a check
+            # approved it): never answered as the start's result; the caller starts anew.
+            extra = {"verification_id": verification.id, "status": recorded.status}
+            log.info("re-sent verification ended meanwhile", extra=extra)
+            return None
+        return recorded or verification
 
     def _code_of(self, verification: Verification) -> str | None:
         return self._codes.code_for(

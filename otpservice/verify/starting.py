@@ -7,9 +7,10 @@ from otpservice.clock import Clock, to_datetime
 from otpservice.core.phone import country_of
 from otpservice.core.statuses import MAX_ATTEMPTS_REACHED, PENDING
 from otpservice.db.models import Verification
+from otpservice.db.outage import is_outage
 from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.dispatch import new_message_id
-from otpservice.errors import MaxAttemptsReached, NumberDelayed
+from otpservice.errors import DatabaseUnavailable, LimitsUnavailable, MaxAttemptsReached, NumberDelayed
 from otpservice.fraud.guard import FraudGuard
 from otpservice.limits.budget import Reservation
 from otpservice.observability import metrics
@@ -66,7 +67,7 @@ class VerificationStarter:
         self._policy.ensure_allowed(to)
         test_number = self._policy.fixed_code_for(to) is not None
         if not test_number:  # breaker: before anything is charged to the number
-            await self._guard.before_start(to)
+            await self._breaker_allows(to)
         sender = None if test_number else await self._sms.prepare()
         for _ in range(START_ROUNDS):
             current = await self._store.open_for(to)
@@ -101,6 +102,14 @@ class VerificationStarter:
                 log_info("verification started", sent)
                 return StartOutcome(self._books.view(sent), created=True, rate_window=reservation.rate_window())
         raise NumberDelayed("Concurrent requests for this number, retry", retry_after=1)
+
+    async def _breaker_allows(self, to: str) -> None:
+        try:
+            await self._guard.before_start(to)
+        except LimitsUnavailable as refusal:  # the database down is told as such (SPEC 24)
+            if refusal.__context__ is not None and is_outage(refusal.__context__):
+                raise DatabaseUnavailable() from None
+            raise
 
     async def _reserve(self, to: str, client_ip: str, test_number: bool) -> Reservation:
         """The one send budget: global window, client cap, number caps, delay, spend budgets.

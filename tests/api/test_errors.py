@@ -80,6 +80,7 @@ PINNED: dict[str, tuple[int, str]] = {
     "ProviderRejected": (502, "provider_error"),
     "ServiceUnavailable": (503, "not_ready"),
     "LimitsUnavailable": (503, "limits_unavailable"),
+    "DatabaseUnavailable": (503, "database_unavailable"),
     "ProviderTimeout": (504, "provider_error"),
     "ProviderAnswerLost": (504, "provider_error"),
 }

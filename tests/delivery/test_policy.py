@@ -22,12 +22,16 @@ def test_attempts_are_spent_at_six() -> None:
     assert not POLICY.after_failure(6, down, provider="twilio", refused_by=(), ambiguous_before=0).retry
 
 
-def test_an_ambiguous_outcome_waits_the_lease_once_on_the_same_provider() -> None:
+def test_an_ambiguous_outcome_waits_the_lease_once_on_the_same_provider_and_a_second_ends_it() -> None:
     lost = ProviderAnswerLost()
     first = POLICY.after_failure(1, lost, provider="vonage", refused_by=(), ambiguous_before=0)
     assert (first.retry, first.delay, first.retry_provider) == (True, 20, "vonage")
     again = POLICY.after_failure(2, lost, provider="vonage", refused_by=(), ambiguous_before=1)
-    assert again.retry_provider == "vonage" and again.delay <= 30
+    assert (again.retry, again.ends) == (False, "ambiguous")  # sent at most once more, never again
+    lease = POLICY.after_lease_expired(2, provider="vonage", ambiguous_before=1)
+    assert (lease.retry, lease.ends) == (False, "ambiguous")
+    refused = POLICY.after_failure(2, ProviderUnavailable(), provider="vonage", refused_by=(), ambiguous_before=1)
+    assert refused.retry  # a re-send that certainly did not go: the normal policy again
 
 
 def test_a_message_fails_only_when_every_provider_refused_it_for_good() -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import uvicorn
@@ -46,6 +46,14 @@ class Reply:
     text: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    echo: str | None = None  # a form field whose value replaces "{echo}" in the answer (a provider quoting us)
+
+    def echoed(self, form: dict[str, str]) -> "Reply":
+        if self.echo is None:
+            return self
+        value = form.get(self.echo, "")
+        as_json = {k: v.replace("{echo}", value) if isinstance(v, str) else v for k, v in (self.json or {}).items()}
+        return replace(self, json=as_json if self.json is not None else None, text=self.text.replace("{echo}", value))
 
     def response(self) -> Response:
         if self.json is not None:
@@ -162,7 +170,7 @@ class FakeProvider:
             reply = queue.popleft() if queue else None
         delay = reply.delay if reply is not None and reply.delay else self.delay
         await self._pause(delay)
-        return reply.response() if reply is not None else default(recorded)
+        return reply.echoed(recorded.form).response() if reply is not None else default(recorded)
 
     async def _pause(self, seconds: float) -> None:
         # In slices, so that stop() does not wait for a slow answer nobody awaits any more.
