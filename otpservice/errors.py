@@ -59,6 +59,10 @@ class NumberTypeNotAllowed(Forbidden):
     code, default_message = "number_type_not_allowed", "This number cannot receive SMS"
 
 
+class RecipientOptedOut(Forbidden):
+    code, default_message = "recipient_opted_out", "The recipient opted out of messages (replied STOP)"
+
+
 class WebhookForbidden(Forbidden):
     code, default_message = "invalid_signature", "Webhook signature or token is invalid"
 
@@ -77,6 +81,21 @@ class MessageNotFound(NotFound):
 
 class MethodNotAllowed(OTPServiceError):
     code, default_message = "method_not_allowed", "Method not allowed"
+
+
+class Conflict(OTPServiceError):
+    code, default_message = "conflict", "Conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    code, default_message = "idempotency_in_progress", "A request with this Idempotency-Key is still running"
+
+
+class IdempotencyKeyReused(OTPServiceError):
+    code, default_message = (
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with another request (another body or route) in the last 24 hours",
+    )
 
 
 class PayloadTooLarge(OTPServiceError):

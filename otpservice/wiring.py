@@ -11,6 +11,7 @@ from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.alerts import AlertStore
 from otpservice.db.engine import make_engine, make_sessionmaker
+from otpservice.db.idempotency import IdempotencyStore
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.db.services import ServiceStore
@@ -133,6 +134,7 @@ async def build_services(
         worker=worker,
         verify_services=ServiceStore(sessions),
         alerts=alerts,
+        idempotency=IdempotencyStore(sessions),
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from otpservice.clock import Clock
+from otpservice.db.idempotency import IdempotencyStore
 from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
 from otpservice.delivery.worker import OutboxWorker
@@ -37,6 +38,7 @@ class Services:
     worker: OutboxWorker
     verify_services: ServiceStore  # the Twilio-compatible API's Services
     alerts: AlertSender
+    idempotency: IdempotencyStore  # Idempotency-Key answers (SPEC 22)
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None

@@ -76,6 +76,7 @@ api_routes = [
             202: Answer("Queued in our outbox; `sid` is our message id", SendResponse, headers=RATE_LIMIT_HEADERS),
         },
         errors=(errors.SenderNotAllowed, *SEND_ERRORS),
+        idempotent=True,
     ),
 ]
 routes = mount(api_routes)

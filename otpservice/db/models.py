@@ -215,3 +215,20 @@ class PendingAlert(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class IdempotencyKey(Base):
+    """An Idempotency-Key seen on a sending route (SPEC 22): its request's fingerprint and,
+    once answered, the answer replayed to the same request for 24 h. `answer_status` is None
+    while the first request runs (held until `lease_until`)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(caller scope, key)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256(method, path, body)
+    answer_status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str | None] = mapped_column(Text)  # JSON list of [name, value]
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
