@@ -10,7 +10,18 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from otpservice.admin import routes as admin
-from otpservice.api import admin_fraud, docs, fluxkit, messages, ops, send, twilio_verify, verify, webhooks
+from otpservice.api import (
+    admin_fraud,
+    docs,
+    fluxkit,
+    messages,
+    ops,
+    send,
+    twilio_messages,
+    twilio_verify,
+    verify,
+    webhooks,
+)
 from otpservice.api.errors import EXCEPTION_HANDLERS
 from otpservice.api.middleware import OPEN_PREFIXES, AccessLog, ApiKeyAuth
 from otpservice.api.routing import ApiRoute
@@ -45,6 +56,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *webhooks.routes,
         *fluxkit.routes,
         *twilio_verify.routes,
+        *twilio_messages.routes,
         *admin_fraud.routes,
     ]
     if settings.admin_api_keys:  # unset: /admin and everything under it is 404

@@ -10,6 +10,7 @@ from otpservice.admin.console import warm_up
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.alerts import AlertStore
+from otpservice.db.app_messages import AppMessageStore
 from otpservice.db.engine import make_engine, make_sessionmaker
 from otpservice.db.idempotency import IdempotencyStore
 from otpservice.db.messages import MessageStore
@@ -135,6 +136,7 @@ async def build_services(
         verify_services=ServiceStore(sessions),
         alerts=alerts,
         idempotency=IdempotencyStore(sessions),
+        app_messages=AppMessageStore(sessions),
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,

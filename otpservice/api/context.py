@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from otpservice.clock import Clock
+from otpservice.db.app_messages import AppMessageStore
 from otpservice.db.idempotency import IdempotencyStore
 from otpservice.db.messages import MessageStore
 from otpservice.db.services import ServiceStore
@@ -39,6 +40,7 @@ class Services:
     verify_services: ServiceStore  # the Twilio-compatible API's Services
     alerts: AlertSender
     idempotency: IdempotencyStore  # Idempotency-Key answers (SPEC 22)
+    app_messages: AppMessageStore  # Messages.json sends (SPEC 22)
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None
