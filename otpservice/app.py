@@ -14,6 +14,7 @@ from otpservice.api import (
     admin_fraud,
     docs,
     fluxkit,
+    inbound,
     messages,
     ops,
     send,
@@ -40,6 +41,7 @@ API_ROUTES: list[ApiRoute] = [
     *verify.api_routes,
     *messages.api_routes,
     *webhooks.api_routes,
+    *inbound.api_routes,
     *admin_fraud.api_routes,
 ]
 
@@ -54,6 +56,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *verify.routes,
         *messages.routes,
         *webhooks.routes,
+        *inbound.routes,
         *fluxkit.routes,
         *twilio_verify.routes,
         *twilio_messages.routes,

@@ -22,6 +22,7 @@ LAYERS = {
     "fraud": 2,
     "verify": 3,
     "sms": 3,
+    "messaging": 3,
     "api": 4,
     "admin": 4,
     # building and running the whole: the only places that know all parts

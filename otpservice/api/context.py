@@ -11,12 +11,15 @@ from otpservice.clock import Clock
 from otpservice.db.app_messages import AppMessageStore
 from otpservice.db.idempotency import IdempotencyStore
 from otpservice.db.messages import MessageStore
+from otpservice.db.opt_outs import OptOutStore
 from otpservice.db.services import ServiceStore
 from otpservice.delivery.worker import OutboxWorker
 from otpservice.fraud.guard import FraudGuard
 from otpservice.fraud.operator import BreakerOperator
 from otpservice.limits.budget import SendBudget
 from otpservice.limits.storage import LimitStorage
+from otpservice.messaging.app_webhooks import AppWebhookSender
+from otpservice.messaging.inbound import InboundService
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
@@ -41,6 +44,9 @@ class Services:
     alerts: AlertSender
     idempotency: IdempotencyStore  # Idempotency-Key answers (SPEC 22)
     app_messages: AppMessageStore  # Messages.json sends (SPEC 22)
+    opt_outs: OptOutStore
+    inbound: InboundService
+    app_webhooks: AppWebhookSender  # status callbacks and inbound forwards to the app
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None

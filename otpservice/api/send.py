@@ -49,6 +49,7 @@ async def send(request: Request) -> JSONResponse:
 SEND_ERRORS: tuple[type[errors.OTPServiceError], ...] = (
     errors.InvalidPhoneNumber,
     errors.NumberBlocked,
+    errors.RecipientOptedOut,
     errors.CountryNotAllowed,
     errors.InsufficientBalance,
     errors.RateLimited,
