@@ -19,6 +19,7 @@ from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
 from otpservice.db.opt_outs import OptOutStore
 from otpservice.db.services import ServiceStore
+from otpservice.db.status_callbacks import StatusCallbackStore
 from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.callbacks import callback_urls
 from otpservice.delivery.chain import ProviderChain
@@ -34,6 +35,7 @@ from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
 from otpservice.messaging.app_webhooks import AppWebhookSender
 from otpservice.messaging.inbound import InboundService
+from otpservice.messaging.status_callbacks import StatusCallbacks
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
 from otpservice.provider_setup import balance_check_enabled, build_provider, make_http_client
@@ -162,6 +164,7 @@ async def build_services(
         opt_outs=opt_outs,
         inbound=inbound,
         app_webhooks=app_webhooks,
+        status_callbacks=StatusCallbacks(StatusCallbackStore(sessions), app_webhooks, clock),
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,
@@ -204,6 +207,7 @@ async def start_background(services: Services) -> None:
     services.extras["app_webhooks"] = (
         stop_webhooks,
         asyncio.create_task(services.app_webhooks.run(stop_webhooks), name="app-webhooks"),
+        asyncio.create_task(services.status_callbacks.run(stop_webhooks), name="status-callbacks"),
     )
     if services.settings.admin_api_keys:  # the console's history is read before anyone asks for it
         services.extras["console_warm_up"] = asyncio.create_task(warm_up(services), name="console-warm-up")
@@ -232,7 +236,7 @@ async def stop_background(services: Services) -> None:
     webhooks = services.extras.pop("app_webhooks", None)
     if webhooks is not None:
         webhooks[0].set()
-        await webhooks[1]
+        await asyncio.gather(*webhooks[1:])
     running = services.extras.pop("worker", None)
     if running is not None:
         _, task = running

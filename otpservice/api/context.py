@@ -20,6 +20,7 @@ from otpservice.limits.budget import SendBudget
 from otpservice.limits.storage import LimitStorage
 from otpservice.messaging.app_webhooks import AppWebhookSender
 from otpservice.messaging.inbound import InboundService
+from otpservice.messaging.status_callbacks import StatusCallbacks
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.settings import Settings
@@ -47,6 +48,7 @@ class Services:
     opt_outs: OptOutStore
     inbound: InboundService
     app_webhooks: AppWebhookSender  # status callbacks and inbound forwards to the app
+    status_callbacks: StatusCallbacks
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None

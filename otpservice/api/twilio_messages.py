@@ -18,7 +18,7 @@ from starlette.routing import Match, Mount, Route
 from otpservice.api.context import services_of
 from otpservice.api.errors import status_of
 from otpservice.api.idempotency import idempotent
-from otpservice.api.twilio_form import account_of, read_form, refuse_unsupported
+from otpservice.api.twilio_form import account_of, basic_credentials, read_form, refuse_unsupported
 from otpservice.api.twilio_message_render import (
     API_VERSION,
     message_error,
@@ -131,6 +131,10 @@ async def create(request: Request, account_sid: str) -> Response:
             created_at=now,
         )
     )
+    if callback is not None:
+        # Signed with the credential the app signed in with: its Auth Token, which its validator holds.
+        password = basic_credentials(request)[1] or ""
+        await services.status_callbacks.watch(result.message_id, callback, password, account_sid)
     view = await services.app_messages.get(account_sid, result.message_id)
     assert view is not None  # just written
     return JSONResponse(message_json(view), status_code=201)
