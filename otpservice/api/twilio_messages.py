@@ -29,7 +29,7 @@ from otpservice.api.twilio_message_render import (
 from otpservice.clock import to_datetime
 from otpservice.db.app_messages import MessageFilter
 from otpservice.db.models import AppMessage
-from otpservice.errors import MethodNotAllowed, NotFound, OTPServiceError, Unauthorized
+from otpservice.errors import InvalidRequest, MethodNotAllowed, NotFound, OTPServiceError, Unauthorized
 from otpservice.observability import metrics
 
 MAX_BODY = 1600
@@ -39,6 +39,7 @@ CREATE_PARAMS = {"To", "From", "MessagingServiceSid", "Body", "StatusCallback"}
 CREATE_IGNORED = frozenset(
     {"ValidityPeriod", "SmartEncoded", "ShortenUrls", "MessageIntent", "ProvideFeedback", "Attempt", "MaxPrice"}
 )
+INVALID_PARAMETER = 21200  # Twilio's "Invalid parameter"
 LIST_PARAMS = {"To", "From", "DateSent", "DateSent<", "DateSent>", "PageSize", "Page", "PageToken"}
 
 
@@ -58,7 +59,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             account_of(request)  # 401 (20003) unless the Basic password is one of API_KEYS
             account_sid = request.path_params.get("account_sid", "")
-            if not 1 <= len(account_sid) <= 64 or not account_sid.isalnum():
+            if "account_sid" in request.path_params and not (1 <= len(account_sid) <= 64 and account_sid.isalnum()):
                 raise NotFound()
             return await handler(request, account_sid)
         except BadParameter as exc:
@@ -99,8 +100,11 @@ def _http_url(value: str) -> bool:
 
 
 async def create(request: Request, account_sid: str) -> Response:
-    form = await read_form(request)
-    refuse_unsupported(form, CREATE_PARAMS, CREATE_IGNORED)
+    try:
+        form = await read_form(request)
+        refuse_unsupported(form, CREATE_PARAMS, CREATE_IGNORED)
+    except InvalidRequest as exc:  # not the sender's 21212: a parameter Twilio knows that we do not take
+        raise BadParameter(INVALID_PARAMETER, exc.message) from None
     to, body = form.get("To", ""), form.get("Body", "")
     sender, service_sid = form.get("From") or None, form.get("MessagingServiceSid") or None
     callback = form.get("StatusCallback") or None
@@ -156,7 +160,7 @@ def _date_bound(name: str, value: str) -> tuple[datetime, bool]:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), False
     except ValueError:
-        raise BadParameter(20001, f"Invalid {name}: a date YYYY-MM-DD or an ISO 8601 date-time") from None
+        raise BadParameter(INVALID_PARAMETER, f"Invalid {name}: a date YYYY-MM-DD or an ISO 8601 date-time") from None
 
 
 def _filter(query: dict[str, str]) -> MessageFilter:
@@ -176,7 +180,7 @@ def _filter(query: dict[str, str]) -> MessageFilter:
 def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     text = query.get(name) or str(default)
     if not text.isdigit() or not low <= int(text) <= high:
-        raise BadParameter(20001, f"Invalid {name}: an integer from {low} to {high}")
+        raise BadParameter(INVALID_PARAMETER, f"Invalid {name}: an integer from {low} to {high}")
     return int(text)
 
 
@@ -184,7 +188,7 @@ async def list_messages(request: Request, account_sid: str) -> Response:
     query = dict(request.query_params)
     unknown = sorted(set(query) - LIST_PARAMS)
     if unknown:
-        raise BadParameter(20001, f"Invalid parameter: {unknown[0]} (not supported by otpservice)")
+        raise BadParameter(INVALID_PARAMETER, f"Invalid parameter: {unknown[0]} (not supported by otpservice)")
     size, page = _int(query, "PageSize", 50, 1, 1000), _int(query, "Page", 0, 0, 1_000_000)
     where = _filter(query)
     found = await services_of(request).app_messages.page(account_sid, where, page * size, size + 1)

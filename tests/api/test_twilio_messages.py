@@ -81,6 +81,10 @@ def test_errors_have_twilios_codes(live: LiveFactory) -> None:
         wrong_key = error_of(
             lambda: twilio_client(app.url, password="wrong").messages.create(to=NUMBERS[0], from_=FROM, body="x")
         )
+        media = error_of(
+            lambda: client.messages.create(to=NUMBERS[0], from_=FROM, body="x", media_url=["https://a.example/1.png"])
+        )
+        delete = error_of(lambda: client.messages("SM" + "0" * 32).delete())
         missing = error_of(lambda: client.messages("SM" + "0" * 32).fetch())
         not_a_sid = error_of(lambda: client.messages("nope").fetch())
         client.messages.create(to=NUMBERS[0], from_=FROM, body="one")
@@ -94,6 +98,8 @@ def test_errors_have_twilios_codes(live: LiveFactory) -> None:
     assert (no_from.status, no_from.code) == (400, 21603)
     assert (bad_callback.status, bad_callback.code) == (400, 21609)
     assert (wrong_key.status, wrong_key.code) == (401, 20003)
+    assert (media.status, media.code) == (400, 21200) and "MediaUrl" in media.msg
+    assert (delete.status, delete.code) == (405, 20004)
     assert (missing.status, missing.code) == (404, 20404) and (not_a_sid.status, not_a_sid.code) == (404, 20404)
     assert (limited.status, limited.code) == (429, 20429)
     assert sent == ["two", "one"]
