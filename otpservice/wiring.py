@@ -10,16 +10,10 @@ from otpservice.admin.console import warm_up
 from otpservice.api.context import Services
 from otpservice.clock import Clock
 from otpservice.db.alerts import AlertStore
-from otpservice.db.app_messages import AppMessageStore
-from otpservice.db.app_webhooks import AppWebhookStore
 from otpservice.db.engine import make_engine, make_sessionmaker
-from otpservice.db.idempotency import IdempotencyStore
-from otpservice.db.inbound import InboundStore
 from otpservice.db.messages import MessageStore
 from otpservice.db.migrate import is_at_head, upgrade_to_head
-from otpservice.db.opt_outs import OptOutStore
 from otpservice.db.services import ServiceStore
-from otpservice.db.status_callbacks import StatusCallbackStore
 from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.callbacks import callback_urls
 from otpservice.delivery.chain import ProviderChain
@@ -33,9 +27,7 @@ from otpservice.fraud.factory import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-from otpservice.messaging.app_webhooks import AppWebhookSender
-from otpservice.messaging.inbound import InboundService
-from otpservice.messaging.status_callbacks import StatusCallbacks
+from otpservice.messaging.factory import build_messaging
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
 from otpservice.provider_setup import balance_check_enabled, build_provider, make_http_client
@@ -114,22 +106,7 @@ async def build_services(
         watcher=BudgetAlerts(alerts, clock),
     )
     fraud_guard.transitions.on_opened = lambda opened: alerts.emit(opened.alert())
-    opt_outs = OptOutStore(sessions, engine.dialect.name)
-    app_webhooks = AppWebhookSender(
-        AppWebhookStore(sessions),
-        httpx.AsyncClient(timeout=ALERT_TIMEOUT_SECONDS),
-        clock,
-        cipher,
-        inbound_secret=settings.inbound_webhook_secret.get_secret_value() if settings.inbound_webhook_secret else None,
-    )
-    inbound = InboundService(
-        InboundStore(sessions),
-        opt_outs,
-        app_webhooks,
-        clock,
-        forward_url=settings.inbound_webhook_url,
-        help_text=settings.opt_out_help_text,
-    )
+    messaging = build_messaging(settings, sessions, engine.dialect.name, clock, cipher)
     balance = BalanceGuard(
         provider, balance_check_enabled(settings.service_provider, settings), settings.balance_cache_seconds, clock
     )
@@ -142,7 +119,7 @@ async def build_services(
         allowed_countries=settings.sms_allowed_countries,
         sender_optional=bool(settings.service_provider == "twilio" and settings.twilio_messaging_service_sid)
         or settings.service_provider == "console",
-        opt_outs=opt_outs,
+        opt_outs=messaging.opt_outs,
     )
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages, fraud_guard)
     services = Services(
@@ -159,12 +136,7 @@ async def build_services(
         worker=worker,
         verify_services=ServiceStore(sessions),
         alerts=alerts,
-        idempotency=IdempotencyStore(sessions),
-        app_messages=AppMessageStore(sessions),
-        opt_outs=opt_outs,
-        inbound=inbound,
-        app_webhooks=app_webhooks,
-        status_callbacks=StatusCallbacks(StatusCallbackStore(sessions), app_webhooks, clock),
+        messaging=messaging,
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,
@@ -206,8 +178,7 @@ async def start_background(services: Services) -> None:
     stop_webhooks = asyncio.Event()
     services.extras["app_webhooks"] = (
         stop_webhooks,
-        asyncio.create_task(services.app_webhooks.run(stop_webhooks), name="app-webhooks"),
-        asyncio.create_task(services.status_callbacks.run(stop_webhooks), name="status-callbacks"),
+        asyncio.create_task(services.messaging.run(stop_webhooks), name="app-webhooks"),
     )
     if services.settings.admin_api_keys:  # the console's history is read before anyone asks for it
         services.extras["console_warm_up"] = asyncio.create_task(warm_up(services), name="console-warm-up")
@@ -236,7 +207,7 @@ async def stop_background(services: Services) -> None:
     webhooks = services.extras.pop("app_webhooks", None)
     if webhooks is not None:
         webhooks[0].set()
-        await asyncio.gather(*webhooks[1:])
+        await webhooks[1]
     running = services.extras.pop("worker", None)
     if running is not None:
         _, task = running
@@ -249,6 +220,6 @@ async def close_services(services: Services) -> None:
         await services.fraud_guard.counts.flush()  # the breaker's last second of counts
     await services.http.aclose()
     await services.extras["alert_http"].aclose()
-    await services.app_webhooks.aclose()
+    await services.messaging.aclose()
     await services.limit_storage.close()
     await services.engine.dispose()

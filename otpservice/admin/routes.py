@@ -233,7 +233,7 @@ async def breakers_page(request: Request, console: Console, session: Session) ->
 
 @_signed_in
 async def opt_outs_page(request: Request, console: Console, session: Session) -> Response:
-    listed, total = await console.services.opt_outs.newest()
+    listed, total = await console.services.messaging.opt_outs.newest()
     return _page(request, console, session, "opt_outs.html", opt_outs=listed, total=total)
 
 

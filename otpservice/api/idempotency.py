@@ -63,7 +63,7 @@ def idempotent(endpoint: Endpoint, render: Render = handle_service_error) -> End
         caller = request.headers.get("authorization", "").encode()
         scoped = _sha256(caller, key.encode())
         fingerprint = _sha256(request.method.encode(), request.url.path.encode(), body)
-        store = services.idempotency
+        store = services.messaging.idempotency
         claim = await store.claim(scoped, fingerprint, to_datetime(services.clock.now()))
         if claim == "reused":
             return await render(request, IdempotencyKeyReused())

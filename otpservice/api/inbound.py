@@ -58,7 +58,7 @@ async def twilio_inbound(request: Request) -> Response:
     sender, receiver = params.get("From"), params.get("To")
     if not sender or not receiver or "Body" not in params:
         raise InvalidRequest("an inbound message must carry From, To and Body")
-    reply = await services.inbound.receive(
+    reply = await services.messaging.inbound.receive(
         Incoming("twilio", sender, receiver, params["Body"], params.get("MessageSid") or params.get("SmsSid"))
     )
     return twiml(reply)
@@ -78,7 +78,7 @@ def _provider_inbound(
         if not found_sender or not found_receiver or body is None:
             raise InvalidRequest(f"an inbound message must carry {sender[0]}, {receiver[0]} and {text[0]}")
         # Vonage and Kaleyra take no reply in the answer: a keyword's confirmation is theirs to send.
-        await services_of(request).inbound.receive(
+        await services_of(request).messaging.inbound.receive(
             Incoming(provider, found_sender, found_receiver, body, _first(params, *sid))
         )
         return Response(status_code=204)

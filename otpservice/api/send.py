@@ -46,7 +46,7 @@ async def send(request: Request) -> JSONResponse:
     if payload.statusCallback is not None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         credential = token.strip() if scheme.lower() == "bearer" else ""
-        await services.status_callbacks.watch(result.message_id, payload.statusCallback, credential, None)
+        await services.messaging.status_callbacks.watch(result.message_id, payload.statusCallback, credential, None)
     return JSONResponse(
         {
             "dateEvent": iso(result.sent_at),

@@ -28,7 +28,7 @@ from otpservice.api.twilio_message_render import (
 )
 from otpservice.clock import to_datetime
 from otpservice.db.app_messages import MessageFilter
-from otpservice.db.models import AppMessage
+from otpservice.db.messaging_models import AppMessage
 from otpservice.errors import InvalidRequest, MethodNotAllowed, NotFound, OTPServiceError, Unauthorized
 from otpservice.observability import metrics
 
@@ -126,7 +126,7 @@ async def create(request: Request, account_sid: str) -> Response:
             raise BadParameter(21211, f"The 'To' number {to} is not a valid phone number.") from None
         raise
     now = to_datetime(services.clock.now())
-    await services.app_messages.add(
+    await services.messaging.app_messages.add(
         AppMessage(
             message_id=result.message_id,
             account_sid=account_sid,
@@ -138,15 +138,15 @@ async def create(request: Request, account_sid: str) -> Response:
     if callback is not None:
         # Signed with the credential the app signed in with: its Auth Token, which its validator holds.
         password = basic_credentials(request)[1] or ""
-        await services.status_callbacks.watch(result.message_id, callback, password, account_sid)
-    view = await services.app_messages.get(account_sid, result.message_id)
+        await services.messaging.status_callbacks.watch(result.message_id, callback, password, account_sid)
+    view = await services.messaging.app_messages.get(account_sid, result.message_id)
     assert view is not None  # just written
     return JSONResponse(message_json(view), status_code=201)
 
 
 async def fetch(request: Request, account_sid: str) -> Response:
     message_id = message_id_of(request.path_params["message_sid"])
-    view = await services_of(request).app_messages.get(account_sid, message_id) if message_id else None
+    view = await services_of(request).messaging.app_messages.get(account_sid, message_id) if message_id else None
     if view is None:
         raise NotFound()
     return JSONResponse(message_json(view))
@@ -191,7 +191,7 @@ async def list_messages(request: Request, account_sid: str) -> Response:
         raise BadParameter(INVALID_PARAMETER, f"Invalid parameter: {unknown[0]} (not supported by otpservice)")
     size, page = _int(query, "PageSize", 50, 1, 1000), _int(query, "Page", 0, 0, 1_000_000)
     where = _filter(query)
-    found = await services_of(request).app_messages.page(account_sid, where, page * size, size + 1)
+    found = await services_of(request).messaging.app_messages.page(account_sid, where, page * size, size + 1)
     path = f"/{API_VERSION}/Accounts/{account_sid}/Messages.json"
     kept = {name: value for name, value in query.items() if name not in ("Page", "PageToken", "PageSize")}
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import AppMessage, Message, MessageEvent
+from otpservice.db.messaging_models import AppMessage
+from otpservice.db.models import Message, MessageEvent
 
 SENT_STATES = ("sent", "delivered", "undelivered")
 

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import AppWebhook
+from otpservice.db.messaging_models import AppWebhook
 
 
 class AppWebhookStore:

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import IdempotencyKey
+from otpservice.db.messaging_models import IdempotencyKey
 
 KEEP = timedelta(hours=24)
 # How long a claim holds without an answer: past it, the first request's process is taken to

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import InboundMessage
+from otpservice.db.messaging_models import InboundMessage
 
 
 class InboundStore:

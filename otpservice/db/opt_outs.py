@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import OptOut
+from otpservice.db.messaging_models import OptOut
 
 
 class OptOutStore:

@@ -8,7 +8,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from otpservice.db.models import Message, MessageEvent, StatusCallback
+from otpservice.db.messaging_models import StatusCallback
+from otpservice.db.models import Message, MessageEvent
 
 FINAL = ("delivered", "undelivered", "failed", "canceled")
 

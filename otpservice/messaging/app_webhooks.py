@@ -22,7 +22,7 @@ import httpx
 
 from otpservice.clock import Clock, to_datetime
 from otpservice.db.app_webhooks import AppWebhookStore
-from otpservice.db.models import AppWebhook
+from otpservice.db.messaging_models import AppWebhook
 from otpservice.delivery.crypto import BodyCipher
 from otpservice.delivery.signatures import twilio_signature
 from otpservice.observability.alerts import SIGNATURE_HEADER, sign

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from otpservice.clock import Clock, iso, to_datetime
 from otpservice.core.phone import canonical_e164, mask_phone
 from otpservice.db.inbound import InboundStore
-from otpservice.db.models import InboundMessage
+from otpservice.db.messaging_models import InboundMessage
 from otpservice.db.opt_outs import OptOutStore
 from otpservice.messaging.app_webhooks import AppWebhookSender
 from otpservice.messaging.keywords import START_REPLY, STOP_REPLY, keyword_of

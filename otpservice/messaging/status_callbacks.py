@@ -15,7 +15,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from otpservice.clock import Clock, to_datetime
-from otpservice.db.models import StatusCallback
+from otpservice.db.messaging_models import StatusCallback
 from otpservice.db.status_callbacks import Change, StatusCallbackStore
 from otpservice.messaging.app_webhooks import AppWebhookSender
 
