@@ -14,10 +14,12 @@ from otpservice.api import (
     admin_fraud,
     docs,
     fluxkit,
+    inbound,
     messages,
     ops,
     send,
     totp,
+    twilio_messages,
     twilio_totp,
     twilio_verify,
     verify,
@@ -42,6 +44,7 @@ API_ROUTES: list[ApiRoute] = [
     *totp.api_routes,
     *messages.api_routes,
     *webhooks.api_routes,
+    *inbound.api_routes,
     *admin_fraud.api_routes,
 ]
 
@@ -57,9 +60,11 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         *totp.routes,
         *messages.routes,
         *webhooks.routes,
+        *inbound.routes,
         *fluxkit.routes,
         *twilio_totp.routes,  # before twilio_verify's /v2 catch-all
         *twilio_verify.routes,
+        *twilio_messages.routes,
         *admin_fraud.routes,
     ]
     if settings.admin_api_keys:  # unset: /admin and everything under it is 404

@@ -63,6 +63,10 @@ class FactorNotVerified(Forbidden):
     code, default_message = "factor_not_verified", "The factor is not verified yet"
 
 
+class RecipientOptedOut(Forbidden):
+    code, default_message = "recipient_opted_out", "The recipient opted out of messages (replied STOP)"
+
+
 class WebhookForbidden(Forbidden):
     code, default_message = "invalid_signature", "Webhook signature or token is invalid"
 
@@ -93,6 +97,21 @@ class ChallengeNotFound(NotFound):
 
 class MethodNotAllowed(OTPServiceError):
     code, default_message = "method_not_allowed", "Method not allowed"
+
+
+class Conflict(OTPServiceError):
+    code, default_message = "conflict", "Conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    code, default_message = "idempotency_in_progress", "A request with this Idempotency-Key is still running"
+
+
+class IdempotencyKeyReused(OTPServiceError):
+    code, default_message = (
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with another request (another body or route) in the last 24 hours",
+    )
 
 
 class PayloadTooLarge(OTPServiceError):

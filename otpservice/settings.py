@@ -124,6 +124,10 @@ class Settings(DatabaseSettings):
     sms_budget_countries: CommaList = []
     alert_webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
     alert_webhook_secret: SecretStr | None = None
+    # Messaging (SPEC 22): every inbound SMS forwarded, signed, to the app; the HELP answer.
+    inbound_webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    inbound_webhook_secret: SecretStr | None = None
+    opt_out_help_text: str = Field("Reply STOP to unsubscribe. Msg&Data Rates May Apply.", min_length=1, max_length=320)
 
     api_keys: SecretList = []
     allow_unauthenticated: bool = Field(
@@ -252,6 +256,8 @@ class Settings(DatabaseSettings):
                 raise ValueError("TWILIO_AUTH_TOKEN: required to check webhook signatures when PUBLIC_BASE_URL is set")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed)")
+        if self.inbound_webhook_url and not self.inbound_webhook_secret:
+            raise ValueError("INBOUND_WEBHOOK_SECRET: required when INBOUND_WEBHOOK_URL is set (forwards are signed)")
         if self.otp_test_numbers and not self.otp_test_numbers_allowed:
             raise ValueError("OTP_TEST_NUMBERS: refused unless OTP_TEST_NUMBERS_ALLOWED=true")
         uses_console = "console" in (self.service_provider, self.sms_fallback_provider)

@@ -30,6 +30,7 @@ from otpservice.fraud.factory import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
+from otpservice.messaging.factory import build_messaging
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
 from otpservice.provider_setup import balance_check_enabled, build_watched_providers, make_http_client
@@ -113,6 +114,7 @@ async def build_services(
         charge_resend=charge_resend,
     )
     fraud_guard.transitions.on_opened = lambda opened: alerts.emit(opened.alert())
+    messaging = build_messaging(settings, sessions, engine.dialect.name, clock, cipher)
     balance = BalanceGuard(
         provider, balance_check_enabled(settings.service_provider, settings), settings.balance_cache_seconds, clock
     )
@@ -125,6 +127,7 @@ async def build_services(
         allowed_countries=settings.sms_allowed_countries,
         sender_optional=bool(settings.service_provider == "twilio" and settings.twilio_messaging_service_sid)
         or settings.service_provider == "console",
+        opt_outs=messaging.opt_outs,
     )
     verify = build_verification_service(settings, keys, clock, sessions, sms, messages, fraud_guard)
     services = Services(
@@ -141,6 +144,7 @@ async def build_services(
         worker=worker,
         verify_services=ServiceStore(sessions),
         alerts=alerts,
+        messaging=messaging,
         extras={"alert_http": alert_http},
         fraud_guard=fraud_guard,
         fraud_operator=fraud_operator,
@@ -188,6 +192,11 @@ async def start_background(services: Services) -> None:
         stop_alerts,
         asyncio.create_task(services.alerts.run(stop_alerts), name="alert-sender"),
     )
+    stop_webhooks = asyncio.Event()
+    services.extras["app_webhooks"] = (
+        stop_webhooks,
+        asyncio.create_task(services.messaging.run(stop_webhooks), name="app-webhooks"),
+    )
     if services.settings.admin_api_keys:  # the console's history is read before anyone asks for it
         services.extras["console_warm_up"] = asyncio.create_task(warm_up(services), name="console-warm-up")
     if services.fraud_guard is not None:
@@ -214,7 +223,7 @@ async def stop_background(services: Services) -> None:
         warming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await warming
-    for name in ("alerts", "breaker"):
+    for name in ("alerts", "breaker", "app_webhooks"):
         running_task = services.extras.pop(name, None)
         if running_task is not None:
             running_task[0].set()
@@ -231,5 +240,6 @@ async def close_services(services: Services) -> None:
         await services.fraud_guard.counts.flush()  # the breaker's last second of counts
     await services.http.aclose()
     await services.extras["alert_http"].aclose()
+    await services.messaging.aclose()
     await services.limit_storage.close()
     await services.engine.dispose()

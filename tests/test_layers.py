@@ -23,6 +23,7 @@ LAYERS = {
     "verify": 3,
     "totp": 3,
     "sms": 3,
+    "messaging": 3,
     "api": 4,
     "admin": 4,
     # building and running the whole: the only places that know all parts

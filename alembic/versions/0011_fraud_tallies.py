@@ -5,7 +5,7 @@ dropped, not converted: the breaker starts counting afresh (they were a statisti
 one window, not a ledger).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-08 00:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

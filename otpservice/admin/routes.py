@@ -234,6 +234,12 @@ async def breakers_page(request: Request, console: Console, session: Session) ->
 
 
 @_signed_in
+async def opt_outs_page(request: Request, console: Console, session: Session) -> Response:
+    listed, total = await console.services.messaging.opt_outs.newest()
+    return _page(request, console, session, "opt_outs.html", opt_outs=listed, total=total)
+
+
+@_signed_in
 async def breaker_action(request: Request, console: Console, session: Session) -> Response:
     form = await request.form()
     scope, key, action = (str(form.get(name, "")).strip() for name in ("scope", "key", "action"))
@@ -278,4 +284,5 @@ routes: list[BaseRoute] = [
     Route("/admin/messages/{id}", message_page, methods=["GET"], include_in_schema=False),
     Route("/admin/breakers", breakers_page, methods=["GET"], include_in_schema=False),
     Route("/admin/breakers", breaker_action, methods=["POST"], include_in_schema=False),
+    Route("/admin/opt-outs", opt_outs_page, methods=["GET"], include_in_schema=False),
 ]

@@ -15,6 +15,7 @@ from otpservice.fraud.guard import FraudGuard
 from otpservice.fraud.operator import BreakerOperator
 from otpservice.limits.budget import SendBudget
 from otpservice.limits.storage import LimitStorage
+from otpservice.messaging.factory import MessagingParts
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.providers.health import ProviderHealth
@@ -40,6 +41,7 @@ class Services:
     worker: OutboxWorker
     verify_services: ServiceStore  # the Twilio-compatible API's Services
     alerts: AlertSender
+    messaging: MessagingParts  # SPEC 22: idempotency, Messages.json, opt-outs, inbound, callbacks
     extras: dict[str, Any] = field(default_factory=dict)
     fraud_guard: FraudGuard | None = None
     fraud_operator: BreakerOperator | None = None

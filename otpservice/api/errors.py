@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse, Response
 from otpservice.api.rate import rate_headers
 from otpservice.api.routing import route_template
 from otpservice.errors import (
+    Conflict,
     Forbidden,
+    IdempotencyKeyReused,
     InsufficientBalance,
     InvalidPhoneNumber,
     InvalidRequest,
@@ -49,7 +51,9 @@ STATUS_BY_ERROR: dict[type[OTPServiceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     MethodNotAllowed: 405,
+    Conflict: 409,
     PayloadTooLarge: 413,
+    IdempotencyKeyReused: 422,
     TooManyRequests: 429,
     ProviderError: 502,
     ServiceUnavailable: 503,

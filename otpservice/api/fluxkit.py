@@ -55,6 +55,7 @@ api_routes = [
             202: Answer("Queued in our outbox", FluxKitSmsResponse, headers=RATE_LIMIT_HEADERS),
         },
         errors=SEND_ERRORS,
+        idempotent=True,
     ),
 ]
 routes = mount(api_routes)

@@ -23,8 +23,8 @@ access_log = logging.getLogger("otpservice.access")
 log = logging.getLogger("otpservice")
 
 OPEN_PREFIXES = ("/-/", "/webhooks/")
-# Routes that check their own credentials: the Twilio-compatible API takes HTTP Basic.
-OWN_AUTH_PREFIXES = ("/v2/",)
+# Routes that check their own credentials: the Twilio-compatible APIs take HTTP Basic.
+OWN_AUTH_PREFIXES = ("/v2/", "/2010-04-01/")
 # An incoming X-Request-ID is echoed only when it is this tame: it lands in every log line.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

@@ -142,6 +142,18 @@ def _parameters(api: ApiRoute) -> list[Schema]:
         }
         for name in _PATH_PARAM.findall(api.path)
     ]
+    if api.idempotent:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": "The same key with the same body within 24 h replays the first answer and "
+                "sends nothing; with another body 422 `idempotency_key_reused`; while the first runs, "
+                "409 `idempotency_in_progress`.",
+            }
+        )
     if api.query is not None:
         schema = api.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():

@@ -26,7 +26,14 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from otpservice.errors import InvalidRequest, OTPServiceError, PayloadTooLarge, Unauthorized
+from otpservice.errors import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    OTPServiceError,
+    PayloadTooLarge,
+    Unauthorized,
+)
 
 # api_key: Bearer, one of API_KEYS. admin_key: Bearer, one of ADMIN_API_KEYS. basic: HTTP Basic
 # with one of API_KEYS as the password (Twilio clients). none: open (operations, webhooks, docs).
@@ -65,10 +72,14 @@ class ApiRoute:
     description: str | None = None
     # Native error body (api/errors.py) or not: /v2 answers Twilio's, declared in `responses`.
     native_errors: bool = True
+    # Takes an Idempotency-Key header (api/idempotency.py): mounted wrapped, documented with it.
+    idempotent: bool = False
 
     def all_errors(self) -> tuple[type[OTPServiceError], ...]:
         """The declared errors plus those every route of this kind can answer."""
         implied: list[type[OTPServiceError]] = []
+        if self.idempotent:
+            implied += [IdempotencyInProgress, IdempotencyKeyReused]
         if self.native_errors:
             if self.request is not None:
                 implied += [InvalidRequest, PayloadTooLarge]
@@ -85,7 +96,13 @@ class DocumentedRoute(Route):
     """A Starlette route made from an ApiRoute (the drift test tells them apart)."""
 
     def __init__(self, api: ApiRoute) -> None:
-        super().__init__(api.path, api.endpoint, methods=[api.method], name=api.operation_id)
+        endpoint = api.endpoint
+        if api.idempotent:
+            # Imported here: api/idempotency.py answers through api/errors.py, which imports this module.
+            from otpservice.api.idempotency import idempotent
+
+            endpoint = idempotent(endpoint)
+        super().__init__(api.path, endpoint, methods=[api.method], name=api.operation_id)
         self.api = api
 
 

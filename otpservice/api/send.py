@@ -21,6 +21,15 @@ class SendRequest(BaseModel):
     sender: Annotated[StrictStr | None, Field(min_length=1, description="Overrides SMS_DEFAULT_SENDER")] = None
     receiver: Annotated[StrictStr, Field(min_length=1, description="E.164 receiver, e.g. +393331234567")]
     body: Annotated[StrictStr, Field(min_length=1, max_length=1600)]
+    statusCallback: Annotated[
+        StrictStr | None,
+        Field(
+            max_length=1024,
+            pattern=r"^https?://[^\s]+$",
+            description="Each status change is POSTed there in Twilio's form fields, signed with "
+            "X-Twilio-Signature keyed by the API key this request used",
+        ),
+    ] = None
 
 
 class SendResponse(BaseModel):
@@ -32,7 +41,12 @@ class SendResponse(BaseModel):
 
 async def send(request: Request) -> JSONResponse:
     payload = await read_json(request, SendRequest)
-    result = await services_of(request).sms.send(payload.receiver, payload.body, payload.sender)
+    services = services_of(request)
+    result = await services.sms.send(payload.receiver, payload.body, payload.sender)
+    if payload.statusCallback is not None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        credential = token.strip() if scheme.lower() == "bearer" else ""
+        await services.messaging.status_callbacks.watch(result.message_id, payload.statusCallback, credential, None)
     return JSONResponse(
         {
             "dateEvent": iso(result.sent_at),
@@ -49,6 +63,7 @@ async def send(request: Request) -> JSONResponse:
 SEND_ERRORS: tuple[type[errors.OTPServiceError], ...] = (
     errors.InvalidPhoneNumber,
     errors.NumberBlocked,
+    errors.RecipientOptedOut,
     errors.CountryNotAllowed,
     errors.InsufficientBalance,
     errors.RateLimited,
@@ -76,6 +91,7 @@ api_routes = [
             202: Answer("Queued in our outbox; `sid` is our message id", SendResponse, headers=RATE_LIMIT_HEADERS),
         },
         errors=(errors.SenderNotAllowed, *SEND_ERRORS),
+        idempotent=True,
     ),
 ]
 routes = mount(api_routes)

@@ -36,17 +36,22 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
+def basic_credentials(request: Request) -> tuple[str, str | None]:
+    """The Basic user name and password ("", None when there are none)."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return "", None
+    try:
+        user, sep, secret = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", None
+    return user, secret if sep else None
+
+
 def account_of(request: Request) -> str:
     """The caller's account SID (its Basic user name); raises Unauthorized (20003) when
     API_KEYS is set and the Basic password is none of them."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    user, password = "", None
-    if scheme.lower() == "basic":
-        try:
-            user, sep, secret = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-            password = secret if sep else None
-        except (binascii.Error, UnicodeDecodeError):
-            user = ""
+    user, password = basic_credentials(request)
     keys = request.app.state.settings.api_keys
     if keys:
         presented = _digest(password or "")

@@ -168,6 +168,7 @@ api_routes = [
             200: Answer("The pending verification, its same code sent again", Verification, headers=RATE_LIMIT_HEADERS),
         },
         errors=START_ERRORS,
+        idempotent=True,
         description="429 `max_attempts_reached`: the number's verification spent its checks; a new one "
         "can start after its `expiresAt` (the Retry-After).",
     ),

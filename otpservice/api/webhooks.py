@@ -40,7 +40,7 @@ class WebhookToken(BaseModel):
     token: str | None = Field(None, description="WEBHOOK_SECRET (or send it as the X-Webhook-Token header)")
 
 
-async def _params(request: Request) -> dict[str, str]:
+async def receipt_params(request: Request) -> dict[str, str]:
     """GET query, POST form, or POST JSON: the receipt's fields as strings."""
     params = {k: v for k, v in request.query_params.items() if k != "token"}
     if request.method == "POST":
@@ -108,7 +108,7 @@ async def twilio_status(request: Request) -> Response:
     )
 
 
-def _check_token(request: Request) -> None:
+def check_token(request: Request) -> None:
     """The current WEBHOOK_SECRET, or one of WEBHOOK_PREVIOUS_SECRETS: receipts for messages
     sent before a rotation still carry the old one in their callback URL."""
     settings = services_of(request).settings
@@ -122,16 +122,16 @@ def _check_token(request: Request) -> None:
 
 
 async def vonage_dlr(request: Request) -> Response:
-    _check_token(request)
-    params = await _params(request)
+    check_token(request)
+    params = await receipt_params(request)
     return await _apply(
         request, "vonage", _first(params, "messageId", "message-id"), params.get("status"), _first(params, "err-code")
     )
 
 
 async def kaleyra_dlr(request: Request) -> Response:
-    _check_token(request)
-    params = await _params(request)
+    check_token(request)
+    params = await receipt_params(request)
     return await _apply(
         request,
         "kaleyra",

@@ -298,3 +298,7 @@ class RevokedSession(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# The messaging tables (SPEC 22) are declared in db/messaging_models.py, on this same Base.
+from otpservice.db import messaging_models  # noqa: E402, F401

@@ -11,8 +11,16 @@ from dataclasses import replace
 
 from otpservice.core.phone import canonical_e164, canonical_sender, country_of
 from otpservice.db.models import Verification
+from otpservice.db.opt_outs import OptOutStore
 from otpservice.delivery.dispatch import Dispatcher, SendResult
-from otpservice.errors import CountryNotAllowed, InvalidPhoneNumber, InvalidRequest, ProviderError, SenderNotAllowed
+from otpservice.errors import (
+    CountryNotAllowed,
+    InvalidPhoneNumber,
+    InvalidRequest,
+    ProviderError,
+    RecipientOptedOut,
+    SenderNotAllowed,
+)
 from otpservice.limits.budget import Reservation, SendBudget
 from otpservice.providers.base import OutgoingSms, SmsProvider
 from otpservice.sms.balance import BalanceGuard
@@ -31,6 +39,7 @@ class SmsService:
         allowed_senders: Iterable[str] = (),
         allowed_countries: Iterable[str] = (),
         sender_optional: bool = False,
+        opt_outs: OptOutStore | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._budget = budget
@@ -39,6 +48,7 @@ class SmsService:
         self._allowed_senders = {canonical_sender(sender) or sender for sender in allowed_senders}
         self._allowed_countries = frozenset(code.upper() for code in allowed_countries)
         self._sender_optional = sender_optional
+        self._opt_outs = opt_outs
 
     @property
     def provider(self) -> SmsProvider:
@@ -79,6 +89,9 @@ class SmsService:
         country = country_of(number)
         if self._allowed_countries and country not in self._allowed_countries:
             raise CountryNotAllowed()
+        # A number that replied STOP gets no plain message (a code it asks for still goes: deliver).
+        if self._opt_outs is not None and await self._opt_outs.contains(number):
+            raise RecipientOptedOut()
         resolved = await self.prepare(sender, fields[1])
         reservation = await self._budget.reserve(number, kind="sms", country=country)
         result = await self.deliver(number, body, resolved, reservation=reservation, kind="sms")

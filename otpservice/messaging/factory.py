@@ -1,0 +1,80 @@
+"""Build the messaging parts (SPEC 22) from Settings: the stores, the app-webhook sender and
+the services over them. wiring.py holds one MessagingParts; routes reach it as services.messaging."""
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from otpservice.clock import Clock
+from otpservice.db.app_messages import AppMessageStore
+from otpservice.db.app_webhooks import AppWebhookStore
+from otpservice.db.idempotency import IdempotencyStore
+from otpservice.db.inbound import InboundStore
+from otpservice.db.opt_outs import OptOutStore
+from otpservice.db.status_callbacks import StatusCallbackStore
+from otpservice.delivery.crypto import BodyCipher
+from otpservice.messaging.app_webhooks import AppWebhookSender
+from otpservice.messaging.inbound import InboundService
+from otpservice.messaging.status_callbacks import StatusCallbacks
+from otpservice.settings import Settings
+
+WEBHOOK_TIMEOUT_SECONDS = 5.0
+# On stop, a delivery in flight gets this long before it is cut (its row stays, leased, for
+# the next process): a hanging app never holds a shutdown back.
+STOP_GRACE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class MessagingParts:
+    idempotency: IdempotencyStore  # Idempotency-Key answers
+    app_messages: AppMessageStore  # Messages.json sends
+    opt_outs: OptOutStore
+    inbound: InboundService
+    webhooks: AppWebhookSender  # status callbacks and inbound forwards to the app
+    status_callbacks: StatusCallbacks
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The background loops: status changes to the webhook queue, the queue to the app."""
+        loops = [asyncio.ensure_future(self.webhooks.run(stop)), asyncio.ensure_future(self.status_callbacks.run(stop))]
+        try:
+            await stop.wait()
+            await asyncio.wait(loops, timeout=STOP_GRACE_SECONDS)
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        await self.webhooks.aclose()
+
+
+def build_messaging(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], dialect: str, clock: Clock, cipher: BodyCipher
+) -> MessagingParts:
+    opt_outs = OptOutStore(sessions, dialect)
+    secret = settings.inbound_webhook_secret.get_secret_value() if settings.inbound_webhook_secret else None
+    webhooks = AppWebhookSender(
+        AppWebhookStore(sessions),
+        httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS),
+        clock,
+        cipher,
+        inbound_secret=secret,
+    )
+    inbound = InboundService(
+        InboundStore(sessions),
+        opt_outs,
+        webhooks,
+        clock,
+        forward_url=settings.inbound_webhook_url,
+        help_text=settings.opt_out_help_text,
+    )
+    return MessagingParts(
+        idempotency=IdempotencyStore(sessions),
+        app_messages=AppMessageStore(sessions),
+        opt_outs=opt_outs,
+        inbound=inbound,
+        webhooks=webhooks,
+        status_callbacks=StatusCallbacks(StatusCallbackStore(sessions), webhooks, clock),
+    )
