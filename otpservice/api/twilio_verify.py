@@ -22,7 +22,15 @@ from otpservice.api.verify import APP_HASH_PATTERN
 from otpservice.clock import to_datetime
 from otpservice.core.phone import is_valid_e164
 from otpservice.db.models import VerifyService
-from otpservice.errors import InvalidRequest, MethodNotAllowed, NotFound, OTPServiceError, VerificationNotFound
+from otpservice.db.outage import is_outage
+from otpservice.errors import (
+    DatabaseUnavailable,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    OTPServiceError,
+    VerificationNotFound,
+)
 from otpservice.observability import metrics
 from otpservice.verify.scope import ServiceScope
 from otpservice.verify.views import VerificationView
@@ -93,6 +101,10 @@ def endpoint(
                 path = request.url.path.removeprefix("/v2")
                 return twilio_error(exc, f"The requested resource {path} was not found")
             return twilio_error(exc)
+        except Exception as exc:  # the database refused or hung: a 503 in Twilio's words
+            if not is_outage(exc):
+                raise
+            return twilio_error(DatabaseUnavailable())
 
     run.__name__ = handler.__name__
     return run

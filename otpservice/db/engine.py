@@ -74,6 +74,9 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     try:
         dbapi_connection.ping()
     except Exception as error:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and not driver.is_closed():
+            driver.terminate()  # a hung server: no graceful close to wait for
         raise exc.DisconnectionError() from error  # the pool opens a fresh connection
 
 

@@ -24,6 +24,8 @@ DB_TIMEOUT = 1.0
 # DB_TIMEOUT plus the service's own work: a request that waits out the outage takes far longer.
 BOUND = DB_TIMEOUT + 2.5
 NUMBERS = [f"+39333123{index:04d}" for index in range(40)]
+TWILIO_USER = ("AC" + "0" * 32, "any")  # API_KEYS unset
+TWILIO_START = {"To": "+393339999999", "Channel": "sms"}
 
 
 def env_for(database_url: str) -> dict[str, str]:
@@ -113,11 +115,15 @@ def test_postgres_down_is_a_bounded_503_and_recovers(
         http = httpx.Client(base_url=base_url, timeout=30)
         assert http.post("/verify/start", json={"to": NUMBERS[0]}).status_code == 201
         assert http.get("/-/ready").status_code == 200
+        service = http.post("/v2/Services", data={"FriendlyName": "Acme"}, auth=TWILIO_USER).json()["sid"]
         sent = outbox_size(http)
 
         proxy.refuse() if outage == "refused" else proxy.freeze()
         assert_unavailable(requests_while_down(http, numbers))
         assert_unavailable(requests_while_down(http, numbers))  # and again: nothing piles up
+        twilio = http.post(f"/v2/Services/{service}/Verifications", data=TWILIO_START, auth=TWILIO_USER)
+        assert (twilio.status_code, twilio.json()["status"]) == (503, 503), twilio.text  # in Twilio's words
+        assert int(twilio.headers["Retry-After"]) >= 1
         assert_ready_names_the_database(http)
         assert outbox_size(http) == sent  # nothing sent while the database was away
 
