@@ -159,8 +159,8 @@ def breaker_cost_us(backend: Backend, starts: int = 2000) -> float:
     from otpservice.db.engine import make_engine, make_sessionmaker
     from otpservice.db.fraud import FraudStore
     from otpservice.db.models import Verification
-    from otpservice.fraud.factory import fraud_rules
     from otpservice.fraud.guard import FraudGuard
+    from otpservice.fraud_setup import fraud_rules
     from otpservice.settings import Settings
 
     async def measure() -> float:

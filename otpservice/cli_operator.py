@@ -68,8 +68,8 @@ async def _fraud_command(settings: Settings, args: argparse.Namespace) -> int:
     from otpservice.clock import SystemClock
     from otpservice.db.engine import make_engine, make_sessionmaker
     from otpservice.errors import OTPServiceError
-    from otpservice.fraud.factory import build_fraud
     from otpservice.fraud.operator import Override
+    from otpservice.fraud_setup import build_fraud
     from otpservice.wiring import prepare_database
 
     await prepare_database(settings)

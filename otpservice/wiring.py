@@ -26,7 +26,7 @@ from otpservice.delivery.dispatch import Dispatcher
 from otpservice.delivery.policy import RetryPolicy
 from otpservice.delivery.throttle import ProviderThrottle
 from otpservice.delivery.worker import OutboxWorker
-from otpservice.fraud.factory import build_fraud
+from otpservice.fraud_setup import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage

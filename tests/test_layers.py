@@ -28,6 +28,7 @@ LAYERS = {
     "admin": 4,
     # building and running the whole: the only places that know all parts
     "provider_setup": 5,
+    "fraud_setup": 5,
     "wiring": 5,
     "app": 5,
     "preflight": 5,
@@ -82,3 +83,9 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     assert imported_units(bad) == {"api"}
     bad.write_text("from otpservice import wiring\nimport otpservice.verify.service\n")
     assert imported_units(bad) == {"wiring", "verify"}
+
+
+def test_the_breaker_declares_the_store_it_needs_and_reads_no_settings() -> None:
+    """fraud/ports.py declares the store; db/fraud.py satisfies it unimported; wiring reads Settings."""
+    for path in sorted((PACKAGE / "fraud").glob("*.py")):
+        assert not imported_units(path) & {"db", "settings"}, path

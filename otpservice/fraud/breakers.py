@@ -10,8 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from otpservice.clock import Clock, to_datetime
-from otpservice.db.fraud import OPEN, FraudStore
-from otpservice.db.models import FraudBreaker
+from otpservice.fraud.ports import OPEN, BreakerRecord, FraudStore
 from otpservice.fraud.rules import COUNTRY, MAX_COOLDOWN, PREFIX, SCOPES
 from otpservice.observability import metrics
 
@@ -31,12 +30,12 @@ class BreakerStateUnavailable(Exception):
 class View:
     """A breaker row as the operator and the decision see it at `now`."""
 
-    row: FraudBreaker
+    row: BreakerRecord
     state: str  # closed | open | half_open | blocked | allowed
     retry_at: float | None  # when a start may pass again (None: until reset)
 
 
-def view(row: FraudBreaker, now: float, ttl: int) -> View:
+def view(row: BreakerRecord, now: float, ttl: int) -> View:
     override = row.override
     until = row.override_until.timestamp() if row.override_until is not None else None
     if override is not None and (until is None or until > now):
@@ -58,7 +57,7 @@ def refusal_seconds(item: View, now: float) -> float:
 class BreakerCache:
     def __init__(self, store: FraudStore, clock: Clock, ttl: int, window: int) -> None:
         self._store, self._clock, self._ttl, self._window = store, clock, ttl, window
-        self._rows: dict[tuple[str, str], FraudBreaker] = {}
+        self._rows: dict[tuple[str, str], BreakerRecord] = {}
         self._loaded_at: float | None = None
         self._tried_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -69,7 +68,7 @@ class BreakerCache:
         if self._loaded_at is not None:
             self._loaded_at = min(self._loaded_at, self._clock.now() - REFRESH_SECONDS)
 
-    async def rows(self) -> dict[tuple[str, str], FraudBreaker]:
+    async def rows(self) -> dict[tuple[str, str], BreakerRecord]:
         """The active rows, read again when due; raises BreakerStateUnavailable when stale."""
         now = self._clock.now()
         if self._loaded_at is None or now - self._loaded_at >= REFRESH_SECONDS:
@@ -101,7 +100,7 @@ class BreakerCache:
                 ),
             )
 
-    def matching(self, number: str, country: str | None) -> list[FraudBreaker]:
+    def matching(self, number: str, country: str | None) -> list[BreakerRecord]:
         """Rows whose key covers the number: every prefix of it, and its country."""
         found = [
             self._rows[(PREFIX, number[:end])]
@@ -112,8 +111,8 @@ class BreakerCache:
             found.append(self._rows[(COUNTRY, country)])
         return found
 
-    def loaded(self) -> list[FraudBreaker]:
+    def loaded(self) -> list[BreakerRecord]:
         return list(self._rows.values())
 
-    def get(self, scope: str, key: str) -> FraudBreaker | None:
+    def get(self, scope: str, key: str) -> BreakerRecord | None:
         return self._rows.get((scope, key))

@@ -15,7 +15,7 @@ import secrets
 from collections import defaultdict
 
 from otpservice.clock import Clock
-from otpservice.db.fraud import FraudStore, TallyRow
+from otpservice.fraud.ports import FraudStore, TallyRecord
 from otpservice.fraud.rules import FraudRules
 from otpservice.fraud.window import KeyWindow, Tally
 
@@ -99,7 +99,7 @@ class Counts:
         for row in rows:
             self._take(row, now)
 
-    def _take(self, row: TallyRow, now: float) -> None:
+    def _take(self, row: TallyRecord, now: float) -> None:
         if row.bucket < self._since.get((row.scope, row.key), float("-inf")):
             return
         name = (row.replica, row.scope, row.key, row.bucket)

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Sequence
 
 from otpservice.clock import Clock, to_datetime
-from otpservice.db.fraud import FraudStore
-from otpservice.db.models import Message, Verification
 from otpservice.errors import DestinationSuspended, LimitsUnavailable
 from otpservice.fraud.breakers import BreakerCache, View, refusal_seconds, view
 from otpservice.fraud.counting import Counts
+from otpservice.fraud.ports import CountedVerification, FraudStore, SentMessage
 from otpservice.fraud.rules import (
     COUNTRY,
     EXEMPT_AFTER_APPROVAL,
@@ -188,11 +187,11 @@ class FraudGuard:
             log.warning("breaker count pruning failed", exc_info=True)
 
     # --- counts along the verification's life ------------------------------------
-    async def sent(self, verification: Verification) -> None:
+    async def sent(self, verification: CountedVerification) -> None:
         """The provider accepted the verification's first SMS: it now counts."""
         await self._count(verification, "sent")
 
-    async def delivered(self, message: Message) -> None:
+    async def delivered(self, message: SentMessage) -> None:
         """The outbox worker sent a queued message: count it if it was a verification's first SMS."""
         if self._rules.mode == "off" or message.kind != "otp" or message.verification_id is None:
             return
@@ -204,11 +203,11 @@ class FraudGuard:
         if found is not None and found.send_attempts == 1 and found.last_message_id == message.id:
             await self._count(found, "sent")
 
-    async def settled(self, verification: Verification, outcome: str) -> None:
+    async def settled(self, verification: CountedVerification, outcome: str) -> None:
         """outcome: approved | ended (canceled, attempts spent) | expired | failed (after being counted)."""
         await self._count(verification, outcome)
 
-    async def _count(self, verification: Verification, event: str) -> None:
+    async def _count(self, verification: CountedVerification, event: str) -> None:
         if self._rules.mode == "off" or verification.key_id == TEST_NUMBER_KEY_ID:
             return
         try:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from otpservice.clock import Clock, iso, to_datetime
-from otpservice.db.fraud import FraudStore
 from otpservice.errors import InvalidRequest
 from otpservice.fraud.breakers import view
+from otpservice.fraud.ports import FraudStore
 from otpservice.fraud.rules import FraudRules, valid_key
 
 log = logging.getLogger("otpservice.fraud")

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from otpservice.clock import Clock, iso, to_datetime
-from otpservice.db.fraud import FraudStore
-from otpservice.db.models import FraudBreaker
 from otpservice.fraud.breakers import BreakerCache, View
 from otpservice.fraud.counting import Counts
+from otpservice.fraud.ports import BreakerRecord, FraudStore
 from otpservice.fraud.rules import MAX_PROBES, FraudRules
 from otpservice.fraud.window import Tally
 from otpservice.observability import metrics
@@ -125,7 +124,7 @@ class Transitions:
                     await self._reopen(failed, now)
             self.cache.invalidate()
 
-    async def _reopen(self, row: FraudBreaker, now: float) -> None:
+    async def _reopen(self, row: BreakerRecord, now: float) -> None:
         retry_at = now + self._rules.cooldown_for(row.trips + 1)
         if await self._store.reopen(row.scope, row.key, to_datetime(now), to_datetime(retry_at), row.trips):
             metrics.fraud_transition(row.scope, "half_open", "open")

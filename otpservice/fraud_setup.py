@@ -1,4 +1,4 @@
-"""Build the breaker from the settings."""
+"""Build the breaker from the settings (wiring: fraud/ itself reads no Settings and imports no db/)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
