@@ -30,7 +30,7 @@ from otpservice.fraud_setup import build_fraud
 from otpservice.limits.budget import BudgetRules, SendBudget
 from otpservice.limits.delay import DelayPolicy
 from otpservice.limits.storage import open_limit_storage
-from otpservice.messaging.factory import build_messaging
+from otpservice.messaging_setup import build_messaging
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
 from otpservice.provider_setup import balance_check_enabled, build_watched_providers, make_http_client

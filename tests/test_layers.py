@@ -29,6 +29,7 @@ LAYERS = {
     # building and running the whole: the only places that know all parts
     "provider_setup": 5,
     "fraud_setup": 5,
+    "messaging_setup": 5,
     "wiring": 5,
     "app": 5,
     "preflight": 5,
@@ -89,3 +90,10 @@ def test_the_breaker_declares_the_store_it_needs_and_reads_no_settings() -> None
     """fraud/ports.py declares the store; db/fraud.py satisfies it unimported; wiring reads Settings."""
     for path in sorted((PACKAGE / "fraud").glob("*.py")):
         assert not imported_units(path) & {"db", "settings"}, path
+
+
+def test_no_domain_package_but_verify_reads_settings() -> None:
+    """Settings are read in wiring and handed down as small typed configs (verify/ follows, SPEC 23)."""
+    for package in ("fraud", "messaging", "totp", "sms", "delivery", "limits", "providers"):
+        for path in sorted((PACKAGE / package).glob("*.py")):
+            assert "settings" not in imported_units(path), path

@@ -15,7 +15,7 @@ from otpservice.fraud.guard import FraudGuard
 from otpservice.fraud.operator import BreakerOperator
 from otpservice.limits.budget import SendBudget
 from otpservice.limits.storage import LimitStorage
-from otpservice.messaging.factory import MessagingParts
+from otpservice.messaging.parts import MessagingParts
 from otpservice.observability.alerts import AlertSender
 from otpservice.providers.base import SmsProvider
 from otpservice.providers.health import ProviderHealth

@@ -1,8 +1,4 @@
-"""Build the messaging parts (SPEC 22) from Settings: the stores, the app-webhook sender and
-the services over them. wiring.py holds one MessagingParts; routes reach it as services.messaging."""
-
-import asyncio
-from dataclasses import dataclass
+"""Build the messaging parts (SPEC 22) from Settings (wiring: messaging/ itself reads no Settings)."""
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,37 +13,11 @@ from otpservice.db.status_callbacks import StatusCallbackStore
 from otpservice.delivery.crypto import BodyCipher
 from otpservice.messaging.app_webhooks import AppWebhookSender
 from otpservice.messaging.inbound import InboundService
+from otpservice.messaging.parts import MessagingParts
 from otpservice.messaging.status_callbacks import StatusCallbacks
 from otpservice.settings import Settings
 
 WEBHOOK_TIMEOUT_SECONDS = 5.0
-# On stop, a delivery in flight gets this long before it is cut (its row stays, leased, for
-# the next process): a hanging app never holds a shutdown back.
-STOP_GRACE_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class MessagingParts:
-    idempotency: IdempotencyStore  # Idempotency-Key answers
-    app_messages: AppMessageStore  # Messages.json sends
-    opt_outs: OptOutStore
-    inbound: InboundService
-    webhooks: AppWebhookSender  # status callbacks and inbound forwards to the app
-    status_callbacks: StatusCallbacks
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """The background loops: status changes to the webhook queue, the queue to the app."""
-        loops = [asyncio.ensure_future(self.webhooks.run(stop)), asyncio.ensure_future(self.status_callbacks.run(stop))]
-        try:
-            await stop.wait()
-            await asyncio.wait(loops, timeout=STOP_GRACE_SECONDS)
-        finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-
-    async def aclose(self) -> None:
-        await self.webhooks.aclose()
 
 
 def build_messaging(
