@@ -183,7 +183,7 @@ COMMANDS = {
 }
 
 
-ENVIRONMENT = "Configured by environment variables (README: Configuration); `check-config` shows them."
+ENVIRONMENT = "Configured by environment variables (docs/configuration.md); `check-config` shows them."
 
 
 def _command(

@@ -37,9 +37,18 @@ class DatabaseSettings(BaseSettings):
     # allow_inf_nan: SMS_RATE_LIMIT=inf and the like are refused, not taken as "no limit".
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", allow_inf_nan=False)
 
-    database_url: str = "sqlite+aiosqlite:///./otpservice.db"
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["json", "console"] = "json"
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./otpservice.db",
+        description="Where verifications and messages are stored: `sqlite:///path`, "
+        "`postgresql://user:pass@host/db` (or `postgres://`, or the `+aiosqlite` / `+asyncpg` forms; "
+        "`?sslmode=` is passed on as asyncpg's `ssl`). The default is relative to the current folder.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level of the log lines written (case-insensitive)."
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="`json`: one JSON object per line; `console`: lines for humans."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -57,105 +66,308 @@ class DatabaseSettings(BaseSettings):
 
 
 class Settings(DatabaseSettings):
-    host: str = "127.0.0.1"
-    port: int = Field(3000, ge=1, le=65535)
-    db_timeout: float = Field(3, gt=0, le=60)  # every wait on the database; then 503 database_unavailable
+    # Every field's description is the configuration table of docs/configuration.md
+    # (`python -m otpservice.docs_tables` writes it; a test fails when they differ).
+    host: str = Field("127.0.0.1", description="Address `otpservice serve` listens on (`--host` overrides it).")
+    port: int = Field(3000, ge=1, le=65535, description="Port `otpservice serve` listens on (`--port` overrides it).")
+    db_timeout: float = Field(
+        3,
+        gt=0,
+        le=60,
+        description="Seconds any wait on the database may take (connect, pool, statement, SQLite lock); "
+        "past it the request answers 503 `database_unavailable` and nothing is sent.",
+    )
 
-    service_provider: ProviderName = "console"
-    sms_default_sender: str | None = None
-    sms_allowed_senders: CommaList = []
+    service_provider: ProviderName = Field(
+        "console",
+        description="Who sends the SMS. `console` logs each message (number masked) and keeps the last "
+        "100 at `GET /dev/outbox`: development only, refused on a database other than SQLite.",
+    )
+    sms_default_sender: str | None = Field(
+        None,
+        description="Sender (E.164 number or alphanumeric id of 1-11 characters) used when a request "
+        "names none, and for verification codes.",
+    )
+    sms_allowed_senders: CommaList = Field(
+        [], description="Comma-separated allow-list of senders; others get 403 `sender_not_allowed`. Empty: any."
+    )
 
-    rate_limit_max_requests: int = Field(100, gt=0)
-    rate_limit_time_window: str = "1 minute"
-    rate_limit_storage_url: str = "memory://"
-    rate_limit_key_prefix: str = Field("otpservice", pattern=r"^[A-Za-z0-9:_-]{1,64}$")
-    exponential_delay_reset_after: float = Field(120, gt=0)
-    exponential_delay_base: float = Field(1, gt=0)
-    exponential_delay_max: float = Field(300, gt=0, le=600)
-    provider_timeout: float = Field(10, gt=0, le=120)
-    provider_http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
-    balance_cache_seconds: float = Field(5, ge=0)
+    rate_limit_max_requests: int = Field(
+        100,
+        gt=0,
+        description="Sends (`/send` and `/verify/start`, all clients together) allowed per "
+        "`RATE_LIMIT_TIME_WINDOW`; over it: 429 `rate_limited`.",
+    )
+    rate_limit_time_window: str = Field(
+        "1 minute",
+        description="Length of the global window: milliseconds or an ms-format string (`500`, `10s`, "
+        "`2 minutes`, `1h`), at most 365 days. Windows are fixed and aligned to the clock.",
+    )
+    rate_limit_storage_url: str = Field(
+        "memory://",
+        description="Where every limit, cap and budget is counted: `memory://` (this process) or "
+        "`redis://host:port/db` (`rediss://` for TLS), required for replicas and `--workers` > 1.",
+    )
+    rate_limit_key_prefix: str = Field(
+        "otpservice",
+        pattern=r"^[A-Za-z0-9:_-]{1,64}$",
+        description="Prefix of the limit keys in Redis (1-64 of `A-Za-z0-9:_-`), to share one Redis.",
+    )
+    exponential_delay_reset_after: float = Field(
+        120,
+        gt=0,
+        description="Seconds a number must be left alone, after its next send became allowed, for its "
+        "exponential delay to start again from the beginning.",
+    )
+    exponential_delay_base: float = Field(
+        1, gt=0, description="Seconds a number waits before its 2nd send; the wait doubles at each send after."
+    )
+    exponential_delay_max: float = Field(
+        300, gt=0, le=600, description="Seconds: the longest a number's exponential delay grows."
+    )
+    provider_timeout: float = Field(
+        10,
+        gt=0,
+        le=120,
+        description="Seconds: total timeout of one provider call. A lease on a queued message lasts twice "
+        "this; shutdown waits at most this plus 2 s.",
+    )
+    provider_http_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="HTTP client of provider calls: aiohttp's transport for httpx (faster under "
+        "concurrency), or httpx's own pool.",
+    )
+    balance_cache_seconds: float = Field(
+        5, ge=0, description="Seconds a provider balance read is reused (for the `*_EMPTY_BALANCE_CHECK`s)."
+    )
 
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    twilio_api_key_sid: str | None = None
-    twilio_api_key_secret: SecretStr | None = None
-    twilio_messaging_service_sid: str | None = None
-    twilio_base_url: str = "https://api.twilio.com"
-    twilio_empty_balance_check: bool = False
+    twilio_account_sid: str | None = Field(None, description="Twilio account SID (`AC…`); required for Twilio.")
+    twilio_auth_token: SecretStr | None = Field(
+        None,
+        description="Twilio auth token: authenticates our calls (unless an API key is set) and checks the "
+        "`X-Twilio-Signature` of status callbacks.",
+    )
+    twilio_api_key_sid: str | None = Field(
+        None, description="Twilio API key SID (`SK…`), with `TWILIO_API_KEY_SECRET`: instead of the auth token."
+    )
+    twilio_api_key_secret: SecretStr | None = Field(None, description="Secret of `TWILIO_API_KEY_SID`.")
+    twilio_messaging_service_sid: str | None = Field(
+        None, description="Send through this Twilio Messaging Service (`MG…`); then no sender is needed."
+    )
+    twilio_base_url: str = Field(
+        "https://api.twilio.com", description="Twilio API base URL (override for tests or regions)."
+    )
+    twilio_empty_balance_check: bool = Field(
+        False, description="Refuse sends (402 `insufficient_balance`) while the Twilio balance is <= 0."
+    )
 
-    kaleyra_base_url: str = "https://api.kaleyra.io"
-    kaleyra_api_key: SecretStr | None = None
-    kaleyra_sid: str | None = None
-    kaleyra_balance_path: str = "/v1/{sid}/billing/balance"
-    kaleyra_empty_balance_check: bool = False
+    kaleyra_base_url: str = Field("https://api.kaleyra.io", description="Kaleyra API base URL.")
+    kaleyra_api_key: SecretStr | None = Field(None, description="Kaleyra API key; required for Kaleyra.")
+    kaleyra_sid: str | None = Field(None, description="Kaleyra account SID (`HXAP…`); required for Kaleyra.")
+    kaleyra_balance_path: str = Field(
+        "/v1/{sid}/billing/balance",
+        description="Path of Kaleyra's balance endpoint, starting with `/`; `{sid}` is replaced.",
+    )
+    kaleyra_empty_balance_check: bool = Field(
+        False, description="Refuse sends (402 `insufficient_balance`) while the Kaleyra balance is <= 0."
+    )
 
-    vonage_api_key: str | None = None
-    vonage_api_secret: SecretStr | None = None
-    vonage_base_url: str = "https://rest.nexmo.com"
-    vonage_empty_balance_check: bool = False
+    vonage_api_key: str | None = Field(None, description="Vonage API key; required for Vonage.")
+    vonage_api_secret: SecretStr | None = Field(None, description="Vonage API secret; required for Vonage.")
+    vonage_base_url: str = Field("https://rest.nexmo.com", description="Vonage SMS API base URL (override).")
+    vonage_empty_balance_check: bool = Field(
+        False, description="Refuse sends (402 `insufficient_balance`) while the Vonage balance is <= 0."
+    )
 
-    otp_secret_key: SecretStr | None = None
-    otp_previous_secret_keys: SecretList = []
-    otp_code_length: int = Field(6, ge=4, le=10)
-    otp_ttl: int = Field(600, ge=1, le=86400)
-    otp_max_check_attempts: int = Field(5, ge=1, le=100)
-    otp_max_sends: int = Field(5, ge=1, le=100)
-    otp_max_sends_per_number_hour: int = Field(10, gt=0)
-    otp_max_sends_per_number_day: int = Field(50, gt=0)
-    otp_max_requests_per_ip_minute: int = Field(60, gt=0)
-    otp_allowed_countries: CommaList = []
-    otp_mobile_only: bool = True
-    otp_app_name: str = Field("otpservice", min_length=1, max_length=40)
-    otp_test_numbers: CommaList = []
-    otp_test_numbers_allowed: bool = False
-    otp_retention_days: int = Field(30, ge=1)
+    otp_secret_key: SecretStr | None = Field(
+        None,
+        description="HMAC key codes are derived from (no code is stored), and the key of queued bodies "
+        "and console sessions: `openssl rand -hex 32`, made once and kept. Required, except with "
+        "`SERVICE_PROVIDER=console` on SQLite, where one is generated once into `otpservice.secret` "
+        "beside the database (mode 0600, with a warning).",
+    )
+    otp_previous_secret_keys: SecretList = Field(
+        [], description="Comma-separated old `OTP_SECRET_KEY`s still accepted: rotation keeps pending codes valid."
+    )
+    otp_code_length: int = Field(6, ge=4, le=10, description="Digits of a code (under 6 logs a warning).")
+    otp_ttl: int = Field(600, ge=1, le=86400, description="Seconds a verification lives after its start.")
+    otp_max_check_attempts: int = Field(
+        5, ge=1, le=100, description="Checks per verification; the last wrong one ends it `max_attempts_reached`."
+    )
+    otp_max_sends: int = Field(5, ge=1, le=100, description="Sends per verification; then 429 `max_sends_reached`.")
+    otp_max_sends_per_number_hour: int = Field(
+        10, gt=0, description="Verification SMS per number per UTC hour; then 429 `number_cap_reached`."
+    )
+    otp_max_sends_per_number_day: int = Field(
+        50, gt=0, description="Verification SMS per number per UTC day; then 429 `number_cap_reached`."
+    )
+    otp_max_requests_per_ip_minute: int = Field(
+        60,
+        gt=0,
+        description="Verification starts and checks per client per minute (IPv6: per /64); then 429 "
+        "`ip_rate_limited`. `/send` never counts.",
+    )
+    otp_allowed_countries: CommaList = Field(
+        [],
+        description="Comma-separated ISO 3166 alpha-2 codes (e.g. `IT,FR`; countries with phone numbers) "
+        "verifications may go to; "
+        "others get 403 `country_not_allowed`. Empty: all.",
+    )
+    otp_mobile_only: bool = Field(
+        True,
+        description="Refuse verifications to numbers that cannot receive SMS (fixed-line-only, premium, "
+        "shared-cost, VoIP…): 403 `number_type_not_allowed`.",
+    )
+    otp_app_name: str = Field(
+        "otpservice", min_length=1, max_length=40, description="Who the verification message says it is from."
+    )
+    otp_test_numbers: CommaList = Field(
+        [],
+        description="`+NUMBER:CODE,…`: numbers that get this fixed code and no SMS (and skip the country "
+        "and type checks, not the caps). Refused unless `OTP_TEST_NUMBERS_ALLOWED=true`.",
+    )
+    otp_test_numbers_allowed: bool = Field(False, description="Must be `true` for `OTP_TEST_NUMBERS` to be taken.")
+    otp_retention_days: int = Field(
+        30, ge=1, description="Days: `otpservice purge` deletes finished verifications and messages older than this."
+    )
     # Authenticator apps (SPEC 21): time steps of clock drift accepted either side of now, for
     # factors that do not set their own (a factor's `skew` / Twilio's Config.Skew wins).
-    totp_skew: int = Field(1, ge=0, le=2)
+    totp_skew: int = Field(
+        1,
+        ge=0,
+        le=2,
+        description="Authenticator codes: 30-second steps of clock drift accepted either side of now, for "
+        "factors that set none of their own (docs/totp.md).",
+    )
 
-    sms_max_per_number_hour: int = Field(0, ge=0)
-    sms_max_per_number_day: int = Field(0, ge=0)
-    sms_allowed_countries: CommaList = []
-    trusted_proxies: CommaList = []
-    sms_budget_hour: int = Field(0, ge=0)
-    sms_budget_day: int = Field(0, ge=0)
-    sms_budget_country_day: int = Field(0, ge=0)
-    sms_budget_countries: CommaList = []
-    alert_webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
-    alert_webhook_secret: SecretStr | None = None
+    sms_max_per_number_hour: int = Field(
+        0, ge=0, description="`/send` SMS per number per UTC hour (429 `number_cap_reached`); 0: no cap."
+    )
+    sms_max_per_number_day: int = Field(
+        0, ge=0, description="`/send` SMS per number per UTC day (429 `number_cap_reached`); 0: no cap."
+    )
+    sms_allowed_countries: CommaList = Field(
+        [],
+        description="Comma-separated ISO alpha-2 codes `/send` may send to; others get 403 "
+        "`country_not_allowed`. Empty: all.",
+    )
+    trusted_proxies: CommaList = Field(
+        [],
+        description="Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-For` is read to find "
+        "the client (the right-most entry that is not a trusted proxy). Empty: the socket's peer.",
+    )
+    sms_budget_hour: int = Field(
+        0, ge=0, description="SMS per UTC hour to all destinations together (429 `budget_exhausted`); 0: none."
+    )
+    sms_budget_day: int = Field(
+        0, ge=0, description="SMS per UTC day to all destinations together (429 `budget_exhausted`); 0: none."
+    )
+    sms_budget_country_day: int = Field(
+        0, ge=0, description="SMS per UTC day to each country alone (429 `budget_exhausted`); 0: none."
+    )
+    sms_budget_countries: CommaList = Field(
+        [], description="Per-country overrides of `SMS_BUDGET_COUNTRY_DAY`, `CC:N,CC:N` (e.g. `GB:2000,IN:500`)."
+    )
+    alert_webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Where signed alerts are POSTed (budget threshold and exhaustion, breaker opened); "
+        "needs `ALERT_WEBHOOK_SECRET`.",
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the alerts' `X-Otpservice-Signature`."
+    )
     # Messaging (SPEC 22): every inbound SMS forwarded, signed, to the app; the HELP answer.
-    inbound_webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
-    inbound_webhook_secret: SecretStr | None = None
-    opt_out_help_text: str = Field("Reply STOP to unsubscribe. Msg&Data Rates May Apply.", min_length=1, max_length=320)
+    inbound_webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="Where every inbound SMS (keywords included) is forwarded as signed JSON "
+        "(docs/messaging.md); needs `INBOUND_WEBHOOK_SECRET`.",
+    )
+    inbound_webhook_secret: SecretStr | None = Field(None, description="Key that signs the inbound forwards.")
+    opt_out_help_text: str = Field(
+        "Reply STOP to unsubscribe. Msg&Data Rates May Apply.",
+        min_length=1,
+        max_length=320,
+        description="The answer to an inbound HELP or INFO.",
+    )
 
-    api_keys: SecretList = []
+    api_keys: SecretList = Field(
+        [],
+        description="Comma-separated keys; every API route then needs `Authorization: Bearer <key>`. "
+        "Unset: open, with a warning (refused for a real provider off loopback).",
+    )
     allow_unauthenticated: bool = Field(
         False,
         description="Let `serve` run a real provider on a non-loopback address with API_KEYS unset "
         "(an open SMS relay unless something in front authenticates); warned about at every start.",
     )
     # /admin (console, operator routes); unset = those routes answer 404.
-    admin_api_keys: SecretList = []
+    admin_api_keys: SecretList = Field(
+        [],
+        description="Comma-separated keys of the operator console and the `/admin` routes. Unset: `/admin` "
+        "answers 404.",
+    )
 
-    sms_rate_limit: float = Field(10, gt=0)
-    sms_queue_enabled: bool = True
-    sms_fallback_provider: ProviderName | None = None
-    public_base_url: str | None = None
-    webhook_secret: SecretStr | None = None
-    docs_enabled: bool = True
-    console_provider_allowed: bool = False
-    webhook_previous_secrets: SecretList = []
+    sms_rate_limit: float = Field(
+        10, gt=0, description="Messages per second handed to the provider (counted in the limit storage)."
+    )
+    sms_queue_enabled: bool = Field(
+        True,
+        description="Queue in the outbox (answer 202) what the provider rate holds back or a retry can "
+        "mend; off: every failure is answered at once.",
+    )
+    sms_fallback_provider: ProviderName | None = Field(
+        None, description="A second configured provider, tried when the first certainly did not send."
+    )
+    public_base_url: str | None = Field(
+        None,
+        description="Our public URL (`https://…`): each send then carries its delivery-receipt callback URL; "
+        "without it messages stay `sent`. `https` makes the console cookie `Secure`.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Token of the Vonage and Kaleyra receipt URLs (`?token=` or `X-Webhook-Token`). Unset: "
+        "those webhooks answer 404.",
+    )
+    docs_enabled: bool = Field(
+        True,
+        description="Serve `/docs` and leave `/openapi.json` open without a key; `false` removes `/docs` "
+        "and puts `/openapi.json` behind `API_KEYS`.",
+    )
+    console_provider_allowed: bool = Field(
+        False, description="Allow the console provider on a database other than SQLite."
+    )
+    webhook_previous_secrets: SecretList = Field(
+        [], description="Comma-separated old `WEBHOOK_SECRET`s still accepted (rotation)."
+    )
 
     # SMS-pumping breaker (SPEC section 10) and the operator routes.
-    fraud_guard: Literal["off", "shadow", "enforce"] = "shadow"
-    fraud_prefix_tail_digits: int = Field(4, ge=1, le=10)
-    fraud_window: int = Field(3600, ge=60, le=7 * 86400)
-    fraud_cooldown: int = Field(900, ge=1, le=12 * 3600)
-    fraud_min_settled: int = Field(20, ge=1)
-    fraud_min_conversion: float = Field(0.2, ge=0, le=1)
+    fraud_guard: Literal["off", "shadow", "enforce"] = Field(
+        "shadow",
+        description="SMS-pumping breaker: `shadow` decides and logs, never refuses (but operator blocks); "
+        "`enforce` refuses (429 `destination_suspended`); `off` does nothing.",
+    )
+    fraud_prefix_tail_digits: int = Field(
+        4, ge=1, le=10, description="Digits cut from the end of a number to make the prefix the breaker counts."
+    )
+    fraud_window: int = Field(3600, ge=60, le=7 * 86400, description="Seconds of sends the breaker counts.")
+    fraud_cooldown: int = Field(
+        900,
+        ge=1,
+        le=12 * 3600,
+        description="Seconds an open breaker stays open before its probes; doubles at each re-trip, at most 12 h.",
+    )
+    fraud_min_settled: int = Field(
+        20, ge=1, description="Unverified sends a prefix needs before it can trip (a country: 3 times this)."
+    )
+    fraud_min_conversion: float = Field(
+        0.2, ge=0, le=1, description="Approved / sent under which a prefix or country with its sample trips."
+    )
     # SPEC 18: a send counts in its country's sample once approved or this many seconds old.
-    fraud_grace: int = Field(30, ge=0, le=3600)
+    fraud_grace: int = Field(
+        30, ge=0, le=3600, description="Seconds: a send counts for its country once approved or this old."
+    )
 
     _split = field_validator(
         "sms_allowed_senders",

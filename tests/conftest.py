@@ -16,7 +16,7 @@ from otpservice.app import create_app
 from otpservice.clock import Clock, FakeClock
 from otpservice.settings import Settings
 
-# Where the PostgreSQL and Redis of the tests are (README, "Running the tests"). Each test run
+# Where the PostgreSQL and Redis of the tests are (README, "Tests"). Each test run
 # makes a database of its own on that server, and each test a Redis key prefix of its own.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

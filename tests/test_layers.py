@@ -1,12 +1,15 @@
-"""The house of README's Architecture section, checked against the imports: no module imports
-from a layer above its own (imports inside functions and under TYPE_CHECKING count too)."""
+"""The house of docs/architecture.md, checked against the imports: no module imports from a
+layer above its own (imports inside functions and under TYPE_CHECKING count too), and the
+drawing there puts every top-level module and package at its layer of this table."""
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "otpservice"
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 
-# README, "Arrows point one way": a higher number may import a lower or equal one, never above.
+# docs/architecture.md, "Arrows point one way": a higher number may import a lower or equal one, never above.
 LAYERS = {
     # what every layer shares, depending on nothing of the service
     "core": 0,
@@ -35,6 +38,7 @@ LAYERS = {
     "preflight": 5,
     "cli": 5,
     "cli_operator": 5,
+    "docs_tables": 5,
     "__main__": 5,
     "__init__": 5,
 }
@@ -66,7 +70,7 @@ def upward_imports() -> list[str]:
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent).with_suffix("")
         unit = unit_of(".".join(relative.parts).removesuffix(".__init__"))
-        assert unit in LAYERS, f"{path}: not in the layer table; place it in README's house and here"
+        assert unit in LAYERS, f"{path}: not in the layer table; place it in docs/architecture.md's drawing and here"
         for target in imported_units(path) - {unit}:
             assert target in LAYERS, f"{path} imports otpservice.{target}, which is not in the layer table"
             if LAYERS[target] > LAYERS[unit]:
@@ -84,6 +88,43 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     assert imported_units(bad) == {"api"}
     bad.write_text("from otpservice import wiring\nimport otpservice.verify.service\n")
     assert imported_units(bad) == {"wiring", "verify"}
+
+
+def drawn_layers(drawing: str) -> dict[str, int]:
+    """Unit -> layer as the drawing shows it: each `->` line goes one layer down. Only a line's
+    first column (names, up to two spaces) counts; a continued description is skipped."""
+    top = max(LAYERS.values())
+    level, found = top + 1, {}
+    for line in drawing.splitlines():
+        names = re.split(r"\s{2,}", line.strip())[0]
+        if names.startswith("->") or level > top:
+            level -= 1
+        tokens = [token.strip() for token in names.removeprefix("->").split(",") if token.strip()]
+        if tokens and all(re.fullmatch(r"\w+(/|\.py)?", token) for token in tokens):
+            found.update({token.removesuffix("/").removesuffix(".py"): level for token in tokens})
+    return found
+
+
+def architecture_drawing() -> str:
+    layers_part = ARCHITECTURE.read_text().split("Arrows point one way", 1)[1]
+    match = re.search(r"```\n(.*?)```", layers_part, re.DOTALL)
+    assert match, "docs/architecture.md: no drawing after 'Arrows point one way'"
+    return match.group(1)
+
+
+def test_the_drawing_puts_every_unit_at_its_layer() -> None:
+    drawn = drawn_layers(architecture_drawing())
+    expected = {unit: layer for unit, layer in LAYERS.items() if unit not in ("__init__", "__main__")}
+    assert drawn == expected
+
+
+def test_the_drawing_check_sees_a_misplaced_unit() -> None:
+    drawing = architecture_drawing()
+    assert drawn_layers(drawing)["db"] == LAYERS["db"]
+    moved = drawing.replace("-> providers/, limits/, db/,", "-> providers/, limits/,").replace(
+        "-> api/, admin/", "-> api/, admin/, db/"
+    )
+    assert drawn_layers(moved)["db"] == LAYERS["api"]
 
 
 def test_the_breaker_declares_the_store_it_needs_and_reads_no_settings() -> None:

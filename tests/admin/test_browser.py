@@ -3,7 +3,7 @@
 Traffic is made through the API (/verify/start, /verify/check with codes read from
 /dev/outbox); the browser logs in, reads the counts, searches, cancels, trips over CSRF, and
 resets a breaker from the page. Set OTPSERVICE_SCREENSHOTS to a folder (docs/) to keep the
-overview and verification screenshots shown in the README.
+overview and verification screenshots shown in docs/operations.md.
 """
 
 import asyncio

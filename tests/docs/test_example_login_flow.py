@@ -1,4 +1,4 @@
-"""examples/login_flow.py, the README's login example, against a running otpservice: a login,
+"""examples/login_flow.py, docs/api.md's login example, against a running otpservice: a login,
 then a number locked after max_attempts_reached and told when to come back."""
 
 import importlib.util

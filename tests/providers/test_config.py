@@ -1,5 +1,5 @@
 """Each provider is built from its own typed config, which shows no secret, and providers/
-imports nothing above its layer (Settings included): the arrow of README's Architecture."""
+imports nothing above its layer (Settings included): the arrow of docs/architecture.md."""
 
 import ast
 from decimal import Decimal
@@ -16,7 +16,7 @@ from tests.fakes import KaleyraFake, TwilioFake, VonageFake, kaleyra, twilio, vo
 from tests.fakes.fixtures import fake_kaleyra, fake_twilio, fake_vonage  # noqa: F401
 
 PROVIDERS = Path(__file__).resolve().parents[2] / "otpservice" / "providers"
-# What sits above providers/ (README, "Arrows point one way"), and the package root that
+# What sits above providers/ (docs/architecture.md, "Arrows point one way"), and the package root that
 # re-exports create_app and Settings.
 HIGHER = (
     "otpservice.settings",

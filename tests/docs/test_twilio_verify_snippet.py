@@ -1,4 +1,4 @@
-"""The README's "Coming from Twilio Verify" snippet, run as written against `otpservice serve`
+"""docs/api.md's "Coming from Twilio Verify" snippet, run as written against `otpservice serve`
 on its defaults (as ./scripts/run starts it), with only the port changed."""
 
 import os
@@ -9,20 +9,20 @@ from pathlib import Path
 
 from tests.process import serve
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 SCRIPTS_RUN_URL = "http://127.0.0.1:3000"
 
 
-def readme_snippet() -> str:
-    section = README.read_text().split("## Coming from Twilio Verify", 1)[1]
+def api_doc_snippet() -> str:
+    section = API_DOC.read_text().split("## Coming from Twilio Verify", 1)[1]
     after = section.split("Run as written against", 1)[1]
     match = re.search(r"```python\n(.*?)```", after, re.DOTALL)
     assert match, "no python snippet after 'Run as written against'"
     return match.group(1)
 
 
-def test_the_readme_snippet_starts_and_checks_a_verification(tmp_path: Path) -> None:
-    snippet = readme_snippet()
+def test_the_api_doc_snippet_starts_and_checks_a_verification(tmp_path: Path) -> None:
+    snippet = api_doc_snippet()
     assert SCRIPTS_RUN_URL in snippet and "twilio" in snippet
     # ./scripts/run's defaults: SQLite in the working directory, console provider, no keys.
     with serve({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/otpservice.db"}, tmp_path / "serve.log") as (
