@@ -10,10 +10,12 @@ import httpx
 from pydantic import SecretStr
 
 from otpservice.clock import Clock, SystemClock
+from otpservice.core.phone import is_strict_e164
 from otpservice.providers.base import SmsProvider
 from otpservice.providers.health import ProviderHealth, WatchedProvider, ask_balance
 from otpservice.providers.kaleyra import KaleyraConfig
 from otpservice.providers.registry import ProviderConfig, provider_from_config
+from otpservice.providers.smtp import SmtpConfig, SmtpProvider
 from otpservice.providers.twilio import TwilioConfig
 from otpservice.providers.vonage import VonageConfig
 from otpservice.settings import Settings, SettingsError
@@ -60,6 +62,8 @@ def twilio_config(settings: Settings) -> TwilioConfig:
         api_key_sid=settings.twilio_api_key_sid,
         api_key_secret=_secret(settings.twilio_api_key_secret),
         messaging_service_sid=settings.twilio_messaging_service_sid,
+        whatsapp_from=settings.twilio_whatsapp_from,
+        voice_from=settings.twilio_voice_from or _number_or_none(settings.sms_default_sender),
     )
 
 
@@ -105,6 +109,14 @@ def build_watched_providers(
     health = ProviderHealth(built, clock)
     watched = [provider if provider.name == "console" else WatchedProvider(provider, health) for provider in built]
     return watched, health
+
+
+def build_email_sender(settings: Settings) -> SmtpProvider | None:
+    """The SMTP sender of email codes, when SMTP_URL and EMAIL_FROM are set."""
+    if settings.smtp_url is None or not settings.email_from:
+        return None
+    url = settings.smtp_url.get_secret_value()
+    return SmtpProvider(SmtpConfig.from_url(url, settings.email_from, timeout=settings.provider_timeout))
 
 
 def check_senders(settings: Settings) -> None:
@@ -157,3 +169,8 @@ def balance_check_enabled(name: str, settings: Settings) -> bool:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _number_or_none(sender: str | None) -> str | None:
+    """SMS_DEFAULT_SENDER when it is a number (a call cannot come from an alphanumeric id)."""
+    return sender if sender is not None and is_strict_e164(sender) else None

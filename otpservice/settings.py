@@ -4,6 +4,7 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from phonenumbers import SUPPORTED_REGIONS
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -83,6 +84,19 @@ class Settings(DatabaseSettings):
     twilio_messaging_service_sid: str | None = None
     twilio_base_url: str = "https://api.twilio.com"
     twilio_empty_balance_check: bool = False
+    twilio_whatsapp_from: str | None = Field(
+        None, description="E.164 number WhatsApp codes come from on Twilio (the service adds `whatsapp:`)"
+    )
+    twilio_voice_from: str | None = Field(
+        None, description="E.164 number voice calls come from on Twilio (default: SMS_DEFAULT_SENDER if a number)"
+    )
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (implicit TLS)",
+    )
+    email_from: str | None = Field(None, description="The From address of email codes")
+    otp_max_sends_per_email_hour: int = Field(5, ge=0, description="Codes per email address per hour (0: no cap)")
+    otp_max_sends_per_email_day: int = Field(20, ge=0, description="Codes per email address per day (0: no cap)")
 
     kaleyra_base_url: str = "https://api.kaleyra.io"
     kaleyra_api_key: SecretStr | None = None
@@ -201,6 +215,30 @@ class Settings(DatabaseSettings):
         if not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("expected memory:// or redis://host:port/db")
         return value
+
+    @field_validator("twilio_whatsapp_from", "twilio_voice_from")
+    @classmethod
+    def _channel_number(cls, value: str | None) -> str | None:
+        if value is not None and not is_strict_e164(value):
+            raise ValueError("must be an E.164 number, e.g. +14155238886")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("expected smtp://[user:password@]host:port or smtps://...")
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _email_from(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError("must be an email address, e.g. codes@example.com") from None
 
     @field_validator("sms_default_sender")
     @classmethod

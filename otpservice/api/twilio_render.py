@@ -16,6 +16,8 @@ from otpservice.verify.views import VerificationView
 TWILIO_ERRORS: dict[str, tuple[int, int]] = {
     "invalid_request": (400, 60200),
     "invalid_phone_number": (400, 60200),
+    "invalid_email": (400, 60200),
+    "channel_unavailable": (400, 60223),  # Twilio: "Delivery channel disabled"
     "unauthorized": (401, 20003),
     "not_found": (404, 20404),
     "verification_not_found": (404, 20404),

@@ -26,6 +26,13 @@ _TWILIO = {
     "undelivered": UNDELIVERED,
     "failed": FAILED,
     "canceled": FAILED,
+    # A call's status callback (CallStatus): answered and ended is delivered.
+    "initiated": SENT,
+    "ringing": SENT,
+    "in-progress": SENT,
+    "completed": DELIVERED,
+    "busy": UNDELIVERED,
+    "no-answer": UNDELIVERED,
 }
 _VONAGE = {
     "accepted": SENT,
