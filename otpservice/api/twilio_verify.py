@@ -63,9 +63,17 @@ class Call:
             raise VerificationNotFound()
         return found
 
-    def verification(self, found: VerificationView, scope: ServiceScope, status: int = 200) -> JSONResponse:
+    async def verification(self, found: VerificationView, scope: ServiceScope, status: int = 200) -> JSONResponse:
+        """The verification as Twilio shows it, each send attempt with its channel."""
+        attempts = await self.services.messages.attempts_of(found.id, found.last_message_id)
         return JSONResponse(
-            verification_json(found, account_sid=self.account_sid, service_sid=scope.sid, base_url=self.base_url),
+            verification_json(
+                found,
+                account_sid=self.account_sid,
+                service_sid=scope.sid,
+                base_url=self.base_url,
+                attempts=[(at.timestamp(), channel) for at, channel in attempts],
+            ),
             status_code=status,
         )
 
@@ -133,12 +141,12 @@ async def start(call: Call) -> Response:
     outcome = await call.services.verify.start(
         to, client_ip=client_ip(call.request), locale=locale, app_hash=app_hash, service=scope, channel=channel
     )
-    return call.verification(outcome.verification, scope, status=201)
+    return await call.verification(outcome.verification, scope, status=201)
 
 
 async def fetch_verification(call: Call) -> Response:
     scope = await call.scope()
-    return call.verification(await call.visible(scope), scope)
+    return await call.verification(await call.visible(scope), scope)
 
 
 async def update_verification(call: Call) -> Response:
@@ -148,8 +156,8 @@ async def update_verification(call: Call) -> Response:
         raise InvalidRequest("Invalid parameter: Status ('canceled' or 'approved')")
     found = await call.visible(scope)
     if status == "canceled":
-        return call.verification(await call.services.verify.cancel(found.id), scope)
-    return call.verification(await call.services.verify.approve(found.id), scope)
+        return await call.verification(await call.services.verify.cancel(found.id), scope)
+    return await call.verification(await call.services.verify.approve(found.id), scope)
 
 
 async def check(call: Call) -> Response:
