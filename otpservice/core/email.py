@@ -2,6 +2,7 @@
 
 from email_validator import EmailNotValidError, validate_email
 
+from otpservice.core.phone import mask_phone
 from otpservice.errors import InvalidEmail
 
 MAX_ADDRESS = 254  # RFC 5321's path limit, and the column's size
@@ -22,3 +23,11 @@ def canonical_email(address: str) -> str:
 def is_email(destination: str) -> bool:
     """A stored destination is an email address (a phone number never holds @)."""
     return "@" in destination
+
+
+def mask_destination(value: str) -> str:
+    """A number as mask_phone shows it; an address as 'a***@example.com'."""
+    if "@" not in value:
+        return mask_phone(value)
+    local, _, domain = value.rpartition("@")
+    return f"{local[:1]}***@{domain}"

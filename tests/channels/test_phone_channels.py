@@ -7,6 +7,7 @@ import httpx
 
 from otpservice.clock import FakeClock
 from otpservice.delivery.signatures import twilio_signature
+from tests.admin.traffic import ADMIN_KEY, login
 from tests.fakes import KaleyraFake, TwilioFake
 from tests.fakes.fixtures import ProviderApp, fake_kaleyra, fake_twilio, provider_app  # noqa: F401
 from tests.fakes.twilio import AUTH_TOKEN, error_reply
@@ -156,3 +157,18 @@ async def test_a_calls_status_callback_updates_its_attempt(fake_twilio: TwilioFa
         )
         assert answer.status_code == 204, answer.text
         assert (await client.get(f"/verify/{started['id']}")).json()["deliveryStatus"] == "delivered"
+
+
+async def test_the_console_shows_the_channel_of_each_attempt(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
+    fake_twilio.push_when("To", f"whatsapp:{NUMBER}", error_reply(63003, NUMBER))
+    settings = {**CHANNELS, "sms_default_sender": "ACME", "admin_api_keys": ADMIN_KEY}
+    async with provider_app(fake_twilio, **settings) as client:
+        started = await client.post("/verify/start", json={"to": NUMBER, "channel": "whatsapp", "fallback": ["sms"]})
+        await login(client)
+        page = (await client.get(f"/admin/verifications/{started.json()['id']}")).text
+    assert '<td id="channel">whatsapp</td>' in page
+    assert re.findall(r'<span class="channel">(\w+)</span>', page) == ["whatsapp", "sms"]
+    assert re.search(r"send 1</td><td>MS\w+ by whatsapp via twilio: failed", page)
+    assert re.search(r"send 2</td><td>MS\w+ by sms via twilio: sent", page)
