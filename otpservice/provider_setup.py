@@ -18,6 +18,7 @@ from otpservice.providers.registry import ProviderConfig, provider_from_config
 from otpservice.providers.smtp import SmtpConfig, SmtpProvider
 from otpservice.providers.twilio import TwilioConfig
 from otpservice.providers.vonage import VonageConfig
+from otpservice.providers.vonage_apps import VonageAppConfig
 from otpservice.settings import Settings, SettingsError
 
 
@@ -89,6 +90,29 @@ def vonage_config(settings: Settings) -> VonageConfig:
         base_url=settings.vonage_base_url,
         api_key=settings.vonage_api_key,
         api_secret=settings.vonage_api_secret.get_secret_value(),
+        apps=vonage_apps(settings),
+    )
+
+
+def vonage_apps(settings: Settings) -> VonageAppConfig | None:
+    """WhatsApp and voice on Vonage: an application id, its private key (a PEM file) and a
+    number (SMS_DEFAULT_SENDER when it is one); else those channels are unavailable."""
+    if not settings.vonage_application_id and not settings.vonage_private_key:
+        return None
+    if not settings.vonage_application_id or not settings.vonage_private_key:
+        raise SettingsError("VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY: set both (or neither)")
+    try:
+        with open(settings.vonage_private_key, encoding="ascii") as pem:
+            key = pem.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"VONAGE_PRIVATE_KEY: cannot read the PEM file ({type(exc).__name__})") from None
+    if "PRIVATE KEY-----" not in key:
+        raise SettingsError("VONAGE_PRIVATE_KEY: not a PEM private key")
+    sender = _number_or_none(settings.sms_default_sender)
+    if sender is None:
+        return None
+    return VonageAppConfig(
+        api_url=settings.vonage_api_url, application_id=settings.vonage_application_id, private_key=key, sender=sender
     )
 
 

@@ -108,6 +108,13 @@ class Settings(DatabaseSettings):
     vonage_api_secret: SecretStr | None = None
     vonage_base_url: str = "https://rest.nexmo.com"
     vonage_empty_balance_check: bool = False
+    vonage_application_id: str | None = Field(None, description="Vonage application id: WhatsApp and voice codes")
+    vonage_private_key: str | None = Field(
+        None, description="Path of the Vonage application's private key (PEM), which signs its JWTs"
+    )
+    vonage_api_url: str = Field(
+        "https://api.nexmo.com", description="Vonage Messages and Voice API base URL (WhatsApp, voice)"
+    )
 
     otp_secret_key: SecretStr | None = None
     otp_previous_secret_keys: SecretList = []

@@ -127,7 +127,12 @@ async def vonage_dlr(request: Request) -> Response:
     check_token(request)
     params = await receipt_params(request)
     return await _apply(
-        request, "vonage", _first(params, "messageId", "message-id"), params.get("status"), _first(params, "err-code")
+        request,
+        "vonage",
+        # SMS receipts name messageId; WhatsApp status webhooks message_uuid; call events uuid.
+        _first(params, "messageId", "message-id", "message_uuid", "uuid"),
+        params.get("status"),
+        _first(params, "err-code"),
     )
 
 

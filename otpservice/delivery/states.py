@@ -41,6 +41,18 @@ _VONAGE = {
     "expired": UNDELIVERED,
     "failed": FAILED,
     "rejected": FAILED,
+    # Messages API (WhatsApp) status webhooks and Voice API call events.
+    "submitted": SENT,
+    "read": DELIVERED,
+    "undeliverable": UNDELIVERED,
+    "started": SENT,
+    "ringing": SENT,
+    "answered": SENT,
+    "completed": DELIVERED,
+    "busy": UNDELIVERED,
+    "timeout": UNDELIVERED,
+    "unanswered": UNDELIVERED,
+    "cancelled": UNDELIVERED,
 }
 
 
