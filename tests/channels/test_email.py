@@ -113,3 +113,17 @@ async def test_an_address_the_server_refuses_fails_the_verification(
             assert refused.status_code == 502, refused.text
             assert "refused the address" in refused.json()["message"]
         assert sink.messages() == []
+
+
+async def test_a_deferred_email_waits_in_the_outbox_with_the_queue_on(
+    fake_twilio: TwilioFake, provider_app: ProviderApp
+) -> None:
+    with smtp_server() as (address, sink):
+        sink.refuse = "451 4.7.1 Try again later"
+        settings = {"smtp_url": f"smtp://{address}", "email_from": FROM, "sms_queue_enabled": True}
+        async with provider_app(fake_twilio, **settings) as client:
+            started = await start(client, "henry@example.com")
+            assert started.status_code == 201, started.text
+            detail = (await client.get(f"/verify/{started.json()['id']}")).json()
+            assert (detail["status"], detail["deliveryStatus"]) == ("pending", "queued")
+        assert sink.messages() == []
