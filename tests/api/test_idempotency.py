@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from otpservice.clock import FakeClock
-from tests.conftest import make_settings, running_app
+from tests.conftest import make_settings, read_outbox, running_app
 from tests.process import serve
 
 NUMBER = "+393331234567"
@@ -17,7 +17,7 @@ SEND = {"sender": "ACME", "receiver": NUMBER, "body": "hello"}
 
 
 async def outbox(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = (await client.get("/dev/outbox")).json()["messages"]
+    messages: list[dict[str, Any]] = (await read_outbox(client)).json()["messages"]
     return messages
 
 
