@@ -299,6 +299,8 @@ class Settings(DatabaseSettings):
         if self.public_base_url and "twilio" in (self.service_provider, self.sms_fallback_provider):
             if not self.twilio_auth_token:
                 raise ValueError("TWILIO_AUTH_TOKEN: required to check webhook signatures when PUBLIC_BASE_URL is set")
+        if (self.smtp_url is None) != (self.email_from is None):
+            raise ValueError("EMAIL_FROM: set with SMTP_URL (email codes need both)")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed)")
         if self.inbound_webhook_url and not self.inbound_webhook_secret:

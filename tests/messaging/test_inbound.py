@@ -15,7 +15,7 @@ from otpservice.clock import FakeClock
 from otpservice.messaging.keywords import START_REPLY, STOP_REPLY
 from tests.admin.traffic import ADMIN_KEY, login
 from tests.alert_receiver import alert_receiver
-from tests.conftest import make_settings, running_app
+from tests.conftest import make_settings, read_outbox, running_app
 
 BASE = "https://otp.example.com"
 TOKEN = "twilio-auth-token"
@@ -77,7 +77,7 @@ async def test_stop_start_and_help_as_twilio_sends_them(migrated_database_url: s
         clock.advance(1)
         still_allowed = await send(client)
         forged = await inbound(client, "START", token="not-the-token")
-        outbox = (await client.get("/dev/outbox")).json()["messages"]
+        outbox = (await read_outbox(client)).json()["messages"]
     assert message_of(plain) is None
     assert message_of(stop) == STOP_REPLY
     assert (refused.status_code, refused.json()["code"]) == (403, "recipient_opted_out")
