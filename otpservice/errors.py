@@ -41,6 +41,14 @@ class InvalidPhoneNumber(OTPServiceError):
     code, default_message = "invalid_phone_number", "Invalid phone number"
 
 
+class ChannelUnavailable(InvalidRequest):
+    code, default_message = "channel_unavailable", "The configured provider cannot send on this channel"
+
+
+class InvalidEmail(InvalidRequest):
+    code, default_message = "invalid_email", "Invalid email address"
+
+
 class Unauthorized(OTPServiceError):
     """`API_KEYS` is set and the request has no or a wrong `Authorization: Bearer` key."""
 

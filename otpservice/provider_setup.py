@@ -10,12 +10,15 @@ import httpx
 from pydantic import SecretStr
 
 from otpservice.clock import Clock, SystemClock
+from otpservice.core.phone import is_strict_e164
 from otpservice.providers.base import SmsProvider
 from otpservice.providers.health import ProviderHealth, WatchedProvider, ask_balance
 from otpservice.providers.kaleyra import KaleyraConfig
 from otpservice.providers.registry import ProviderConfig, provider_from_config
+from otpservice.providers.smtp import SmtpConfig, SmtpProvider
 from otpservice.providers.twilio import TwilioConfig
 from otpservice.providers.vonage import VonageConfig
+from otpservice.providers.vonage_apps import VonageAppConfig
 from otpservice.settings import Settings, SettingsError
 
 
@@ -60,6 +63,8 @@ def twilio_config(settings: Settings) -> TwilioConfig:
         api_key_sid=settings.twilio_api_key_sid,
         api_key_secret=_secret(settings.twilio_api_key_secret),
         messaging_service_sid=settings.twilio_messaging_service_sid,
+        whatsapp_from=settings.twilio_whatsapp_from,
+        voice_from=settings.twilio_voice_from or _number_or_none(settings.sms_default_sender),
     )
 
 
@@ -85,6 +90,29 @@ def vonage_config(settings: Settings) -> VonageConfig:
         base_url=settings.vonage_base_url,
         api_key=settings.vonage_api_key,
         api_secret=settings.vonage_api_secret.get_secret_value(),
+        apps=vonage_apps(settings),
+    )
+
+
+def vonage_apps(settings: Settings) -> VonageAppConfig | None:
+    """WhatsApp and voice on Vonage: an application id, its private key (a PEM file) and a
+    number (SMS_DEFAULT_SENDER when it is one); else those channels are unavailable."""
+    if not settings.vonage_application_id and not settings.vonage_private_key:
+        return None
+    if not settings.vonage_application_id or not settings.vonage_private_key:
+        raise SettingsError("VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY: set both (or neither)")
+    try:
+        with open(settings.vonage_private_key, encoding="ascii") as pem:
+            key = pem.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"VONAGE_PRIVATE_KEY: cannot read the PEM file ({type(exc).__name__})") from None
+    if "PRIVATE KEY-----" not in key:
+        raise SettingsError("VONAGE_PRIVATE_KEY: not a PEM private key")
+    sender = _number_or_none(settings.sms_default_sender)
+    if sender is None:
+        return None
+    return VonageAppConfig(
+        api_url=settings.vonage_api_url, application_id=settings.vonage_application_id, private_key=key, sender=sender
     )
 
 
@@ -105,6 +133,14 @@ def build_watched_providers(
     health = ProviderHealth(built, clock)
     watched = [provider if provider.name == "console" else WatchedProvider(provider, health) for provider in built]
     return watched, health
+
+
+def build_email_sender(settings: Settings) -> SmtpProvider | None:
+    """The SMTP sender of email codes, when SMTP_URL and EMAIL_FROM are set."""
+    if settings.smtp_url is None or not settings.email_from:
+        return None
+    url = settings.smtp_url.get_secret_value()
+    return SmtpProvider(SmtpConfig.from_url(url, settings.email_from, timeout=settings.provider_timeout))
 
 
 def check_senders(settings: Settings) -> None:
@@ -157,3 +193,8 @@ def balance_check_enabled(name: str, settings: Settings) -> bool:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _number_or_none(sender: str | None) -> str | None:
+    """SMS_DEFAULT_SENDER when it is a number (a call cannot come from an alphanumeric id)."""
+    return sender if sender is not None and is_strict_e164(sender) else None

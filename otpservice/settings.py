@@ -4,6 +4,7 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from phonenumbers import SUPPORTED_REGIONS
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -160,6 +161,19 @@ class Settings(DatabaseSettings):
     twilio_empty_balance_check: bool = Field(
         False, description="Refuse sends (402 `insufficient_balance`) while the Twilio balance is <= 0."
     )
+    twilio_whatsapp_from: str | None = Field(
+        None, description="E.164 number WhatsApp codes come from on Twilio (the service adds `whatsapp:`)"
+    )
+    twilio_voice_from: str | None = Field(
+        None, description="E.164 number voice calls come from on Twilio (default: SMS_DEFAULT_SENDER if a number)"
+    )
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (implicit TLS)",
+    )
+    email_from: str | None = Field(None, description="The From address of email codes")
+    otp_max_sends_per_email_hour: int = Field(5, ge=0, description="Codes per email address per hour (0: no cap)")
+    otp_max_sends_per_email_day: int = Field(20, ge=0, description="Codes per email address per day (0: no cap)")
 
     kaleyra_base_url: str = Field("https://api.kaleyra.io", description="Kaleyra API base URL.")
     kaleyra_api_key: SecretStr | None = Field(None, description="Kaleyra API key; required for Kaleyra.")
@@ -177,6 +191,13 @@ class Settings(DatabaseSettings):
     vonage_base_url: str = Field("https://rest.nexmo.com", description="Vonage SMS API base URL (override).")
     vonage_empty_balance_check: bool = Field(
         False, description="Refuse sends (402 `insufficient_balance`) while the Vonage balance is <= 0."
+    )
+    vonage_application_id: str | None = Field(None, description="Vonage application id: WhatsApp and voice codes")
+    vonage_private_key: str | None = Field(
+        None, description="Path of the Vonage application's private key (PEM), which signs its JWTs"
+    )
+    vonage_api_url: str = Field(
+        "https://api.nexmo.com", description="Vonage Messages and Voice API base URL (WhatsApp, voice)"
     )
 
     otp_secret_key: SecretStr | None = Field(
@@ -414,6 +435,30 @@ class Settings(DatabaseSettings):
             raise ValueError("expected memory:// or redis://host:port/db")
         return value
 
+    @field_validator("twilio_whatsapp_from", "twilio_voice_from")
+    @classmethod
+    def _channel_number(cls, value: str | None) -> str | None:
+        if value is not None and not is_strict_e164(value):
+            raise ValueError("must be an E.164 number, e.g. +14155238886")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("expected smtp://[user:password@]host:port or smtps://...")
+        return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _email_from(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError("must be an email address, e.g. codes@example.com") from None
+
     @field_validator("sms_default_sender")
     @classmethod
     def _default_sender(cls, value: str | None) -> str | None:
@@ -466,6 +511,8 @@ class Settings(DatabaseSettings):
         if self.public_base_url and "twilio" in (self.service_provider, self.sms_fallback_provider):
             if not self.twilio_auth_token:
                 raise ValueError("TWILIO_AUTH_TOKEN: required to check webhook signatures when PUBLIC_BASE_URL is set")
+        if (self.smtp_url is None) != (self.email_from is None):
+            raise ValueError("EMAIL_FROM: set with SMTP_URL (email codes need both)")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URL is set (alerts are signed)")
         if self.inbound_webhook_url and not self.inbound_webhook_secret:

@@ -33,7 +33,12 @@ from otpservice.limits.storage import open_limit_storage
 from otpservice.messaging_setup import build_messaging
 from otpservice.observability.alerts import AlertSender
 from otpservice.observability.budget_alerts import BudgetAlerts
-from otpservice.provider_setup import balance_check_enabled, build_watched_providers, make_http_client
+from otpservice.provider_setup import (
+    balance_check_enabled,
+    build_email_sender,
+    build_watched_providers,
+    make_http_client,
+)
 from otpservice.settings import Settings, SettingsError
 from otpservice.sms.balance import BalanceGuard
 from otpservice.sms.service import SmsService
@@ -82,7 +87,9 @@ async def build_services(
     fraud_guard, fraud_operator = build_fraud(settings, sessions, engine.dialect.name, clock)
     cipher = BodyCipher([keys.current, *keys.previous])
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    chain = ProviderChain(providers, callback_urls(settings.public_base_url, secret))
+    chain = ProviderChain(
+        providers, callback_urls(settings.public_base_url, secret), email=build_email_sender(settings)
+    )
     throttle = ProviderThrottle(storage.windows, settings.sms_rate_limit) if settings.sms_queue_enabled else None
     retry = RetryPolicy.for_timeout(chain.names, settings.provider_timeout, queue_enabled=settings.sms_queue_enabled)
     deliverer = Deliverer(chain, messages, VerificationStore(sessions), retry, clock)
@@ -175,6 +182,8 @@ def budget_rules(settings: Settings) -> BudgetRules:
         otp_per_number_day=settings.otp_max_sends_per_number_day,
         sms_per_number_hour=settings.sms_max_per_number_hour,
         sms_per_number_day=settings.sms_max_per_number_day,
+        email_per_address_hour=settings.otp_max_sends_per_email_hour,
+        email_per_address_day=settings.otp_max_sends_per_email_day,
         per_client_minute=settings.otp_max_requests_per_ip_minute,
         spend_hour=settings.sms_budget_hour,
         spend_day=settings.sms_budget_day,

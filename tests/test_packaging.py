@@ -52,6 +52,8 @@ def test_the_wheel_builds_without_a_warning_and_holds_its_data(tmp_path: Path) -
     assert {
         "otpservice/py.typed",
         "otpservice/verify/templates/en.txt",
+        "otpservice/verify/templates/call/en.txt",
+        "otpservice/verify/templates/email/en.txt",
         "otpservice/_alembic/env.py",
         "otpservice/_alembic/script.py.mako",
         "otpservice/_alembic/versions/0001_initial.py",

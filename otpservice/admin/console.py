@@ -15,7 +15,7 @@ from otpservice.admin.session import Session, SessionKeys
 from otpservice.api.admin_lockout import AdminLockout
 from otpservice.api.context import Services, services_of
 from otpservice.clock import iso
-from otpservice.core.phone import mask_phone
+from otpservice.core.email import mask_destination
 from otpservice.db.engine import make_sessionmaker
 from otpservice.db.reports import ReportStore
 from otpservice.db.revoked import RevokedSessionStore
@@ -52,7 +52,7 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-TEMPLATES.filters.update(mask=mask_phone, when=_when, percent=_percent)
+TEMPLATES.filters.update(mask=mask_destination, when=_when, percent=_percent)
 TEMPLATES.globals.update(country_chart=country_chart, outcome_chart=outcome_chart)
 
 

@@ -23,13 +23,20 @@ def timeline(history: VerificationHistory) -> list[Entry]:
         Entry(
             verification.created_at,
             "created",
-            f"country {verification.country or 'unknown'}, locale {verification.locale}, "
+            f"channel {verification.channel}, country {verification.country or 'unknown'}, "
+            f"locale {verification.locale}, "
             f"code of {verification.code_length} digits",
         )
     ]
     for number, message in enumerate(history.messages, start=1):
         outcome = " → ".join(event.status for event in history.events.get(message.id, [])) or message.status
-        entries.append(Entry(message.created_at, f"send {number}", f"{message.id} via {message.provider}: {outcome}"))
+        entries.append(
+            Entry(
+                message.created_at,
+                f"send {number}",
+                f"{message.id} by {message.channel} via {message.provider}: {outcome}",
+            )
+        )
     if not history.messages and verification.send_attempts:
         entries.append(
             Entry(verification.last_sent_at, "sends", f"{verification.send_attempts} (a test number: no SMS)")

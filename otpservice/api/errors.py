@@ -16,10 +16,12 @@ from starlette.responses import JSONResponse, Response
 from otpservice.api.rate import rate_headers
 from otpservice.api.routing import route_template
 from otpservice.errors import (
+    ChannelUnavailable,
     Conflict,
     Forbidden,
     IdempotencyKeyReused,
     InsufficientBalance,
+    InvalidEmail,
     InvalidPhoneNumber,
     InvalidRequest,
     MethodNotAllowed,
@@ -46,6 +48,8 @@ STATUS_BY_ERROR: dict[type[OTPServiceError], int] = {
     OTPServiceError: 500,
     InvalidRequest: 400,
     InvalidPhoneNumber: 400,
+    ChannelUnavailable: 400,
+    InvalidEmail: 400,
     Unauthorized: 401,
     InsufficientBalance: 402,
     Forbidden: 403,

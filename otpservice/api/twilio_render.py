@@ -16,6 +16,8 @@ from otpservice.verify.views import VerificationView
 TWILIO_ERRORS: dict[str, tuple[int, int]] = {
     "invalid_request": (400, 60200),
     "invalid_phone_number": (400, 60200),
+    "invalid_email": (400, 60200),
+    "channel_unavailable": (400, 60223),  # Twilio: "Delivery channel disabled"
     "unauthorized": (401, 20003),
     "not_found": (404, 20404),
     "verification_not_found": (404, 20404),
@@ -97,11 +99,18 @@ def _common(found: VerificationView, *, account_sid: str, service_sid: str, vali
     }
 
 
-def verification_json(found: VerificationView, *, account_sid: str, service_sid: str, base_url: str) -> dict[str, Any]:
+def verification_json(
+    found: VerificationView,
+    *,
+    account_sid: str,
+    service_sid: str,
+    base_url: str,
+    attempts: list[tuple[float, str]] | None = None,
+) -> dict[str, Any]:
     return {
         **_common(found, account_sid=account_sid, service_sid=service_sid, valid=found.status == "approved"),
         "lookup": {},
-        "send_code_attempts": send_code_attempts(found),
+        "send_code_attempts": send_code_attempts(found, attempts),
         "sna": None,
         "url": f"{base_url}/v2/Services/{service_sid}/Verifications/{found.id}",
     }
@@ -114,9 +123,17 @@ def check_json(found: VerificationView, valid: bool, *, account_sid: str, servic
     }
 
 
-def send_code_attempts(found: VerificationView) -> list[dict[str, Any]]:
-    """One entry per send. Only the first and the last send times are kept, so the ones
-    between are shown at the last send's time."""
+def send_code_attempts(
+    found: VerificationView, attempts: list[tuple[float, str]] | None = None
+) -> list[dict[str, Any]]:
+    """One entry per send: `attempts` (time, channel) from its message rows when it has them
+    (a fallback shows its own channel). Else only the first and the last send times are kept,
+    so the ones between are shown at the last send's time."""
+    if attempts:
+        return [
+            {"time": twilio_date(at), "channel": channel, "attempt_sid": f"VL{found.id[2:-2]}{index:02x}"}
+            for index, (at, channel) in enumerate(attempts[:255])
+        ]
     last = found.last_sent_at if found.last_sent_at is not None else found.created_at
     times = [found.created_at] + [last] * max(0, found.send_attempts - 1)
     return [

@@ -38,6 +38,7 @@ from otpservice.verify.views import VerificationView
 SERVICE_SID = re.compile(r"VA[0-9a-fA-F]{32}")
 CODE = re.compile(r"[0-9A-Za-z]{4,10}")
 MAX_FRIENDLY_NAME = 32
+CHANNELS = frozenset({"sms", "whatsapp", "call", "email"})
 # A fetch or update finds a verification only while Twilio would: approved, canceled, expired
 # and spent ones are gone (its "soft delete"); a failed one stays visible.
 VISIBLE = ("pending", "failed")
@@ -70,9 +71,17 @@ class Call:
             raise VerificationNotFound()
         return found
 
-    def verification(self, found: VerificationView, scope: ServiceScope, status: int = 200) -> JSONResponse:
+    async def verification(self, found: VerificationView, scope: ServiceScope, status: int = 200) -> JSONResponse:
+        """The verification as Twilio shows it, each send attempt with its channel."""
+        attempts = await self.services.messages.attempts_of(found.id, found.last_message_id)
         return JSONResponse(
-            verification_json(found, account_sid=self.account_sid, service_sid=scope.sid, base_url=self.base_url),
+            verification_json(
+                found,
+                account_sid=self.account_sid,
+                service_sid=scope.sid,
+                base_url=self.base_url,
+                attempts=[(at.timestamp(), channel) for at, channel in attempts],
+            ),
             status_code=status,
         )
 
@@ -131,10 +140,10 @@ async def fetch_service(call: Call) -> Response:
 async def start(call: Call) -> Response:
     scope = await call.scope()
     to, channel = required(call.form, "To"), required(call.form, "Channel")
-    if not is_valid_e164(to):
-        raise InvalidRequest("Invalid parameter: To (an E.164 phone number: otpservice sends SMS only)")
-    if channel != "sms":
-        raise InvalidRequest(f"Invalid parameter: Channel ({channel!r} is not supported by otpservice: only 'sms')")
+    if channel not in CHANNELS:
+        raise InvalidRequest("Invalid parameter: Channel (sms, whatsapp, call or email)")
+    if channel != "email" and not is_valid_e164(to):
+        raise InvalidRequest("Invalid parameter: To (an E.164 phone number; an email address with Channel=email)")
     app_hash = call.form.get("AppHash") or None
     if app_hash is not None and not re.fullmatch(APP_HASH_PATTERN, app_hash):
         raise InvalidRequest("Invalid parameter: AppHash (11 characters of [A-Za-z0-9+/])")
@@ -142,14 +151,14 @@ async def start(call: Call) -> Response:
     if locale is not None and len(locale) > 35:
         raise InvalidRequest("Invalid parameter: Locale")
     outcome = await call.services.verify.start(
-        to, client_ip=client_ip(call.request), locale=locale, app_hash=app_hash, service=scope
+        to, client_ip=client_ip(call.request), locale=locale, app_hash=app_hash, service=scope, channel=channel
     )
-    return call.verification(outcome.verification, scope, status=201)
+    return await call.verification(outcome.verification, scope, status=201)
 
 
 async def fetch_verification(call: Call) -> Response:
     scope = await call.scope()
-    return call.verification(await call.visible(scope), scope)
+    return await call.verification(await call.visible(scope), scope)
 
 
 async def update_verification(call: Call) -> Response:
@@ -159,8 +168,8 @@ async def update_verification(call: Call) -> Response:
         raise InvalidRequest("Invalid parameter: Status ('canceled' or 'approved')")
     found = await call.visible(scope)
     if status == "canceled":
-        return call.verification(await call.services.verify.cancel(found.id), scope)
-    return call.verification(await call.services.verify.approve(found.id), scope)
+        return await call.verification(await call.services.verify.cancel(found.id), scope)
+    return await call.verification(await call.services.verify.approve(found.id), scope)
 
 
 async def check(call: Call) -> Response:
@@ -171,8 +180,8 @@ async def check(call: Call) -> Response:
     to, sid = call.form.get("To") or None, call.form.get("VerificationSid") or None
     if to is None and sid is None:
         raise InvalidRequest("Invalid parameter: To or VerificationSid is required")
-    if to is not None and not is_valid_e164(to):
-        raise InvalidRequest("Invalid parameter: To (an E.164 phone number)")
+    if to is not None and "@" not in to and not is_valid_e164(to):
+        raise InvalidRequest("Invalid parameter: To (an E.164 phone number, or an email address)")
     outcome = await call.services.verify.check(
         code, client_ip=client_ip(call.request), verification_id=sid, to=to if sid is None else None, service=scope
     )

@@ -23,11 +23,22 @@ APP_HASH_PATTERN = r"^[A-Za-z0-9+/]{11}$"
 CODE_PATTERN = r"^[0-9]{4,10}$"
 
 
+CHANNEL = Literal["sms", "whatsapp", "call", "email"]
+PHONE_CHANNEL = Literal["sms", "whatsapp", "call"]
+
+
 class VerifyStartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: Annotated[StrictStr, Field(min_length=1, description="E.164 number, e.g. +393331234567")]
-    channel: Literal["sms"] = "sms"
+    to: Annotated[
+        StrictStr,
+        Field(min_length=1, max_length=320, description="E.164 number, e.g. +393331234567 (email: an address)"),
+    ]
+    channel: CHANNEL = "sms"
+    fallback: Annotated[
+        list[PHONE_CHANNEL],
+        Field(max_length=1, description="The channel the same code goes on, once, when the first send is refused"),
+    ] = []
     locale: Annotated[StrictStr, Field(min_length=1, max_length=35)] | None = None
     app_hash: Annotated[StrictStr, Field(pattern=APP_HASH_PATTERN)] | None = Field(None, alias="appHash")
 
@@ -45,8 +56,8 @@ VERIFICATION_STATES = Literal["pending", "approved", "canceled", "expired", "fai
 
 class Verification(BaseModel):
     id: Annotated[str, Field(pattern=r"^VE[0-9a-f]{32}$")]
-    to: Annotated[str, Field(description="E.164")]
-    channel: Literal["sms"]
+    to: Annotated[str, Field(description="E.164, or an email address (channel email)")]
+    channel: Annotated[CHANNEL, Field(description="The channel asked for (a fallback shows in the console only)")]
     status: VERIFICATION_STATES
     expiresAt: datetime
     sendAttempts: Annotated[int, Field(ge=0)]
@@ -73,7 +84,12 @@ async def start(request: Request) -> JSONResponse:
     services = services_of(request)
     payload = await read_json(request, VerifyStartRequest)
     outcome = await services.verify.start(
-        payload.to, client_ip=client_ip(request), locale=payload.locale, app_hash=payload.app_hash
+        payload.to,
+        client_ip=client_ip(request),
+        locale=payload.locale,
+        app_hash=payload.app_hash,
+        channel=payload.channel,
+        fallback=tuple(payload.fallback),
     )
     return JSONResponse(
         start_fields(outcome.verification),
@@ -147,6 +163,8 @@ CHECK_ERRORS = (
 )
 START_ERRORS = (
     *SEND_ERRORS,
+    errors.ChannelUnavailable,
+    errors.InvalidEmail,
     errors.NumberTypeNotAllowed,
     errors.IpRateLimited,
     errors.MaxSendsReached,

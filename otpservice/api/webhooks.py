@@ -25,8 +25,10 @@ MAX_ID_LENGTH = 64
 class TwilioStatusCallback(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    MessageSid: str
-    MessageStatus: str
+    MessageSid: str | None = Field(None, description="A message's receipt (SMS, WhatsApp)")
+    MessageStatus: str | None = None
+    CallSid: str | None = Field(None, description="A call's status callback")
+    CallStatus: str | None = None
     ErrorCode: str | None = None
 
 
@@ -95,7 +97,9 @@ async def twilio_status(request: Request) -> Response:
     url = settings.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
-    sid = params.get("MessageSid")
+    # A call's status callback names the call (CallSid, CallStatus), a message's the message.
+    sid = params.get("MessageSid") or params.get("CallSid")
+    word = params.get("MessageStatus") or params.get("CallStatus")
     if sid and len(sid) <= MAX_ID_LENGTH and "\x00" not in sid:
         message = await services.messages.get(sid)
         if message is not None and message.provider == "twilio" and message.callback_url:
@@ -103,9 +107,7 @@ async def twilio_status(request: Request) -> Response:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not twilio_signature_valid(settings.twilio_auth_token.get_secret_value(), url, params, signature):
         raise WebhookForbidden()
-    return await _apply(
-        request, "twilio", params.get("MessageSid"), params.get("MessageStatus"), params.get("ErrorCode")
-    )
+    return await _apply(request, "twilio", sid, word, params.get("ErrorCode"))
 
 
 def check_token(request: Request) -> None:
@@ -125,7 +127,12 @@ async def vonage_dlr(request: Request) -> Response:
     check_token(request)
     params = await receipt_params(request)
     return await _apply(
-        request, "vonage", _first(params, "messageId", "message-id"), params.get("status"), _first(params, "err-code")
+        request,
+        "vonage",
+        # SMS receipts name messageId; WhatsApp status webhooks message_uuid; call events uuid.
+        _first(params, "messageId", "message-id", "message_uuid", "uuid"),
+        params.get("status"),
+        _first(params, "err-code"),
     )
 
 

@@ -86,6 +86,17 @@ class MessageStore:
                 found = (await session.execute(select(Message).where(Message.id.in_(part)))).scalar_one_or_none()
             return found
 
+    async def attempts_of(self, verification_id: str, last_message_id: str | None) -> list[tuple[datetime, str]]:
+        """A verification's sends, oldest first: when, and on which channel (a fallback shows
+        here). Sends in the same instant: its last message last."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Message.created_at, Message.channel)
+                .where(Message.verification_id == verification_id)
+                .order_by(Message.created_at, case((Message.id == (last_message_id or ""), 1), else_=0), Message.id)
+            )
+            return [(at, channel) for at, channel in result.all()]
+
     async def history(self, message_id: str) -> Sequence[MessageEvent]:
         async with self._sessions() as session:
             result = await session.execute(

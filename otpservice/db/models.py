@@ -46,8 +46,11 @@ class Message(Base):
     provider: Mapped[str] = mapped_column(String(16))
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(8), default="sms")
-    receiver: Mapped[str] = mapped_column(String(16))
+    receiver: Mapped[str] = mapped_column(String(254))  # E.164, or an email address (channel email)
     sender: Mapped[str | None] = mapped_column(String(16))
+    # sms, whatsapp, call or email; a call's language (e.g. en-US) for the voice that reads it.
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    language: Mapped[str | None] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     provider_status: Mapped[str | None] = mapped_column(String(32))
@@ -110,7 +113,7 @@ class Verification(Base):
     __tablename__ = "verifications"
 
     id: Mapped[str] = mapped_column(String(34), primary_key=True)
-    to: Mapped[str] = mapped_column(String(16))
+    to: Mapped[str] = mapped_column(String(254))  # E.164, or an email address (channel email)
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     status: Mapped[str] = mapped_column(String(24))
     code_salt: Mapped[str] = mapped_column(String(64))

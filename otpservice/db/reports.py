@@ -116,7 +116,12 @@ class ReportStore:
                     await session.execute(
                         select(Message)
                         .where(Message.verification_id == verification_id)
-                        .order_by(Message.created_at, Message.id)
+                        # In the same instant (a fallback), the verification's last message last.
+                        .order_by(
+                            Message.created_at,
+                            case((Message.id == (found.last_message_id or ""), 1), else_=0),
+                            Message.id,
+                        )
                     )
                 )
                 .scalars()

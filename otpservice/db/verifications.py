@@ -128,6 +128,27 @@ class VerificationStore:
             updated_at=now,
         )
 
+    async def take_fallback_slot(self, verification_id: str, max_sends: int, now: datetime) -> Verification | None:
+        """One more send for the same code on a fallback channel, right after the first channel
+        refused it: a verification its refused message had just failed is pending again. None
+        when it is over otherwise, or its number has another pending one meanwhile."""
+        try:
+            return await self._update(
+                [
+                    Verification.id == verification_id,
+                    Verification.status.in_((PENDING, FAILED)),
+                    Verification.expires_at > now,
+                    Verification.send_attempts < max_sends,
+                    Verification.check_attempts < Verification.max_check_attempts,
+                ],
+                status=PENDING,
+                delivery_status=None,
+                send_attempts=Verification.send_attempts + 1,
+                updated_at=now,
+            )
+        except IntegrityError:  # another start's pending verification holds the number
+            return None
+
     async def give_back_send_slot(self, verification_id: str, now: datetime) -> None:
         """A send refused before the provider (delay, balance) is no send."""
         await self._update(

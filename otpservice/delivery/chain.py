@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from otpservice.delivery.scrubbing import without_body
 from otpservice.errors import ProviderError, ProviderRejected
-from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider
+from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider, channels_of
 
 log = logging.getLogger("otpservice.delivery")
 
@@ -23,19 +23,35 @@ class AttemptResult:
 
 
 class ProviderChain:
-    def __init__(self, providers: list[SmsProvider], callbacks: dict[str, str] | None = None) -> None:
-        """`callbacks`: status callback URL by provider name (when PUBLIC_BASE_URL is set)."""
+    def __init__(
+        self, providers: list[SmsProvider], callbacks: dict[str, str] | None = None, email: SmsProvider | None = None
+    ) -> None:
+        """`callbacks`: status callback URL by provider name (when PUBLIC_BASE_URL is set).
+        `email`: the email sender (SMTP), which takes every email and nothing else."""
         self.providers = providers
+        self.email = email
         self._by_name = {provider.name: provider for provider in providers}
+        if email is not None:
+            self._by_name[email.name] = email
         self._callbacks = callbacks or {}
 
     @property
     def primary(self) -> SmsProvider:
         return self.providers[0]
 
+    def serves(self, channel: str) -> bool:
+        """Whether the primary provider (or an email sender) can take `channel`."""
+        return channel in channels_of(self.first_for(channel))
+
+    def first_for(self, channel: str) -> SmsProvider:
+        """Who takes a message on `channel` first: the email sender for email, else the primary."""
+        if channel == "email" and self.email is not None:
+            return self.email
+        return self.primary
+
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(self._by_name)
+        return tuple(provider.name for provider in self.providers)
 
     async def attempt(
         self,
@@ -47,10 +63,14 @@ class ProviderChain:
     ) -> AttemptResult:
         last: AttemptResult | None = None
         refusal: ProviderError | None = None
+        if sms.channel == "email":
+            candidates = [self.email.name] if self.email is not None else []
         for name in candidates:
             provider = self._by_name.get(name)
             if provider is None:  # a provider no longer configured: the primary takes over
                 provider, name = self.primary, self.primary.name
+            if sms.channel not in channels_of(provider):  # e.g. a failover provider without WhatsApp
+                continue
             callback = self._callbacks.get(name)
             try:
                 receipt = await provider.send(replace(sms, status_callback=callback) if callback else sms)

@@ -56,6 +56,9 @@ class Dispatcher:
     def primary(self) -> SmsProvider:
         return self._deliverer.chain.primary
 
+    def serves(self, channel: str) -> bool:
+        return self._deliverer.chain.serves(channel)
+
     async def dispatch(
         self,
         sms: OutgoingSms,
@@ -72,11 +75,14 @@ class Dispatcher:
         sms = replace(sms, client_ref=message_id)
         record = Message(
             id=message_id,
-            provider=self.primary.name,
+            provider=self._deliverer.chain.first_for(sms.channel).name,
             kind=kind,
             receiver=sms.receiver,
             sender=sms.sender,
-            segments=count_segments(sms.body),
+            channel=sms.channel,
+            language=sms.language,
+            # A call, a WhatsApp message and an email count as one (spend budgets, console).
+            segments=count_segments(sms.body) if sms.channel == "sms" else 1,
             attempts=1,
             ambiguous_count=0,
             verification_id=verification_id,

@@ -26,6 +26,13 @@ _TWILIO = {
     "undelivered": UNDELIVERED,
     "failed": FAILED,
     "canceled": FAILED,
+    # A call's status callback (CallStatus): answered and ended is delivered.
+    "initiated": SENT,
+    "ringing": SENT,
+    "in-progress": SENT,
+    "completed": DELIVERED,
+    "busy": UNDELIVERED,
+    "no-answer": UNDELIVERED,
 }
 _VONAGE = {
     "accepted": SENT,
@@ -34,6 +41,18 @@ _VONAGE = {
     "expired": UNDELIVERED,
     "failed": FAILED,
     "rejected": FAILED,
+    # Messages API (WhatsApp) status webhooks and Voice API call events.
+    "submitted": SENT,
+    "read": DELIVERED,
+    "undeliverable": UNDELIVERED,
+    "started": SENT,
+    "ringing": SENT,
+    "answered": SENT,
+    "completed": DELIVERED,
+    "busy": UNDELIVERED,
+    "timeout": UNDELIVERED,
+    "unanswered": UNDELIVERED,
+    "cancelled": UNDELIVERED,
 }
 
 

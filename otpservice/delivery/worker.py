@@ -111,7 +111,14 @@ class OutboxWorker:
             return
         if message.retry_provider is not None and not await self._charged_again(message):
             return
-        sms = OutgoingSms(receiver=message.receiver, body=body, sender=message.sender, client_ref=message.id)
+        sms = OutgoingSms(
+            receiver=message.receiver,
+            body=body,
+            sender=message.sender,
+            client_ref=message.id,
+            channel=message.channel,
+            language=message.language,
+        )
         delivered = await self._deliverer.attempt(message, sms)
         log.info(
             "queued sms attempted",

@@ -208,7 +208,8 @@ class FraudGuard:
         await self._count(verification, outcome)
 
     async def _count(self, verification: CountedVerification, event: str) -> None:
-        if self._rules.mode == "off" or verification.key_id == TEST_NUMBER_KEY_ID:
+        # Every phone channel (sms, whatsapp, call) counts alike; an email address is no number.
+        if self._rules.mode == "off" or verification.key_id == TEST_NUMBER_KEY_ID or verification.channel == "email":
             return
         try:
             now = self._clock.now()

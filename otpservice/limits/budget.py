@@ -43,7 +43,7 @@ class BudgetWatcher(Protocol):
 
 HOUR, DAY, MINUTE = 3600.0, 86400.0, 60.0
 MAX_ASKED = 1000
-SendKind = Literal["sms", "otp"]
+SendKind = Literal["sms", "otp", "email"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class BudgetRules:
     otp_per_number_day: int = 50
     sms_per_number_hour: int = 0  # 0: no cap
     sms_per_number_day: int = 0
+    email_per_address_hour: int = 5  # codes by email, per address (SPEC 24)
+    email_per_address_day: int = 20
     per_client_minute: int = 60
     spend_hour: int = 0  # SPEC 17; 0: no budget
     spend_day: int = 0
@@ -132,11 +134,10 @@ class SendBudget:
         limits = [self._limit("global", "*", rules.global_limit, rules.global_window, RateLimited, now)]
         if client is not None:
             limits.append(self._limit("client", client, rules.per_client_minute, MINUTE, IpRateLimited, now))
-        hour, day = (
-            (rules.otp_per_number_hour, rules.otp_per_number_day)
-            if kind == "otp"
-            else (rules.sms_per_number_hour, rules.sms_per_number_day)
-        )
+        hour, day = {
+            "otp": (rules.otp_per_number_hour, rules.otp_per_number_day),
+            "email": (rules.email_per_address_hour, rules.email_per_address_day),
+        }.get(kind, (rules.sms_per_number_hour, rules.sms_per_number_day))
         for name, amount, window in ((f"{kind}-hour", hour, HOUR), (f"{kind}-day", day, DAY)):
             if amount > 0:
                 limits.append(self._limit(name, number, amount, window, NumberCapReached, now))

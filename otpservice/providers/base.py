@@ -29,13 +29,22 @@ log = logging.getLogger("otpservice.providers")
 _DIGIT_RUN = re.compile(r"\+?\d{6,15}")
 
 
+# The channels of a message: a phone number's (sms, whatsapp, call) and email.
+SMS_ONLY: frozenset[str] = frozenset({"sms"})
+PHONE_CHANNELS: frozenset[str] = frozenset({"sms", "whatsapp", "call"})
+
+
 @dataclass(frozen=True)
 class OutgoingSms:
+    """`channel` sms, whatsapp, call or email; `language` (e.g. en-US) is the voice's, for a call."""
+
     receiver: str
     body: str
     sender: str | None = None
     status_callback: str | None = None
     client_ref: str | None = None
+    channel: str = "sms"
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,12 @@ class SmsProvider(Protocol):
     async def balance(self) -> Decimal | None:
         """The account balance, or None when the provider does not say."""
         ...
+
+
+def channels_of(provider: object) -> frozenset[str]:
+    """The channels a provider can send on (SMS only unless it says more)."""
+    channels = getattr(provider, "channels", SMS_ONLY)
+    return channels if isinstance(channels, frozenset) else SMS_ONLY
 
 
 async def call_provider(

@@ -12,13 +12,14 @@ from typing import Any
 
 from otpservice.clock import Clock, iso
 from otpservice.core.phone import mask_phone
-from otpservice.providers.base import OutgoingSms, SendReceipt
+from otpservice.providers.base import PHONE_CHANNELS, OutgoingSms, SendReceipt
 
 log = logging.getLogger("otpservice.providers.console")
 
 
 class ConsoleProvider:
     name = "console"
+    channels = PHONE_CHANNELS  # it only logs: any phone channel
 
     def __init__(self, clock: Clock, outbox_size: int = 100) -> None:
         self._clock = clock
@@ -35,7 +36,13 @@ class ConsoleProvider:
                 "dateEvent": iso(self._clock.now()),
             }
         )
-        log.info("console SMS to %s: %s", mask_phone(sms.receiver), sms.body, extra={"provider": self.name, "sid": sid})
+        log.info(
+            "console %s to %s: %s",
+            sms.channel,
+            mask_phone(sms.receiver),
+            sms.body,
+            extra={"provider": self.name, "sid": sid},
+        )
         return SendReceipt(sid=sid, provider_status="sent")
 
     async def balance(self) -> Decimal | None:

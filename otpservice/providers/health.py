@@ -11,7 +11,7 @@ from typing import Literal
 
 from otpservice.clock import Clock
 from otpservice.errors import OTPServiceError, ProviderCredentialsRefused
-from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider
+from otpservice.providers.base import OutgoingSms, SendReceipt, SmsProvider, channels_of
 
 ProviderStatus = Literal["ok", "refused", "unknown"]
 
@@ -79,6 +79,7 @@ class WatchedProvider:
     def __init__(self, inner: SmsProvider, health: ProviderHealth) -> None:
         self.inner = inner
         self.name = inner.name
+        self.channels = channels_of(inner)
         self._health = health
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:

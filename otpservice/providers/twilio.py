@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -49,6 +50,8 @@ class TwilioConfig:
     api_key_sid: str | None = None
     api_key_secret: str | None = field(default=None, repr=False)
     messaging_service_sid: str | None = None
+    whatsapp_from: str | None = None  # E.164; sent as whatsapp:+...
+    voice_from: str | None = None  # E.164
 
     def __post_init__(self) -> None:
         self.login()  # refuses a config without credentials
@@ -71,17 +74,40 @@ class TwilioProvider:
         self._account_url = f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}"
         self._auth = httpx.BasicAuth(*config.login())
         self._messaging_service_sid = config.messaging_service_sid
+        self._whatsapp_from, self._voice_from = config.whatsapp_from, config.voice_from
+        self.channels = frozenset(
+            {"sms"} | ({"whatsapp"} if config.whatsapp_from else set()) | ({"call"} if config.voice_from else set())
+        )
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
+        if sms.channel == "call":
+            return await self._call(sms)
+        if sms.channel == "whatsapp":
+            if not self._whatsapp_from:
+                raise ProviderRejected("twilio has no TWILIO_WHATSAPP_FROM")
+            form = {"To": f"whatsapp:{sms.receiver}", "Body": sms.body, "From": f"whatsapp:{self._whatsapp_from}"}
+            return await self._create(sms, "Messages.json", form)
         form = {"To": sms.receiver, "Body": sms.body}
         if sms.sender is not None:
             form["From"] = sms.sender
         elif self._messaging_service_sid:
             form["MessagingServiceSid"] = self._messaging_service_sid
+        return await self._create(sms, "Messages.json", form)
+
+    async def _call(self, sms: OutgoingSms) -> SendReceipt:
+        """A voice call reading the text twice (the Calls API with inline TwiML)."""
+        if not self._voice_from:
+            raise ProviderRejected("twilio has no TWILIO_VOICE_FROM")
+        language = escape(sms.language or "en-US", {'"': "&quot;"})
+        twiml = f'<Response><Say language="{language}" loop="2">{escape(sms.body)}</Say></Response>'
+        form = {"To": sms.receiver, "From": self._voice_from, "Twiml": twiml}
+        return await self._create(sms, "Calls.json", form)
+
+    async def _create(self, sms: OutgoingSms, resource: str, form: dict[str, str]) -> SendReceipt:
         if sms.status_callback:
             form["StatusCallback"] = sms.status_callback
         response = await call_provider(
-            self._client, self.name, "POST", f"{self._account_url}/Messages.json", data=form, auth=self._auth
+            self._client, self.name, "POST", f"{self._account_url}/{resource}", data=form, auth=self._auth
         )
         if not response.is_success:
             raise self._error(response)

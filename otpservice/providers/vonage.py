@@ -21,6 +21,7 @@ from otpservice.errors import (
     ProviderUnavailable,
 )
 from otpservice.providers.base import (
+    SMS_ONLY,
     OutgoingSms,
     SendReceipt,
     call_provider,
@@ -32,6 +33,7 @@ from otpservice.providers.base import (
     scrub,
     to_decimal,
 )
+from otpservice.providers.vonage_apps import APP_CHANNELS, VonageAppConfig, VonageApps
 
 # Statuses of https://developer.vonage.com/en/api-errors/sms that no retry can mend.
 _REJECTED = {
@@ -52,6 +54,7 @@ class VonageConfig:
     base_url: str
     api_key: str
     api_secret: str = field(repr=False)
+    apps: VonageAppConfig | None = None  # WhatsApp and voice (an application and its key)
 
 
 class VonageProvider:
@@ -62,8 +65,14 @@ class VonageProvider:
         self._base = config.base_url.rstrip("/")
         self._api_key = config.api_key
         self._api_secret = config.api_secret
+        self._apps = VonageApps(config.apps, client) if config.apps is not None else None
+        self.channels = SMS_ONLY | (APP_CHANNELS if self._apps is not None else frozenset())
 
     async def send(self, sms: OutgoingSms) -> SendReceipt:
+        if sms.channel in APP_CHANNELS:
+            if self._apps is None:
+                raise ProviderRejected(f"vonage needs VONAGE_APPLICATION_ID for {sms.channel}")
+            return await self._apps.send(sms)
         form = {
             "api_key": self._api_key,
             "api_secret": self._api_secret,

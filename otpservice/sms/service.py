@@ -54,6 +54,10 @@ class SmsService:
     def provider(self) -> SmsProvider:
         return self._dispatcher.primary
 
+    def serves(self, channel: str) -> bool:
+        """Whether a code can go on `channel` (sms, whatsapp, call, email) as configured."""
+        return self._dispatcher.serves(channel)
+
     @property
     def budget(self) -> SendBudget:
         return self._budget
@@ -72,9 +76,13 @@ class SmsService:
             raise SenderNotAllowed()
         return canonical
 
-    async def prepare(self, sender: str | None = None, sender_field: str = "sender") -> str | None:
-        """What must hold before anything is reserved: a sender, and a balance when checked."""
-        resolved = self.resolve_sender(sender, sender_field)
+    async def prepare(
+        self, sender: str | None = None, sender_field: str = "sender", *, sender_needed: bool = True
+    ) -> str | None:
+        """What must hold before anything is reserved: a sender, and a balance when checked.
+        `sender_needed` False: a WhatsApp message or a call, whose number is the provider's own."""
+        needed = sender_needed or sender is not None or self._default_sender is not None
+        resolved = self.resolve_sender(sender, sender_field) if needed else None
         await self._balance.ensure_funded()
         return resolved
 
@@ -108,11 +116,13 @@ class SmsService:
         verification_id: str | None = None,
         message_id: str | None = None,
         new_verification: Verification | None = None,
+        channel: str = "sms",
+        language: str | None = None,
     ) -> SendResult:
         """Dispatch a send already reserved; a refusal before the provider gives the reservation back."""
         try:
             return await self._dispatcher.dispatch(
-                OutgoingSms(receiver=receiver, body=body, sender=sender),
+                OutgoingSms(receiver=receiver, body=body, sender=sender, channel=channel, language=language),
                 kind=kind,
                 verification_id=verification_id,
                 message_id=message_id,

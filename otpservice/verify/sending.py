@@ -21,7 +21,7 @@ from otpservice.limits.budget import Reservation
 from otpservice.observability import metrics
 from otpservice.sms.service import SmsService
 from otpservice.verify.codes import TEST_NUMBER_KEY_ID, CodeBook
-from otpservice.verify.message_text import MessageTemplates
+from otpservice.verify.message_text import MessageTemplates, email_body
 
 MESSAGE_KIND = CODE_KIND
 log = logging.getLogger("otpservice.verify")
@@ -50,15 +50,37 @@ class CodeSender:
             raise MaxSendsReached(retry_after=retry_after)
 
     async def send_first(
-        self, verification: Verification, reservation: Reservation, sender: str | None, *, app_name: str | None = None
+        self,
+        verification: Verification,
+        reservation: Reservation,
+        sender: str | None,
+        *,
+        app_name: str | None = None,
+        fallback: tuple[str, ...] = (),
     ) -> Verification | None:
         """Send the code of a verification just made (its first send slot already taken), and
         insert it with its message row; None when its number has a pending one meanwhile.
-        `app_name`: the name the message gives (default OTP_APP_NAME)."""
-        return await self._send(verification, reservation, sender, created=True, app_name=app_name)
+        `app_name`: the name the message gives (default OTP_APP_NAME). `fallback`: the channel
+        the same code goes on, once, when the provider refuses the first one."""
+        return await self._send(
+            verification,
+            reservation,
+            sender,
+            created=True,
+            app_name=app_name,
+            channel=verification.channel,
+            fallback=fallback,
+        )
 
     async def resend(
-        self, pending: Verification, reservation: Reservation, sender: str | None, *, app_name: str | None = None
+        self,
+        pending: Verification,
+        reservation: Reservation,
+        sender: str | None,
+        *,
+        app_name: str | None = None,
+        channel: str | None = None,
+        fallback: tuple[str, ...] = (),
     ) -> Verification | None:
         """Send the same code again. None when the verification is over meanwhile (approved,
         canceled, expired, its key rotated out; also when that happened during the send): the
@@ -74,7 +96,15 @@ class CodeSender:
             await self._sms.budget.release(reservation)
             await self._refuse_if_used_up(pending.id, now)
             return None
-        return await self._send(taken, reservation, sender, created=False, app_name=app_name)
+        return await self._send(
+            taken,
+            reservation,
+            sender,
+            created=False,
+            app_name=app_name,
+            channel=channel or pending.channel,
+            fallback=fallback,
+        )
 
     async def _refuse_if_used_up(self, verification_id: str, now: float) -> None:
         current = await self._store.get(verification_id)
@@ -96,7 +126,12 @@ class CodeSender:
         *,
         created: bool,
         app_name: str | None = None,
+        channel: str = "sms",
+        fallback: tuple[str, ...] = (),
+        first: bool | None = None,
     ) -> Verification | None:
+        """`first`: the verification's first send, which the breaker counts (default `created`)."""
+        first = created if first is None else first
         now = to_datetime(self._clock.now())
         if verification.key_id == TEST_NUMBER_KEY_ID:
             # A test number gets no SMS; its reservation (caps, client, global) stays taken.
@@ -109,7 +144,7 @@ class CodeSender:
             await self._sms.budget.release(reservation)
             await self._fail(verification, now)
             return None
-        body = self._templates.render(verification.locale, code, verification.app_hash, app_name=app_name)
+        body, language = self._body(verification, code, channel, app_name)
         # A new verification was inserted naming its first message: no UPDATE after the send.
         message_id = verification.last_message_id if created else None
         try:
@@ -122,12 +157,18 @@ class CodeSender:
                 verification_id=verification.id,
                 message_id=message_id,
                 new_verification=verification if created else None,
+                channel=channel,
+                language=language,
             )
         except PendingTaken:  # a new one lost the race for its number (reservation given back)
             return None
-        except ProviderError:  # the provider was called and did not take the message
+        except ProviderError as refusal:  # the provider was called and did not take the message
+            if fallback and not refusal.may_have_sent:
+                sent = await self._fall_back(verification, reservation, sender, app_name, fallback, first=first)
+                if sent is not None:
+                    return sent
             await self._fail(verification, now)
-            if not created:  # breaker: a failed verification never settles
+            if not first:  # breaker: a failed verification never settles
                 await self._guard.settled(verification, "failed")
             raise
         except BaseException:  # refused before the provider: deliver gave the reservation back
@@ -135,7 +176,7 @@ class CodeSender:
             if created:
                 await self._store.discard_unsent(verification.id)
             raise
-        if created and result.status == "sent":
+        if first and result.status == "sent":
             await self._guard.sent(verification)  # breaker; a queued first SMS counts once delivered
         if created:
             verification.delivery_status = result.status
@@ -157,6 +198,40 @@ class CodeSender:
             log.info("re-sent verification ended meanwhile", extra=extra)
             return None
         return recorded or verification
+
+    def _body(
+        self, verification: Verification, code: str, channel: str, app_name: str | None
+    ) -> tuple[str, str | None]:
+        """The message for `channel`, and the language of a call's voice."""
+        locale = verification.locale
+        if channel == "call":
+            text = self._templates.render_call(locale, code, app_name=app_name)
+            return text, self._templates.voice_language(locale)
+        if channel == "email":
+            return email_body(self._templates.render_email(locale, code, app_name=app_name)), None
+        app_hash = verification.app_hash if channel == "sms" else None
+        return self._templates.render(locale, code, app_hash, app_name=app_name), None
+
+    async def _fall_back(
+        self,
+        verification: Verification,
+        reservation: Reservation,
+        sender: str | None,
+        app_name: str | None,
+        fallback: tuple[str, ...],
+        *,
+        first: bool,
+    ) -> Verification | None:
+        """The same code on the next channel, once: a send of its own in the verification's
+        attempts (one more send slot), under the start's reservation (one start, one charge)."""
+        now = to_datetime(self._clock.now())
+        taken = await self._store.take_fallback_slot(verification.id, self._max_sends + 1, now)
+        if taken is None:
+            return None
+        log.info("code sent again on the fallback channel", extra={"verification_id": verification.id})
+        return await self._send(
+            taken, reservation, sender, created=False, app_name=app_name, channel=fallback[0], first=first
+        )
 
     def _code_of(self, verification: Verification) -> str | None:
         return self._codes.code_for(

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from otpservice.clock import Clock, to_datetime
+from otpservice.core.email import canonical_email
 from otpservice.core.statuses import MAX_ATTEMPTS_REACHED, PENDING
 from otpservice.db.messages import MessageStore
 from otpservice.db.models import Verification
@@ -62,9 +63,19 @@ class VerificationService:
         locale: str | None = None,
         app_hash: str | None = None,
         service: ServiceScope | None = None,
+        channel: str = "sms",
+        fallback: tuple[str, ...] = (),
     ) -> StartOutcome:
         """Send a code to `to`: a new verification, or the same code again for a pending one."""
-        return await self._starter.start(to, client_ip=client_ip, locale=locale, app_hash=app_hash, service=service)
+        return await self._starter.start(
+            to,
+            client_ip=client_ip,
+            locale=locale,
+            app_hash=app_hash,
+            service=service,
+            channel=channel,
+            fallback=fallback,
+        )
 
     async def check(
         self,
@@ -78,7 +89,7 @@ class VerificationService:
         """Under a `service`, only its verifications and service-less ones are found."""
         await self._sms.budget.count_client(client_ip)
         if to is not None:
-            to = self._policy.canonical(to)
+            to = canonical_email(to) if "@" in to else self._policy.canonical(to)
         if verification_id is not None and not VERIFICATION_ID.match(verification_id):
             metrics.check_result("not_found")
             raise VerificationNotFound()

@@ -4,13 +4,21 @@ service's pending one superseded; each send reserved in the one send budget firs
 import uuid
 
 from otpservice.clock import Clock, to_datetime
+from otpservice.core.email import canonical_email, is_email
 from otpservice.core.phone import country_of
 from otpservice.core.statuses import MAX_ATTEMPTS_REACHED, PENDING
 from otpservice.db.models import Verification
 from otpservice.db.outage import is_outage
 from otpservice.db.verifications import VerificationStore
 from otpservice.delivery.dispatch import new_message_id
-from otpservice.errors import DatabaseUnavailable, LimitsUnavailable, MaxAttemptsReached, NumberDelayed
+from otpservice.errors import (
+    ChannelUnavailable,
+    DatabaseUnavailable,
+    InvalidRequest,
+    LimitsUnavailable,
+    MaxAttemptsReached,
+    NumberDelayed,
+)
 from otpservice.fraud.guard import FraudGuard
 from otpservice.limits.budget import Reservation
 from otpservice.observability import metrics
@@ -54,21 +62,32 @@ class VerificationStarter:
         locale: str | None = None,
         app_hash: str | None = None,
         service: ServiceScope | None = None,
+        channel: str = "sms",
+        fallback: tuple[str, ...] = (),
     ) -> StartOutcome:
         """Send a code to `to`: a new verification, or the same code again for a pending one.
 
         Under a Twilio-compatible `service` the code has its length and names its app. Only a
         pending verification of the same service (None: native starts) is re-sent; another
         one pending for the number is canceled once the new code's send is reserved, as the
-        number has one pending at a time."""
-        to = self._policy.canonical(to)
+        number has one pending at a time. `channel`: sms, whatsapp, call or email (`to` an
+        email address); `fallback`: the channel the same code goes on when the first is refused."""
+        for wanted in (channel, *fallback[:1]):
+            if not self._sms.serves(wanted):
+                raise ChannelUnavailable(f"The configured provider cannot send on the {wanted} channel")
+        if fallback[:1] and "email" in (channel, fallback[0]):
+            raise InvalidRequest("fallback: an email address has no other channel, nor a number an email")
+        email = channel == "email"
+        to = canonical_email(to) if email else self._policy.canonical(to)
         app_name = service.app_name if service is not None else None
         scope_sid = service.sid if service is not None else None
-        self._policy.ensure_allowed(to)
-        test_number = self._policy.fixed_code_for(to) is not None
-        if not test_number:  # breaker: before anything is charged to the number
+        if not email:
+            self._policy.ensure_allowed(to)
+        test_number = not email and self._policy.fixed_code_for(to) is not None
+        if not test_number and not email:  # breaker: before anything is charged to the number
             await self._breaker_allows(to)
-        sender = None if test_number else await self._sms.prepare()
+        sms_wanted = "sms" in (channel, *fallback[:1])
+        sender = None if test_number or email else await self._sms.prepare(sender_needed=sms_wanted)
         for _ in range(START_ROUNDS):
             current = await self._store.open_for(to)
             if current is not None and current.status == MAX_ATTEMPTS_REACHED:
@@ -78,7 +97,9 @@ class VerificationStarter:
                 if current.service_sid == scope_sid:
                     self._sender.refuse_if_used_up(current)
                     reservation = await self._reserve(to, client_ip, test_number)
-                    resent = await self._sender.resend(current, reservation, sender, app_name=app_name)
+                    resent = await self._sender.resend(
+                        current, reservation, sender, app_name=app_name, channel=channel, fallback=fallback[:1]
+                    )
                     if resent is not None:
                         metrics.verification_event("resent")
                         log_info("verification resent", resent)
@@ -90,13 +111,13 @@ class VerificationStarter:
                 await self._supersede(current)
             else:
                 reservation = await self._reserve(to, client_ip, test_number)
-            created = self._new_verification(to, client_ip, locale, app_hash, service)
+            created = self._new_verification(to, client_ip, locale, app_hash, service, channel)
             # A code's verification is inserted with its message row (one transaction); a test
             # number's, which gets no message, alone. Another start winning the race: read it.
             if test_number and not await self._store.add_pending(created):
                 await self._sms.budget.release(reservation)
                 continue
-            sent = await self._sender.send_first(created, reservation, sender, app_name=app_name)
+            sent = await self._sender.send_first(created, reservation, sender, app_name=app_name, fallback=fallback[:1])
             if sent is not None:
                 metrics.verification_event("started")
                 log_info("verification started", sent)
@@ -114,20 +135,28 @@ class VerificationStarter:
     async def _reserve(self, to: str, client_ip: str, test_number: bool) -> Reservation:
         """The one send budget: global window, client cap, number caps, delay, spend budgets.
         A test number gets no SMS: no delay and no spend, the caps still hold."""
+        if is_email(to):  # an address's own delay and caps; no spend (no SMS)
+            return await self._sms.budget.reserve(to, kind="email", country=None, client=client_ip, spend=False)
         return await self._sms.budget.reserve(
             to, kind="otp", country=country_of(to), client=client_ip, delay=not test_number, spend=not test_number
         )
 
     def _new_verification(
-        self, to: str, client_ip: str, locale: str | None, app_hash: str | None, service: ServiceScope | None = None
+        self,
+        to: str,
+        client_ip: str,
+        locale: str | None,
+        app_hash: str | None,
+        service: ServiceScope | None = None,
+        channel: str = "sms",
     ) -> Verification:
         now = self._clock.now()
         fixed_code = self._policy.fixed_code_for(to)
         return Verification(
             id="VE" + uuid.uuid4().hex,
             to=to,
-            country=country_of(to),
-            channel="sms",
+            country=None if channel == "email" else country_of(to),
+            channel=channel,
             status=PENDING,
             code_salt=new_salt(),
             key_id=TEST_NUMBER_KEY_ID if fixed_code is not None else self._codes.current_key_id,

@@ -27,6 +27,7 @@ class VerificationView:
     updated_at: float | None = None
     last_sent_at: float | None = None
     locale: str = "en"
+    last_message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def describe(
         updated_at=verification.updated_at.timestamp(),
         last_sent_at=verification.last_sent_at.timestamp() if verification.last_sent_at else None,
         locale=verification.locale,
+        last_message_id=verification.last_message_id,
     )
 
 

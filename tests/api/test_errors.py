@@ -44,6 +44,8 @@ PINNED: dict[str, tuple[int, str]] = {
     "OTPServiceError": (500, "internal_error"),
     "InvalidRequest": (400, "invalid_request"),
     "InvalidPhoneNumber": (400, "invalid_phone_number"),
+    "ChannelUnavailable": (400, "channel_unavailable"),
+    "InvalidEmail": (400, "invalid_email"),
     "ProviderInvalidNumber": (400, "invalid_phone_number"),
     "Unauthorized": (401, "unauthorized"),
     "InsufficientBalance": (402, "insufficient_balance"),

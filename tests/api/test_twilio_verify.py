@@ -138,14 +138,23 @@ def test_an_expired_verification_is_gone_for_fetch_check_and_update(live: LiveFa
     assert [(error.status, error.code) for error in errors] == [(404, 20404)] * 3
 
 
-@pytest.mark.parametrize("channel", ["call", "email", "whatsapp", "sna", "auto"])
+@pytest.mark.parametrize("channel", ["sna", "auto", "voice"])
 def test_other_channels_are_refused_naming_the_parameter(live: LiveFactory, channel: str) -> None:
     with live() as app:
         verify = twilio_client(app.url).verify.v2
         service = verify.services(verify.services.create(friendly_name="Acme").sid)
         error = error_of(lambda: service.verifications.create(to=NUMBER, channel=channel))
     assert (error.status, error.code) == (400, 60200)
-    assert "Channel" in error.msg and "not supported" in error.msg
+    assert "Channel" in error.msg and "sms, whatsapp, call or email" in error.msg
+
+
+def test_a_channel_not_configured_is_60223(live: LiveFactory) -> None:
+    """Email without SMTP_URL: Twilio's "delivery channel disabled" (channels: docs/channels.md)."""
+    with live() as app:
+        verify = twilio_client(app.url).verify.v2
+        service = verify.services(verify.services.create(friendly_name="Acme").sid)
+        error = error_of(lambda: service.verifications.create(to="a@example.com", channel="email"))
+    assert (error.status, error.code) == (400, 60223)
 
 
 def test_bad_parameters_are_400_60200_naming_them(live: LiveFactory) -> None:

@@ -1,4 +1,5 @@
-"""A fake Twilio Programmable Messaging API (PROVIDERS.md): Messages.json and Balance.json."""
+"""A fake Twilio API (PROVIDERS.md, CHANNELS-AND-MESSAGING.md): Messages.json (SMS and
+`whatsapp:` addresses), Calls.json (inline TwiML) and Balance.json."""
 
 import uuid
 from datetime import UTC, datetime
@@ -32,6 +33,9 @@ ERRORS: dict[int, tuple[int, str]] = {
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21614: (400, "'To' number is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    21201: (400, "No 'To' number is specified"),
+    21217: (400, "Phone number does not appear to be valid"),
+    63003: (400, "Channel could not find To address"),  # not a WhatsApp user
 }
 
 
@@ -68,6 +72,7 @@ class TwilioFake(FakeProvider):
     def __init__(self, *, record: bool = True) -> None:
         super().__init__(record=record)
         self.valid_logins = {(ACCOUNT_SID, AUTH_TOKEN), (API_KEY_SID, API_KEY_SECRET)}
+        self.call_sids: list[str] = []  # the calls it answered 201, in order
 
     def fail_next(self, code: int, to: str = "+15005550001", **options: Any) -> None:
         """The next send gets Twilio's error `code` (status, Retry-After, delay may be given)."""
@@ -85,11 +90,49 @@ class TwilioFake(FakeProvider):
         prefix = "/2010-04-01/Accounts/{sid}"
         return [
             Route(prefix + "/Messages.json", self._messages, methods=["POST"]),
+            Route(prefix + "/Calls.json", self._calls, methods=["POST"]),
             Route(prefix + "/Balance.json", self._balance, methods=["GET"]),
         ]
 
     async def _messages(self, request: Request) -> Response:
         return await self.serve(request, "send", lambda recorded: self._send(recorded, request))
+
+    async def _calls(self, request: Request) -> Response:
+        return await self.serve(request, "send", lambda recorded: self._call(recorded, request))
+
+    def _call(self, recorded: Recorded, request: Request) -> Response:
+        refused = self._refusal(recorded, request)
+        if refused is not None:
+            return refused
+        form = recorded.form
+        to = form.get("To", "")
+        if not to:
+            return error_reply(21201).response()
+        if not _looks_e164(to):
+            return error_reply(21217, to).response()
+        if not form.get("From") or not (form.get("Twiml") or form.get("Url")):
+            return error_reply(21205 if not form.get("From") else 21207, to).response()
+        now = format_datetime(datetime.now(UTC).replace(microsecond=0))
+        sid = "CA" + uuid.uuid4().hex
+        self.call_sids.append(sid)
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "to": to,
+                "from": form["From"],
+                "status": "queued",
+                "direction": "outbound-api",
+                "date_created": now,
+                "date_updated": now,
+                "start_time": None,
+                "end_time": None,
+                "price": None,
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json",
+            },
+            status_code=201,
+        )
 
     async def _balance(self, request: Request) -> Response:
         def answer(recorded: Recorded) -> Response:
@@ -113,11 +156,14 @@ class TwilioFake(FakeProvider):
             return refused
         form = recorded.form
         to, body = form.get("To", ""), form.get("Body", "")
+        whatsapp = to.startswith("whatsapp:")
         problem = (
             21604
             if not to
             else 21211
-            if not _looks_e164(to)
+            if not _looks_e164(to.removeprefix("whatsapp:"))
+            else 21603
+            if whatsapp and not form.get("From", "").startswith("whatsapp:")
             else 21603
             if not (form.get("From") or form.get("MessagingServiceSid"))
             else 21602

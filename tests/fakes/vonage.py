@@ -1,4 +1,6 @@
-"""A fake Vonage SMS API (PROVIDERS.md): POST /sms/json and GET /account/get-balance.
+"""A fake Vonage SMS API (PROVIDERS.md): POST /sms/json and GET /account/get-balance; and
+its application APIs (CHANNELS-AND-MESSAGING.md 5.2, 5.4): POST /v1/messages (WhatsApp) and
+POST /v1/calls (voice), JWT-authenticated when `app_public_key` is set.
 
 Like Vonage, it answers HTTP 200 to every send and puts its verdict in messages[].
 """
@@ -6,6 +8,7 @@ Like Vonage, it answers HTTP 200 to every send and puts its verdict in messages[
 import uuid
 from typing import Any
 
+import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,6 +46,19 @@ def error_reply(status: str, error_text: str | None = None, to: str = "447700900
 class VonageFake(FakeProvider):
     name = "vonage"
 
+    app_public_key: str | None = None  # PEM: the JWTs of /v1/* must verify with it
+    app_id: str = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+
+    def __init__(self, *, record: bool = True) -> None:
+        super().__init__(record=record)
+        self._app_bodies: list[tuple[str, dict[str, Any]]] = []
+        self.app_answers: list[dict[str, Any]] = []  # what /v1/* answered with success, in order
+
+    def app_bodies(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, JSON body) of every /v1/* request, in order."""
+        with self._lock:
+            return list(self._app_bodies)
+
     def fail_next(self, status: str, error_text: str | None = None, **options: Any) -> None:
         self.push(error_reply(status, error_text, **options))
 
@@ -58,7 +74,46 @@ class VonageFake(FakeProvider):
         return [
             Route("/sms/json", self._sms, methods=["POST"]),
             Route("/account/get-balance", self._balance, methods=["GET"]),
+            Route("/v1/messages", self._app_api, methods=["POST"]),
+            Route("/v1/calls", self._app_api, methods=["POST"]),
         ]
+
+    async def _app_api(self, request: Request) -> Response:
+        payload = await request.json()
+        with self._lock:
+            self._app_bodies.append((request.url.path, payload))
+        return await self.serve(request, "send", lambda recorded: self._app_answer(recorded, request.url.path, payload))
+
+    def _app_answer(self, recorded: Recorded, path: str, payload: dict[str, Any]) -> Response:
+        token = recorded.headers.get("authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(token, self.app_public_key or "", algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return JSONResponse(
+                {"type": "https://developer.vonage.com/api-errors#unauthorized", "title": "Invalid Token"},
+                status_code=401,
+            )
+        if claims.get("application_id") != self.app_id:
+            return JSONResponse({"title": "Unauthorized"}, status_code=401)
+        if path == "/v1/messages":
+            if payload.get("channel") != "whatsapp" or not str(payload.get("to", "")).isdigit():
+                problem = {
+                    "title": "Invalid params",
+                    "detail": "The value of one or more parameters is invalid.",
+                    "invalid_parameters": [{"name": "to", "reason": "Invalid"}],
+                }
+                return JSONResponse(problem, status_code=422)
+            accepted = {"message_uuid": str(uuid.uuid4())}
+            self.app_answers.append(accepted)
+            return JSONResponse(accepted, status_code=202)
+        started = {
+            "uuid": str(uuid.uuid4()),
+            "status": "started",
+            "direction": "outbound",
+            "conversation_uuid": "CON-" + str(uuid.uuid4()),
+        }
+        self.app_answers.append(started)
+        return JSONResponse(started, status_code=201)
 
     async def _sms(self, request: Request) -> Response:
         return await self.serve(request, "send", self._send)
