@@ -1,11 +1,11 @@
 """The pending_alerts table: alert webhooks kept until their receiver takes them."""
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from otpservice.db.leases import claim
 from otpservice.db.models import PendingAlert
 
 
@@ -40,22 +40,5 @@ class AlertStore:
     async def take_abandoned(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[PendingAlert]:
         """Alerts whose process stopped holding them; each taken by one process only (the
         conditional UPDATE decides between replicas)."""
-        async with self._sessions() as session:
-            found = list(
-                (
-                    await session.execute(select(PendingAlert.id).where(PendingAlert.lease_until <= now).limit(limit))
-                ).scalars()
-            )
-        taken = []
-        for alert_id in found:
-            async with self._sessions.begin() as session:
-                moved = await session.execute(
-                    update(PendingAlert)
-                    .where(PendingAlert.id == alert_id, PendingAlert.lease_until <= now)
-                    .values(lease_until=lease_until)
-                )
-                if cast(CursorResult[Any], moved).rowcount == 1:
-                    alert = await session.get(PendingAlert, alert_id)
-                    if alert is not None:
-                        taken.append(alert)
-        return taken
+        ids = select(PendingAlert.id).where(PendingAlert.lease_until <= now).limit(limit)
+        return await claim(self._sessions, PendingAlert, ids, now, lease_until)

@@ -2,11 +2,11 @@
 2xx. A process claims a due row by a conditional UPDATE of its lease (one replica sends it)."""
 
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from otpservice.db.leases import claim
 from otpservice.db.messaging_models import AppWebhook
 
 
@@ -19,30 +19,13 @@ class AppWebhookStore:
             session.add_all(rows)
 
     async def take_due(self, now: datetime, lease_until: datetime, limit: int = 20) -> list[AppWebhook]:
-        async with self._sessions() as session:
-            found = list(
-                (
-                    await session.execute(
-                        select(AppWebhook.id)
-                        .where(AppWebhook.next_attempt_at <= now, AppWebhook.lease_until <= now)
-                        .order_by(AppWebhook.created_at)
-                        .limit(limit)
-                    )
-                ).scalars()
-            )
-        taken = []
-        for webhook_id in found:
-            async with self._sessions.begin() as session:
-                moved = await session.execute(
-                    update(AppWebhook)
-                    .where(AppWebhook.id == webhook_id, AppWebhook.lease_until <= now)
-                    .values(lease_until=lease_until)
-                )
-                if cast(CursorResult[Any], moved).rowcount == 1:
-                    row = await session.get(AppWebhook, webhook_id)
-                    if row is not None:
-                        taken.append(row)
-        return taken
+        ids = (
+            select(AppWebhook.id)
+            .where(AppWebhook.next_attempt_at <= now, AppWebhook.lease_until <= now)
+            .order_by(AppWebhook.created_at)
+            .limit(limit)
+        )
+        return await claim(self._sessions, AppWebhook, ids, now, lease_until)
 
     async def reschedule(self, webhook_id: str, attempts: int, next_attempt_at: datetime) -> None:
         async with self._sessions.begin() as session:
