@@ -174,7 +174,6 @@ def scrub(text: object, limit: int = 160) -> str:
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SAFE_WORD = re.compile(r"[A-Za-z0-9 ._-]{1,32}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def provider_id(value: object) -> str | None:
@@ -199,18 +198,6 @@ def provider_count(value: object) -> int | None:
     except ValueError:
         return None
     return count if 0 < count <= MAX_SEGMENTS else None
-
-
-def scrub_body(text: str, body: str, limit: int = 200) -> str:
-    """Provider free text without the message body (nor any digit run of it: a code), no
-    control characters, numbers masked, bounded: fit for a caller, a log line and a row."""
-    cleaned = _CONTROL.sub(" ", text)
-    body = " ".join(body.split())
-    if body:
-        cleaned = " ".join(cleaned.split()).replace(body, "[message]")
-        for run in set(re.findall(r"\d{3,}", body)):
-            cleaned = cleaned.replace(run, "[redacted]")
-    return scrub(cleaned, limit)
 
 
 def log_unreadable_answer(provider: str, response: httpx.Response) -> None:
